@@ -1,0 +1,119 @@
+"""A participant's media side without a browser: answers the relay's offers,
+publishes pre-encoded clips, and counts received frames without decoding.
+
+Used by the in-process tests and by the load generator. Signalling is the
+caller's job: feed :meth:`MediaClient.answer` the relay's ``media.offer``
+payload and send back what it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+
+from hearing_server.relay.aiortc_hook import tap_receiver
+from hearing_server.relay.frames import EncodedFrame
+
+from .media import Clip, ClipTrack
+
+
+@dataclass
+class Received:
+    kind: str
+    frames: int = 0
+    bytes: int = 0
+    keyframes: int = 0
+    first_at: float | None = None
+    last_at: float | None = None
+    max_gap: float = 0.0
+    by_source: dict[str, int] = field(default_factory=dict)
+
+
+class MediaClient:
+    def __init__(self, name: str, video: Clip | None = None, audio: Clip | None = None) -> None:
+        self.name = name
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        self.tracks: dict[str, Any] = {}
+        self.received: dict[str, Received] = {}
+        self.created_at = time.monotonic()
+        self.first_frame_at: float | None = None
+        self._sources = {
+            "camera": ClipTrack(video) if video is not None else None,
+            "microphone": ClipTrack(audio) if audio is not None else None,
+        }
+        self._tapped: set[int] = set()
+        self.pc.on("track", self._on_track)
+
+    def _on_track(self, track: Any) -> None:
+        for t in self.pc.getTransceivers():
+            if t.receiver.track is track and id(t.receiver) not in self._tapped:
+                self._tapped.add(id(t.receiver))
+                mid_holder = t
+
+                def sink(frame: EncodedFrame | None, t: Any = mid_holder) -> None:
+                    if frame is not None:
+                        self._count(t.mid, t.kind, frame)
+
+                tap_receiver(t.receiver, t.kind, sink)
+
+    def _count(self, mid: str, kind: str, frame: EncodedFrame) -> None:
+        now = time.monotonic()
+        r = self.received.get(mid)
+        if r is None:
+            r = self.received[mid] = Received(kind)
+        if r.first_at is None:
+            r.first_at = now
+            if self.first_frame_at is None and kind == "video":
+                self.first_frame_at = now
+        elif r.last_at is not None:
+            r.max_gap = max(r.max_gap, now - r.last_at)
+        r.last_at = now
+        r.frames += 1
+        r.bytes += len(frame.data)
+        r.keyframes += frame.keyframe
+        info = self.tracks.get(mid)
+        if info:
+            key = f"{info['participant_id']}:{info['source']}"
+            r.by_source[key] = r.by_source.get(key, 0) + 1
+
+    async def answer(self, offer: dict[str, Any]) -> str:
+        """Apply the relay's offer, attach our clips to the publish m-lines, answer."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        self.tracks.update(offer.get("tracks", {}))
+        publish: dict[str, str] = offer.get("publish", {})
+        for t in self.pc.getTransceivers():
+            source = publish.get(t.mid or "")
+            track = self._sources.get(source) if source else None
+            if track is not None and t.sender.track is None:
+                t.sender.replaceTrack(track)
+                t.direction = "sendonly"
+                t.sender._send_keyframe = track.request_keyframe
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        sdp: str = self.pc.localDescription.sdp
+        return sdp
+
+    def update_tracks(self, tracks: dict[str, Any]) -> None:
+        self.tracks.update(tracks)
+
+    def frames_from(self, participant_id: str, source: str) -> int:
+        key = f"{participant_id}:{source}"
+        return sum(r.by_source.get(key, 0) for r in self.received.values())
+
+    def frames(self, kind: str) -> int:
+        return sum(r.frames for r in self.received.values() if r.kind == kind)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.pc.close()

@@ -1,0 +1,172 @@
+"""Hearing definitions: what the clerk schedules. Plain values, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from .errors import InvalidInput
+from .ids import HearingId, ParticipantId, new_participant_id
+from .roles import Role
+
+
+class HearingKind(str, Enum):
+    HEARING = "hearing"
+    MEDIATION = "mediation"
+
+
+class HearingStatus(str, Enum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class ParticipantSpec:
+    id: ParticipantId
+    name: str
+    role: Role
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "role": self.role.value}
+
+
+@dataclass(frozen=True)
+class Hearing:
+    id: HearingId
+    case_number: str
+    title: str
+    kind: HearingKind
+    scheduled_at: datetime
+    duration_minutes: int
+    participants: tuple[ParticipantSpec, ...]
+    status: HearingStatus = HearingStatus.SCHEDULED
+    created_by: str = ""
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def participant(self, pid: str) -> ParticipantSpec | None:
+        for p in self.participants:
+            if p.id == pid:
+                return p
+        return None
+
+    def rescheduled(self, when: datetime) -> Hearing:
+        return replace(self, scheduled_at=when)
+
+    def cancelled(self) -> Hearing:
+        return replace(self, status=HearingStatus.CANCELLED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "case_number": self.case_number,
+            "title": self.title,
+            "kind": self.kind.value,
+            "scheduled_at": self.scheduled_at.isoformat(),
+            "duration_minutes": self.duration_minutes,
+            "status": self.status.value,
+            "participants": [p.to_dict() for p in self.participants],
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Hearing:
+        return cls(
+            id=HearingId(d["id"]),
+            case_number=d["case_number"],
+            title=d["title"],
+            kind=HearingKind(d["kind"]),
+            scheduled_at=datetime.fromisoformat(d["scheduled_at"]),
+            duration_minutes=int(d["duration_minutes"]),
+            participants=tuple(
+                ParticipantSpec(ParticipantId(p["id"]), p["name"], Role(p["role"]))
+                for p in d["participants"]
+            ),
+            status=HearingStatus(d["status"]),
+            created_by=d.get("created_by", ""),
+            created_at=datetime.fromisoformat(d["created_at"]),
+        )
+
+
+_CASE_RE = re.compile(r"^[\w\-/.() ]{1,64}$")
+MAX_PARTICIPANTS = 50
+
+
+def _require_str(d: dict[str, Any], key: str, max_len: int) -> str:
+    value = d.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"'{key}' must be a non-empty string", code="input.invalid")
+    if len(value) > max_len:
+        raise InvalidInput(f"'{key}' is longer than {max_len} characters")
+    return value.strip()
+
+
+def parse_datetime(value: Any, key: str = "scheduled_at") -> datetime:
+    if not isinstance(value, str):
+        raise InvalidInput(f"'{key}' must be an ISO 8601 date-time string")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"'{key}' is not an ISO 8601 date-time: {value!r}") from exc
+    if when.tzinfo is None:
+        raise InvalidInput(f"'{key}' must include a time zone offset (for example 'Z')")
+    return when.astimezone(timezone.utc)
+
+
+def parse_participants(raw: Any, kind: HearingKind) -> tuple[ParticipantSpec, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("'participants' must be a non-empty list")
+    if len(raw) > MAX_PARTICIPANTS:
+        raise InvalidInput(f"a hearing has at most {MAX_PARTICIPANTS} participants")
+    out: list[ParticipantSpec] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise InvalidInput("each participant must be an object with 'name' and 'role'")
+        name = _require_str(item, "name", 120)
+        try:
+            role = Role(item.get("role"))
+        except ValueError as exc:
+            raise InvalidInput(
+                f"unknown role {item.get('role')!r}; one of "
+                + ", ".join(r.value for r in Role),
+                code="role.unknown",
+            ) from exc
+        pid = item.get("id")
+        if pid is not None and (not isinstance(pid, str) or not re.fullmatch(r"[\w-]{1,40}", pid)):
+            raise InvalidInput("participant 'id' must be 1-40 letters, digits, '-' or '_'")
+        out.append(ParticipantSpec(ParticipantId(pid) if pid else new_participant_id(), name, role))
+    if len({p.id for p in out}) != len(out):
+        raise InvalidInput("participant ids must be unique")
+    hosts = {Role.JUDGE} if kind is HearingKind.HEARING else {Role.MEDIATOR}
+    if not any(p.role in hosts for p in out):
+        host = "judge" if kind is HearingKind.HEARING else "mediator"
+        raise InvalidInput(f"a {kind.value} needs a {host}", code="hearing.no_host")
+    return tuple(out)
+
+
+def new_hearing(hid: HearingId, data: dict[str, Any], created_by: str) -> Hearing:
+    """Validate a create request (from the API or the CLI) into a :class:`Hearing`."""
+    case_number = _require_str(data, "case_number", 64)
+    if not _CASE_RE.match(case_number):
+        raise InvalidInput("'case_number' may hold letters, digits, spaces and - / . ( )")
+    title = _require_str(data, "title", 200)
+    try:
+        kind = HearingKind(data.get("kind", "hearing"))
+    except ValueError as exc:
+        raise InvalidInput("'kind' must be 'hearing' or 'mediation'") from exc
+    duration = data.get("duration_minutes", 60)
+    if not isinstance(duration, int) or isinstance(duration, bool) or not 1 <= duration <= 1440:
+        raise InvalidInput("'duration_minutes' must be an integer from 1 to 1440")
+    return Hearing(
+        id=hid,
+        case_number=case_number,
+        title=title,
+        kind=kind,
+        scheduled_at=parse_datetime(data.get("scheduled_at")),
+        duration_minutes=duration,
+        participants=parse_participants(data.get("participants"), kind),
+        created_by=created_by,
+    )

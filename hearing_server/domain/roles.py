@@ -1,0 +1,68 @@
+"""Roles and what each may do: the one table the rest of the code consults."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Role(str, Enum):
+    JUDGE = "judge"
+    CLERK = "clerk"
+    MEDIATOR = "mediator"
+    PARTY = "party"
+    COUNSEL = "counsel"
+    WITNESS = "witness"
+    INTERPRETER = "interpreter"
+    OBSERVER = "observer"
+
+
+class StaffRole(str, Enum):
+    JUDGE = "judge"
+    CLERK = "clerk"
+    MEDIATOR = "mediator"
+    ADMIN = "admin"
+
+
+class Capability(str, Enum):
+    PUBLISH = "publish"              # send microphone and camera
+    SHARE_SCREEN = "share_screen"    # send a screen share (evidence)
+    SUBSCRIBE = "subscribe"          # receive others' media
+    ENTER_DIRECTLY = "enter_directly"  # skip the lobby
+    SEE_LOBBY = "see_lobby"          # see who waits
+    ADMIT = "admit"                  # admit / deny lobby members
+    MODERATE = "moderate"            # mute, force-mute, remove, lock
+    RECORD = "record"                # start / pause / resume recording
+    CONDUCT = "conduct"              # open, recess, resume, adjourn the hearing
+    CAUCUS = "caucus"                # open and move between caucus rooms (mediation)
+
+
+C = Capability
+
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.JUDGE: frozenset(
+        {C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE, C.ENTER_DIRECTLY, C.SEE_LOBBY, C.ADMIT,
+         C.MODERATE, C.RECORD, C.CONDUCT}
+    ),
+    Role.CLERK: frozenset(
+        {C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE, C.ENTER_DIRECTLY, C.SEE_LOBBY, C.ADMIT,
+         C.MODERATE}
+    ),
+    Role.MEDIATOR: frozenset(
+        {C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE, C.ENTER_DIRECTLY, C.SEE_LOBBY, C.ADMIT,
+         C.MODERATE, C.RECORD, C.CONDUCT, C.CAUCUS}
+    ),
+    Role.PARTY: frozenset({C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE}),
+    Role.COUNSEL: frozenset({C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE}),
+    Role.WITNESS: frozenset({C.PUBLISH, C.SUBSCRIBE}),
+    Role.INTERPRETER: frozenset({C.PUBLISH, C.SUBSCRIBE}),
+    Role.OBSERVER: frozenset({C.SUBSCRIBE}),
+}
+
+#: Which staff accounts may act as which hearing role, and who reads recordings.
+STAFF_MAY_READ_RECORDINGS = frozenset({StaffRole.JUDGE, StaffRole.CLERK, StaffRole.ADMIN})
+STAFF_MAY_SCHEDULE = frozenset({StaffRole.CLERK, StaffRole.ADMIN, StaffRole.JUDGE,
+                                StaffRole.MEDIATOR})
+
+
+def can(role: Role, capability: Capability) -> bool:
+    return capability in ROLE_CAPABILITIES[role]

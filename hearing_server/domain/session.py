@@ -1,0 +1,371 @@
+"""The live state of one hearing: phase, lobby, presence, mutes, lock, recording.
+
+A :class:`Session` is a plain object; every rule lives in its methods, which
+either raise a :class:`HearingError` and change nothing, or change the state
+and return the :class:`Event` to append to the hearing's log. The store keeps
+sessions as JSON (``to_dict``/``from_dict``) so a Redis store can apply a
+change atomically on any node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from .errors import Conflict, HearingError, NotFound, PermissionDenied
+from .hearing import Hearing, HearingKind
+from .ids import HearingId, ParticipantId
+from .roles import Capability, Role, can
+
+MAIN_ROOM = "main"
+
+
+class Phase(str, Enum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    IN_SESSION = "in_session"
+    RECESS = "recess"
+    ADJOURNED = "adjourned"
+
+
+class Presence(str, Enum):
+    LOBBY = "lobby"
+    ADMITTED = "admitted"
+    DENIED = "denied"
+    REMOVED = "removed"
+    LEFT = "left"
+
+
+class RecordingState(str, Enum):
+    OFF = "off"
+    ON = "on"
+    PAUSED = "paused"
+
+
+class MediaKind(str, Enum):
+    AUDIO = "audio"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the hearing's event log."""
+
+    type: str
+    actor: str | None
+    subject: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "actor": self.actor, "subject": self.subject, **self.data}
+
+
+@dataclass
+class Member:
+    participant_id: ParticipantId
+    name: str
+    role: Role
+    presence: Presence
+    connected: bool = True
+    audio_muted: bool = False
+    video_muted: bool = False
+    forced_audio_mute: bool = False
+    forced_video_mute: bool = False
+    room: str = MAIN_ROOM
+    last_seen: float = 0.0
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "participant_id": self.participant_id,
+            "name": self.name,
+            "role": self.role.value,
+            "state": self.presence.value,
+            "connected": self.connected,
+            "audio_muted": self.audio_muted or self.forced_audio_mute,
+            "video_muted": self.video_muted or self.forced_video_mute,
+            "forced_audio_mute": self.forced_audio_mute,
+            "forced_video_mute": self.forced_video_mute,
+            "room": self.room,
+        }
+
+
+@dataclass
+class Session:
+    hearing_id: HearingId
+    kind: HearingKind
+    phase: Phase = Phase.SCHEDULED
+    locked: bool = False
+    recording: RecordingState = RecordingState.OFF
+    recording_reason: str = ""
+    members: dict[str, Member] = field(default_factory=dict)
+    version: int = 0
+
+    # ---- queries -------------------------------------------------------------
+
+    def member(self, pid: str) -> Member:
+        m = self.members.get(pid)
+        if m is None:
+            raise NotFound(f"participant {pid} is not in this hearing", code="participant.not_found")
+        return m
+
+    def is_admitted(self, pid: str) -> bool:
+        m = self.members.get(pid)
+        return m is not None and m.presence is Presence.ADMITTED and m.connected
+
+    def presence_for(self, viewer: Role) -> list[dict[str, Any]]:
+        """The presence list as ``viewer`` may see it: the lobby only for those who admit."""
+        sees_lobby = can(viewer, Capability.SEE_LOBBY)
+        out = []
+        for m in self.members.values():
+            if m.presence is Presence.ADMITTED or (sees_lobby and m.presence is Presence.LOBBY):
+                out.append(m.public())
+        return out
+
+    def public_state(self) -> dict[str, Any]:
+        return {
+            "hearing_id": self.hearing_id,
+            "kind": self.kind.value,
+            "phase": self.phase.value,
+            "locked": self.locked,
+            "recording": self.recording.value,
+            "recording_reason": self.recording_reason,
+        }
+
+    # ---- joining and leaving -------------------------------------------------
+
+    def join(self, pid: ParticipantId, name: str, role: Role, now: float,
+             rejoin_grace: float) -> Event:
+        """A connection for ``pid`` arrived (the token was already checked)."""
+        if self.phase is Phase.ADJOURNED:
+            raise Conflict("this hearing has been adjourned", code="hearing.adjourned")
+        existing = self.members.get(pid)
+        direct = can(role, Capability.ENTER_DIRECTLY)
+        if existing is not None:
+            if existing.presence is Presence.REMOVED:
+                raise PermissionDenied("you were removed from this hearing",
+                                       code="participant.removed")
+            if existing.presence is Presence.DENIED:
+                raise PermissionDenied("the court denied your entry to this hearing",
+                                       code="participant.denied")
+            returning = existing.presence is Presence.ADMITTED and (
+                existing.connected or now - existing.last_seen <= rejoin_grace
+            )
+            if self.locked and not direct and not returning:
+                raise Conflict("the hearing is locked: no new participants may join",
+                               code="hearing.locked")
+            existing.presence = Presence.ADMITTED if (direct or returning) else Presence.LOBBY
+            existing.connected = True
+            existing.last_seen = now
+            if existing.presence is Presence.LOBBY:
+                existing.room = MAIN_ROOM
+            return Event("rejoined", pid, pid, {"state": existing.presence.value})
+        if self.locked and not direct:
+            raise Conflict("the hearing is locked: no new participants may join",
+                           code="hearing.locked")
+        presence = Presence.ADMITTED if direct else Presence.LOBBY
+        self.members[pid] = Member(pid, name, role, presence, last_seen=now)
+        event = Event("joined", pid, pid, {"role": role.value, "state": presence.value})
+        if direct and self.phase is Phase.SCHEDULED and can(role, Capability.CONDUCT):
+            self.phase = Phase.OPEN
+        return event
+
+    def disconnect(self, pid: str, now: float) -> Event | None:
+        m = self.members.get(pid)
+        if m is None or not m.connected:
+            return None
+        m.connected = False
+        m.last_seen = now
+        return Event("disconnected", pid, pid)
+
+    def leave(self, pid: str, now: float) -> Event | None:
+        m = self.members.get(pid)
+        if m is None or m.presence in (Presence.REMOVED, Presence.DENIED, Presence.LEFT):
+            return None
+        m.presence = Presence.LEFT
+        m.connected = False
+        m.last_seen = now
+        return Event("left", pid, pid)
+
+    # ---- moderation ----------------------------------------------------------
+
+    def _actor(self, actor: str, capability: Capability) -> Member:
+        m = self.members.get(actor)
+        if m is None or m.presence is not Presence.ADMITTED:
+            raise PermissionDenied("you are not admitted to this hearing",
+                                   code="permission.denied")
+        if not can(m.role, capability):
+            raise PermissionDenied(
+                f"a {m.role.value} may not {capability.value.replace('_', ' ')}",
+                code="permission.denied",
+            )
+        return m
+
+    def _not_over(self) -> None:
+        if self.phase is Phase.ADJOURNED:
+            raise Conflict("this hearing has been adjourned", code="hearing.adjourned")
+
+    def admit(self, actor: str, pid: str) -> Event:
+        self._actor(actor, Capability.ADMIT)
+        self._not_over()
+        target = self.member(pid)
+        if target.presence is not Presence.LOBBY:
+            raise Conflict(f"{target.name} is not waiting in the lobby",
+                           code="participant.not_in_lobby")
+        if self.locked:
+            raise Conflict("the hearing is locked: unlock it to admit anyone",
+                           code="hearing.locked")
+        target.presence = Presence.ADMITTED
+        return Event("admitted", actor, pid)
+
+    def deny(self, actor: str, pid: str, reason: str) -> Event:
+        self._actor(actor, Capability.ADMIT)
+        target = self.member(pid)
+        if target.presence is not Presence.LOBBY:
+            raise Conflict(f"{target.name} is not waiting in the lobby",
+                           code="participant.not_in_lobby")
+        target.presence = Presence.DENIED
+        target.connected = False
+        return Event("denied", actor, pid, {"reason": reason})
+
+    def remove(self, actor: str, pid: str, reason: str) -> Event:
+        self._actor(actor, Capability.MODERATE)
+        target = self.member(pid)
+        if pid == actor:
+            raise Conflict("you cannot remove yourself; leave instead", code="participant.self")
+        if can(target.role, Capability.CONDUCT):
+            raise PermissionDenied(f"the {target.role.value} cannot be removed",
+                                   code="permission.denied")
+        if target.presence in (Presence.REMOVED, Presence.LEFT, Presence.DENIED):
+            raise Conflict(f"{target.name} is no longer in the hearing",
+                           code="participant.not_present")
+        target.presence = Presence.REMOVED
+        target.connected = False
+        return Event("removed", actor, pid, {"reason": reason})
+
+    def mute(self, actor: str, pid: str, kind: MediaKind, force: bool) -> Event:
+        self._actor(actor, Capability.MODERATE)
+        target = self.member(pid)
+        if target.presence is not Presence.ADMITTED:
+            raise Conflict(f"{target.name} is not in the hearing room",
+                           code="participant.not_present")
+        if force:
+            if kind is MediaKind.AUDIO:
+                target.forced_audio_mute = True
+            else:
+                target.forced_video_mute = True
+            return Event("force_muted", actor, pid, {"kind": kind.value})
+        return Event("mute_requested", actor, pid, {"kind": kind.value})
+
+    def unmute(self, actor: str, pid: str, kind: MediaKind) -> Event:
+        """Lift a forced mute (the participant then unmutes themself)."""
+        self._actor(actor, Capability.MODERATE)
+        target = self.member(pid)
+        if kind is MediaKind.AUDIO:
+            target.forced_audio_mute = False
+        else:
+            target.forced_video_mute = False
+        return Event("force_mute_lifted", actor, pid, {"kind": kind.value})
+
+    def self_mute(self, pid: str, kind: MediaKind, muted: bool) -> Event:
+        m = self.member(pid)
+        if m.presence is not Presence.ADMITTED:
+            raise Conflict("you are not in the hearing room", code="participant.not_present")
+        if kind is MediaKind.AUDIO:
+            m.audio_muted = muted
+        else:
+            m.video_muted = muted
+        return Event("self_muted" if muted else "self_unmuted", pid, pid, {"kind": kind.value})
+
+    def lock(self, actor: str, locked: bool) -> Event:
+        self._actor(actor, Capability.MODERATE)
+        self._not_over()
+        self.locked = locked
+        return Event("locked" if locked else "unlocked", actor)
+
+    # ---- conduct of the hearing ----------------------------------------------
+
+    def start_session(self, actor: str) -> Event:
+        self._actor(actor, Capability.CONDUCT)
+        if self.phase not in (Phase.OPEN, Phase.SCHEDULED):
+            raise Conflict(f"the hearing is {self.phase.value}", code="hearing.bad_phase")
+        self.phase = Phase.IN_SESSION
+        return Event("session_started", actor)
+
+    def recess(self, actor: str) -> Event:
+        self._actor(actor, Capability.CONDUCT)
+        if self.phase is not Phase.IN_SESSION:
+            raise Conflict(f"the hearing is {self.phase.value}", code="hearing.bad_phase")
+        self.phase = Phase.RECESS
+        return Event("recess", actor)
+
+    def resume(self, actor: str) -> Event:
+        self._actor(actor, Capability.CONDUCT)
+        if self.phase is not Phase.RECESS:
+            raise Conflict(f"the hearing is {self.phase.value}", code="hearing.bad_phase")
+        self.phase = Phase.IN_SESSION
+        return Event("resumed", actor)
+
+    def adjourn(self, actor: str) -> Event:
+        self._actor(actor, Capability.CONDUCT)
+        self._not_over()
+        self.phase = Phase.ADJOURNED
+        self.recording = RecordingState.OFF
+        return Event("adjourned", actor)
+
+    def set_recording(self, actor: str, action: str, reason: str) -> Event:
+        self._actor(actor, Capability.RECORD)
+        self._not_over()
+        transitions = {
+            "start": ({RecordingState.OFF}, RecordingState.ON),
+            "pause": ({RecordingState.ON}, RecordingState.PAUSED),
+            "resume": ({RecordingState.PAUSED}, RecordingState.ON),
+            "stop": ({RecordingState.ON, RecordingState.PAUSED}, RecordingState.OFF),
+        }
+        if action not in transitions:
+            raise HearingError(f"unknown recording action {action!r}", code="input.invalid",
+                               status=400)
+        allowed, new = transitions[action]
+        if self.recording not in allowed:
+            raise Conflict(f"recording is {self.recording.value}; cannot {action}",
+                           code="recording.bad_state")
+        if action in ("pause", "stop") and not reason.strip():
+            raise HearingError("a reason is required to pause or stop the recording",
+                               code="recording.reason_required", status=400)
+        self.recording = new
+        self.recording_reason = reason
+        return Event("recording_" + action, actor, None, {"reason": reason})
+
+    # ---- serialisation -------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["kind"] = self.kind.value
+        d["phase"] = self.phase.value
+        d["recording"] = self.recording.value
+        d["members"] = {
+            k: {**asdict(m), "role": m.role.value, "presence": m.presence.value}
+            for k, m in self.members.items()
+        }
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Session:
+        members = {
+            k: Member(**{**m, "role": Role(m["role"]), "presence": Presence(m["presence"])})
+            for k, m in d["members"].items()
+        }
+        return cls(
+            hearing_id=HearingId(d["hearing_id"]),
+            kind=HearingKind(d["kind"]),
+            phase=Phase(d["phase"]),
+            locked=d["locked"],
+            recording=RecordingState(d["recording"]),
+            recording_reason=d["recording_reason"],
+            members=members,
+            version=d["version"],
+        )
+
+    @classmethod
+    def for_hearing(cls, hearing: Hearing) -> Session:
+        return cls(hearing_id=hearing.id, kind=hearing.kind)

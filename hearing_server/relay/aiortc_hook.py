@@ -1,0 +1,257 @@
+"""The one place that reaches into aiortc's internals (pinned to aiortc 1.16.0).
+
+aiortc's ``RTCRtpReceiver`` reassembles frames in a jitter buffer and hands
+``(codec, JitterFrame)`` to a decoder thread through a queue; its
+``RTCRtpSender`` packetises an object it does not recognise as a decoded
+frame with ``encoder.pack``. The relay therefore:
+
+* replaces a receiver's decoder queue with a tap and its ``receive`` with a
+  copy that starts no decoder thread (:func:`tap_receiver`),
+* replaces the jitter buffer with :class:`LowDelayJitterBuffer`, which
+  releases a frame as soon as its last packet is in (audio: every packet),
+  instead of waiting for the next frame (video, ~33 ms) or 4 packets (audio, 80 ms),
+* gives a sender a pack-only :class:`Packer` as its "encoder" and routes the
+  sender's keyframe requests (PLI/FIR from the subscriber) to the relay
+  (:func:`install_packer`).
+
+``tests/relay/test_aiortc_hook.py`` fails loudly if aiortc changes underneath.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from types import MethodType
+from typing import Any
+
+import aioice.ice
+import aiortc
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtp import RtpPacket
+
+from .frames import EncodedFrame, is_keyframe
+
+PINNED_AIORTC_VERSION = "1.16.0"
+
+_RX = "_RTCRtpReceiver__"
+_TX = "_RTCRtpSender__"
+
+FrameSink = Callable[[EncodedFrame | None], None]
+
+
+class IncompatibleAiortc(RuntimeError):
+    pass
+
+
+def check_aiortc() -> None:
+    """Refuse to run on an aiortc whose internals we have not checked."""
+    if aiortc.__version__ != PINNED_AIORTC_VERSION:
+        raise IncompatibleAiortc(
+            f"the relay hooks aiortc {PINNED_AIORTC_VERSION}; found {aiortc.__version__}"
+        )
+    for name in ("_handle_rtp_packet", "_send_rtcp_pli", "_run_rtcp", "receive"):
+        if not hasattr(RTCRtpReceiver, name):
+            raise IncompatibleAiortc(f"RTCRtpReceiver.{name} is missing")
+    for name in ("_next_encoded_frame", "_send_keyframe", "_handle_rtcp_packet"):
+        if not hasattr(RTCRtpSender, name):
+            raise IncompatibleAiortc(f"RTCRtpSender.{name} is missing")
+
+
+def restrict_host_addresses(addresses: list[str]) -> None:
+    """Gather ICE host candidates only on ``addresses`` (for example loopback)."""
+    if addresses:
+        aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(addresses)
+
+
+# ---- receive side --------------------------------------------------------------
+
+
+class LowDelayJitterBuffer(JitterBuffer):
+    """Releases a frame the moment it is complete.
+
+    Video: when every packet from the buffer's origin up to a packet with the
+    marker bit shares one timestamp. Audio (one packet per frame): at once,
+    dropping packets older than the last one released.
+    """
+
+    def __init__(self, capacity: int, is_video: bool) -> None:
+        super().__init__(capacity=capacity, prefetch=0, is_video=is_video)
+        self.media_ssrc: int | None = None
+        self.arrived_at = 0.0
+        self._last_audio_ts: int | None = None
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        self.arrived_at = time.perf_counter()
+        self.media_ssrc = packet.ssrc
+        if not self._is_video:
+            last = self._last_audio_ts
+            if last is not None and ((packet.timestamp - last) & 0xFFFFFFFF) >= 0x80000000:
+                return False, None  # late or duplicate
+            self._last_audio_ts = packet.timestamp
+            return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+        pli, frame = super().add(packet)
+        if frame is not None:
+            return pli, frame
+        return pli, self._complete_at_origin()
+
+    def _complete_at_origin(self) -> JitterFrame | None:
+        if self._origin is None:
+            return None
+        packets: list[RtpPacket] = []
+        timestamp = None
+        for count in range(self._capacity):
+            p = self._packets[(self._origin + count) % self._capacity]
+            if p is None:
+                return None
+            if timestamp is None:
+                timestamp = p.timestamp
+            elif p.timestamp != timestamp:
+                return None
+            packets.append(p)
+            if p.marker:
+                self.remove(count + 1)
+                return JitterFrame(
+                    data=b"".join(x._data for x in packets),  # type: ignore[attr-defined]
+                    timestamp=timestamp,
+                )
+        return None
+
+
+class _NoDecoderThread:
+    """Stands where aiortc keeps its decoder thread: truthy, nothing to join."""
+
+    def join(self) -> None:
+        return None
+
+
+class _TapQueue:
+    """Takes the place of the receiver's decoder queue and forwards frames."""
+
+    def __init__(self, codec_name: Callable[[Any], str], sink: FrameSink,
+                 buffer: JitterBuffer) -> None:
+        self._codec_name = codec_name
+        self._sink = sink
+        self._buffer = buffer
+
+    def put(self, item: tuple[Any, JitterFrame] | None) -> None:
+        if item is None:
+            self._sink(None)
+            return
+        codec, jf = item
+        name = self._codec_name(codec)
+        arrived = getattr(self._buffer, "arrived_at", 0.0) or time.perf_counter()
+        self._sink(EncodedFrame(jf.data, jf.timestamp, is_keyframe(name, jf.data), arrived))
+
+
+def _codec_name(codec: Any) -> str:
+    return str(codec.mimeType).split("/", 1)[1].lower()
+
+
+async def _receive_without_decoder(self: RTCRtpReceiver, parameters: Any) -> None:
+    """``RTCRtpReceiver.receive`` of aiortc 1.16.0, minus the decoder thread."""
+    if not getattr(self, _RX + "started"):
+        codecs = getattr(self, _RX + "codecs")
+        rtx_ssrc = getattr(self, _RX + "rtx_ssrc")
+        for codec in parameters.codecs:
+            codecs[codec.payloadType] = codec
+        for encoding in parameters.encodings:
+            if encoding.rtx:
+                rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
+        setattr(self, _RX + "decoder_thread", _NoDecoderThread())
+        getattr(self, _RX + "transport")._register_rtp_receiver(self, parameters)
+        setattr(self, _RX + "rtcp_task", asyncio.ensure_future(self._run_rtcp()))
+        setattr(self, _RX + "started", True)
+
+
+def tap_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink,
+                 low_delay: bool = True) -> JitterBuffer:
+    """Make ``receiver`` hand encoded frames to ``sink`` instead of decoding them.
+
+    Must be called before the receiver starts (before the answer is applied).
+    Returns the jitter buffer, whose ``media_ssrc`` is the publisher's SSRC.
+    """
+    if getattr(receiver, _RX + "started"):
+        raise IncompatibleAiortc("tap_receiver must be called before the receiver starts")
+    buffer: JitterBuffer
+    if low_delay:
+        buffer = LowDelayJitterBuffer(capacity=512 if kind == "video" else 16,
+                                      is_video=kind == "video")
+        setattr(receiver, _RX + "jitter_buffer", buffer)
+    else:
+        buffer = getattr(receiver, _RX + "jitter_buffer")
+    setattr(receiver, _RX + "decoder_queue", _TapQueue(_codec_name, sink, buffer))
+    receiver.receive = MethodType(_receive_without_decoder, receiver)  # type: ignore[method-assign]
+    return buffer
+
+
+def publisher_ssrc(receiver: RTCRtpReceiver, buffer: JitterBuffer) -> int | None:
+    """The publisher's media SSRC (not its retransmission SSRC), once known."""
+    if isinstance(buffer, LowDelayJitterBuffer):
+        return buffer.media_ssrc
+    rtx = getattr(receiver, _RX + "rtx_ssrc")
+    for ssrc in getattr(receiver, _RX + "remote_streams"):
+        if ssrc not in rtx:
+            return int(ssrc)
+    return None
+
+
+async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    await receiver._send_rtcp_pli(media_ssrc)
+
+
+# ---- send side -----------------------------------------------------------------
+
+
+class Packer:
+    """A sender's "encoder" that only packetises :class:`EncodedFrame` objects.
+
+    Keeps the outgoing RTP timestamp continuous when the slot switches from
+    one publisher to another.
+    """
+
+    def __init__(self, codec: str, frame_step: int) -> None:
+        self.codec = codec
+        self._frame_step = frame_step
+        self._vp8 = Vp8Encoder() if codec == "vp8" else None
+        self._h264 = H264Encoder() if codec == "h264" else None
+        self._source: object | None = None
+        self._offset = 0
+        self._last_out = -frame_step
+        self.on_packed: Callable[[EncodedFrame, int], None] | None = None
+
+    def set_source(self, source: object) -> None:
+        self._source = source
+        self._offset = -1  # rebase at the next frame
+
+    def pack(self, frame: EncodedFrame) -> tuple[list[bytes], int]:
+        if self._offset == -1:
+            self._offset = self._last_out + self._frame_step - frame.timestamp
+        ts = frame.timestamp + self._offset
+        if ts <= self._last_out:  # a publisher's clock jumped back: keep it monotonic
+            self._offset += self._last_out + self._frame_step - ts
+            ts = self._last_out + self._frame_step
+        self._last_out = ts
+        if self._vp8 is not None:
+            payloads = self._vp8._packetize(frame.data, self._vp8.picture_id)
+            self._vp8.picture_id = (self._vp8.picture_id + 1) % (1 << 15)
+        elif self._h264 is not None:
+            payloads = self._h264._packetize(self._h264._split_bitstream(frame.data))
+        else:
+            payloads = [frame.data]
+        if self.on_packed is not None:
+            self.on_packed(frame, len(payloads))
+        return payloads, ts & 0xFFFFFFFF
+
+    def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        raise RuntimeError("the relay never encodes")
+
+
+def install_packer(sender: RTCRtpSender, packer: Packer,
+                   on_keyframe_request: Callable[[], None]) -> None:
+    """Make ``sender`` packetise encoded frames and pass PLI/FIR to the relay."""
+    setattr(sender, _TX + "encoder", packer)
+    sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]

@@ -1,0 +1,209 @@
+"""Producers (incoming tracks) and slots (outgoing tracks): encoded frames in, the
+same encoded frames out, to every slot the policy attached."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import MediaStreamTrack, RTCRtpReceiver
+from aiortc.mediastreams import MediaStreamError
+
+from ..domain.policy import Source
+from .aiortc_hook import Packer, send_pli
+from .frames import DelayHistogram, EncodedFrame, TrackCounters
+
+logger = logging.getLogger(__name__)
+
+#: A new subscriber or a PLI triggers at most one PLI to the publisher in this time.
+KEYFRAME_REQUEST_INTERVAL = 0.3
+SLOT_QUEUE_FRAMES = 30
+
+
+class Producer:
+    """One incoming track of one participant (microphone, camera or screen)."""
+
+    def __init__(self, participant_id: str, source: Source, codec: str,
+                 receiver: RTCRtpReceiver, on_live: Callable[[Producer], None]) -> None:
+        self.participant_id = participant_id
+        self.source = source
+        self.kind = source.kind
+        self.codec = codec
+        self.receiver = receiver
+        self.media_ssrc: Callable[[], int | None] = lambda: None
+        self.forwarded = True
+        self.live = False
+        self.closed = False
+        self.consumers: set[Slot] = set()
+        self.sinks: list[Callable[[EncodedFrame], None]] = []
+        self.counters = TrackCounters()
+        self._on_live = on_live
+        self._last_pli = 0.0
+        self._pli_task: asyncio.Task[None] | None = None
+
+    @property
+    def key(self) -> tuple[str, Source]:
+        return (self.participant_id, self.source)
+
+    def on_frame(self, frame: EncodedFrame | None) -> None:
+        if frame is None or self.closed:
+            return
+        c = self.counters
+        c.frames += 1
+        c.bytes += len(frame.data)
+        if frame.keyframe:
+            c.keyframes += 1
+        if not self.live:
+            self.live = True
+            self._on_live(self)
+        if not self.forwarded:
+            return
+        for slot in self.consumers:
+            slot.push(frame)
+        for sink in self.sinks:
+            sink(frame)
+
+    def request_keyframe(self) -> None:
+        if self.kind != "video" or self.closed:
+            return
+        now = time.monotonic()
+        if now - self._last_pli < KEYFRAME_REQUEST_INTERVAL:
+            return
+        ssrc = self.media_ssrc()
+        if ssrc is None:
+            return
+        self._last_pli = now
+        self.counters.keyframe_requests += 1
+        if self._pli_task is None or self._pli_task.done():
+            self._pli_task = asyncio.ensure_future(send_pli(self.receiver, ssrc))
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for slot in list(self.consumers):
+            slot.detach()
+        self.sinks.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "participant_id": self.participant_id, "source": self.source.value,
+            "codec": self.codec, "live": self.live, "forwarded": self.forwarded,
+            "consumers": len(self.consumers), **self.counters.to_dict(),
+        }
+
+
+class Slot(MediaStreamTrack):
+    """An outgoing track of a subscriber's connection, fed by at most one producer.
+
+    The sender's track never changes; the producer behind it does, so a
+    subscription changes without renegotiation.
+    """
+
+    def __init__(self, kind: str, packer: Packer) -> None:
+        super().__init__()
+        self.kind = kind
+        self.packer = packer
+        self.producer: Producer | None = None
+        self.mid: str | None = None
+        self.ready = False
+        self.counters = TrackCounters()
+        self.delay = DelayHistogram()
+        self._waiting_keyframe = kind == "video"
+        self._queue: deque[EncodedFrame] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._ended = False
+        packer.on_packed = self._on_packed
+
+    # -- fed by the producer --------------------------------------------------------
+
+    def push(self, frame: EncodedFrame) -> None:
+        if not self.ready:
+            return
+        if self._waiting_keyframe:
+            if not frame.keyframe:
+                self.counters.dropped += 1
+                return
+            self._waiting_keyframe = False
+        if len(self._queue) >= SLOT_QUEUE_FRAMES:
+            # the subscriber's leg is not keeping up: start again from a keyframe
+            self.counters.dropped += len(self._queue)
+            self._queue.clear()
+            if self.kind == "video":
+                self._waiting_keyframe = True
+                self.request_keyframe()
+                if not frame.keyframe:
+                    return
+                self._waiting_keyframe = False
+        self._queue.append(frame)
+        w = self._wakeup
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    # -- read by the aiortc sender ---------------------------------------------------
+
+    async def recv(self) -> Any:
+        while not self._queue:
+            if self._ended:
+                raise MediaStreamError
+            self._wakeup = asyncio.get_running_loop().create_future()
+            await self._wakeup
+        return self._queue.popleft()
+
+    def _on_packed(self, frame: EncodedFrame, packets: int) -> None:
+        c = self.counters
+        c.frames += 1
+        c.bytes += len(frame.data)
+        self.delay.observe((time.perf_counter() - frame.arrived_at) * 1000.0)
+
+    # -- attached by the router ------------------------------------------------------
+
+    def attach(self, producer: Producer) -> None:
+        if self.producer is producer:
+            return
+        self.detach()
+        self.producer = producer
+        producer.consumers.add(self)
+        self.packer.set_source(producer)
+        self._queue.clear()
+        self._waiting_keyframe = self.kind == "video"
+        if self.ready:
+            producer.request_keyframe()
+
+    def detach(self) -> None:
+        if self.producer is not None:
+            self.producer.consumers.discard(self)
+            self.producer = None
+        self._queue.clear()
+
+    def mark_ready(self) -> None:
+        if not self.ready:
+            self.ready = True
+            self._waiting_keyframe = self.kind == "video"
+            self.request_keyframe()
+
+    def request_keyframe(self) -> None:
+        if self.producer is not None:
+            self.counters.keyframe_requests += 1
+            self.producer.request_keyframe()
+
+    def stop(self) -> None:
+        self._ended = True
+        self.detach()
+        w = self._wakeup
+        if w is not None and not w.done():
+            w.set_result(None)
+        super().stop()
+
+    def stats(self) -> dict[str, Any]:
+        p = self.producer
+        return {
+            "mid": self.mid, "kind": self.kind,
+            "participant_id": p.participant_id if p else None,
+            "source": p.source.value if p else None,
+            **self.counters.to_dict(), "delay": self.delay.summary(),
+        }

@@ -1,0 +1,186 @@
+"""One router per hearing: its peers, its producers, and who receives what.
+
+The router knows nothing of HTTP or signaling. The services hand it the
+hearing's live :class:`~hearing_server.domain.session.Session` after every
+change (:meth:`Router.apply`); the router then attaches exactly the slots the
+domain policy allows, so a muted, unadmitted or caucus-separated track is
+simply not forwarded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..domain.policy import Source, is_forwarded, may_publish, may_receive
+from ..domain.roles import Role
+from ..domain.session import Session
+from .forwarding import Producer, Slot
+from .peer import MediaError, Peer, PeerConfig
+
+logger = logging.getLogger(__name__)
+
+ParticipantSignal = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+
+
+class Router:
+    def __init__(self, hearing_id: str, config: PeerConfig, signal: ParticipantSignal) -> None:
+        self.hearing_id = hearing_id
+        self.config = config
+        self.peers: dict[str, Peer] = {}
+        self.producers: dict[tuple[str, Source], Producer] = {}
+        self.session: Session | None = None
+        self.closed = False
+        self._signal = signal
+        self._frame_sinks: list[Callable[[Producer], None]] = []
+
+    # ---- peers ------------------------------------------------------------------------
+
+    async def connect(self, participant_id: str, role: Role, session: Session) -> Peer:
+        """Create (or replace) the participant's peer connection and send the first offer."""
+        if self.closed:
+            raise MediaError("the hearing's media has ended", code="media.closed")
+        old = self.peers.pop(participant_id, None)
+        if old is not None:
+            await old.close("replaced")
+        sources = tuple(s for s in (Source.MICROPHONE, Source.CAMERA) if may_publish(role, s))
+
+        async def signal(event: str, payload: dict[str, Any]) -> None:
+            await self._signal(participant_id, event, payload)
+
+        peer = Peer(participant_id, sources, self.config, signal,
+                    on_producer=self._add_producer, on_producer_live=self._producer_live,
+                    on_closed=self._peer_closed)
+        self.peers[participant_id] = peer
+        self.session = session
+        # one slot of each kind up front, so even a receive-only first offer has m-lines
+        for kind in ("audio", "video"):
+            peer.new_slot(kind)
+        self._reconcile(initial_for=peer)
+        peer.request_negotiation()
+        return peer
+
+    async def disconnect(self, participant_id: str, reason: str = "closed") -> None:
+        peer = self.peers.get(participant_id)
+        if peer is not None:
+            await peer.close(reason)
+
+    def _peer_closed(self, peer: Peer, code: str) -> None:
+        if self.peers.get(peer.participant_id) is peer:
+            del self.peers[peer.participant_id]
+        for key, producer in list(self.producers.items()):
+            if producer.closed:
+                del self.producers[key]
+        self._reconcile()
+
+    # ---- producers --------------------------------------------------------------------
+
+    def _add_producer(self, producer: Producer) -> None:
+        old = self.producers.get(producer.key)
+        if old is not None and old is not producer:
+            old.close()
+        self.producers[producer.key] = producer
+        for sink in self._frame_sinks:
+            sink(producer)
+
+    def _producer_live(self, producer: Producer) -> None:
+        self._reconcile()
+
+    def on_new_producer(self, callback: Callable[[Producer], None]) -> None:
+        """Called for every producer (for example by the recorder)."""
+        self._frame_sinks.append(callback)
+
+    async def publish(self, participant_id: str, source: Source) -> None:
+        peer = self._peer(participant_id)
+        if self.session is None or not may_publish(
+            self.session.member(participant_id).role, source
+        ):
+            raise MediaError(f"your role may not publish a {source.value}",
+                             code="permission.denied")
+        if peer.add_publish(source):
+            peer.request_negotiation()
+
+    async def unpublish(self, participant_id: str, source: Source) -> None:
+        peer = self._peer(participant_id)
+        producer = peer.remove_publish(source)
+        if producer is not None:
+            self.producers.pop(producer.key, None)
+            self._reconcile()
+
+    def _peer(self, participant_id: str) -> Peer:
+        peer = self.peers.get(participant_id)
+        if peer is None:
+            raise MediaError("you have no media connection", code="media.not_connected")
+        return peer
+
+    # ---- policy ---------------------------------------------------------------------------
+
+    def apply(self, session: Session) -> None:
+        """Re-decide who receives what after any change of the hearing's state."""
+        self.session = session
+        self._reconcile()
+
+    def _reconcile(self, initial_for: Peer | None = None) -> None:
+        session = self.session
+        if session is None or self.closed:
+            return
+        for producer in self.producers.values():
+            producer.forwarded = is_forwarded(session, producer.participant_id, producer.source)
+        live = [p for p in self.producers.values() if p.live and not p.closed]
+        for peer in list(self.peers.values()):
+            if peer.closed:
+                continue
+            wanted = [p for p in live
+                      if may_receive(session, peer.participant_id, p.participant_id, p.source)]
+            changed, needs_offer = self._assign(peer, wanted)
+            if needs_offer or peer is initial_for:
+                peer.request_negotiation()
+            elif changed and not peer.negotiating:
+                asyncio.ensure_future(self._send_tracks(peer))
+
+    @staticmethod
+    def _assign(peer: Peer, wanted: list[Producer]) -> tuple[bool, bool]:
+        changed = False
+        needs_offer = False
+        wanted_set = set(wanted)
+        for slot in peer.slots:
+            if slot.producer is not None and slot.producer not in wanted_set:
+                slot.detach()
+                changed = True
+        attached = {s.producer for s in peer.slots if s.producer is not None}
+        for producer in wanted:
+            if producer in attached:
+                continue
+            slot: Slot | None = peer.free_slot(producer.kind)
+            if slot is None:
+                slot = peer.new_slot(producer.kind)
+                needs_offer = True
+            slot.attach(producer)
+            changed = True
+        return changed, needs_offer
+
+    async def _send_tracks(self, peer: Peer) -> None:
+        with contextlib.suppress(Exception):
+            await self._signal(peer.participant_id, "media.tracks", {"tracks": peer.track_map()})
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await asyncio.gather(*(p.close("closed") for p in list(self.peers.values())),
+                             return_exceptions=True)
+        self.peers.clear()
+        for producer in self.producers.values():
+            producer.close()
+        self.producers.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "hearing_id": self.hearing_id,
+            "peers": [p.stats() for p in self.peers.values()],
+        }

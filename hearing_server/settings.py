@@ -1,0 +1,122 @@
+"""One frozen settings object: defaults, then an optional TOML file, then
+``HEARING_*`` environment variables, then command-line overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IceServer:
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"urls": list(self.urls)}
+        if self.username:
+            d["username"] = self.username
+        if self.credential:
+            d["credential"] = self.credential
+        return d
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    #: Base URL people use to reach this node (join links are built from it).
+    public_url: str = ""
+    court_name: str = "Hearing Server"
+    node_id: str = field(default_factory=lambda: socket.gethostname())
+    #: Join links expire this many seconds after they are issued.
+    join_link_ttl: int = 7 * 24 * 3600
+    staff_session_ttl: int = 12 * 3600
+    #: A participant whose connection drops returns to the same place within this time.
+    rejoin_grace: float = 30.0
+    #: The hearing's video codec: "vp8" (default) or "h264".
+    video_codec: str = "vp8"
+    #: STUN/TURN servers handed to browsers with their join.
+    ice_servers: tuple[IceServer, ...] = ()
+    #: Public IPv4 address of a node behind 1:1 NAT, added as an extra host candidate.
+    public_ip: str = ""
+    #: Give up on a peer connection that has not connected after this many seconds.
+    ice_timeout: float = 20.0
+    max_message_bytes: int = 64 * 1024
+    events_per_second: float = 20.0
+    event_burst: int = 40
+    recording_segment_seconds: float = 60.0
+    redis_url: str = ""
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default = getattr(Settings(), name)
+    if name == "ice_servers":
+        if isinstance(value, str):
+            import json
+
+            value = json.loads(value)
+        servers = []
+        for item in value:
+            urls = item["urls"]
+            servers.append(IceServer(
+                tuple([urls] if isinstance(urls, str) else urls),
+                item.get("username"), item.get("credential"),
+            ))
+        return tuple(servers)
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, Path):
+        return Path(value)
+    return str(value)
+
+
+def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    env = dict(os.environ) if env is None else env
+    values: dict[str, Any] = {}
+    names = {f.name for f in fields(Settings)}
+    path = config_file or (Path(env["HEARING_CONFIG"]) if env.get("HEARING_CONFIG") else None)
+    if path is not None:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        for key, value in data.items():
+            if key not in names:
+                raise ValueError(f"unknown setting {key!r} in {path}")
+            values[key] = _coerce(key, value)
+    for key in names:
+        env_key = "HEARING_" + key.upper()
+        if env_key in env:
+            values[key] = _coerce(key, env[env_key])
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = _coerce(key, value)
+    settings = Settings(**values)
+    if settings.video_codec not in ("vp8", "h264"):
+        raise ValueError("video_codec must be 'vp8' or 'h264'")
+    return settings

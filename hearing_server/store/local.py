@@ -1,0 +1,151 @@
+"""Single-node store: definitions in SQLite (durable), live sessions in memory."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from ..domain.hearing import Hearing
+from ..domain.ids import HearingId, LinkId, ParticipantId
+from ..domain.roles import StaffRole
+from ..domain.session import Session
+from .base import ApiKey, LinkRecord, StaffAccount
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS hearings (id TEXT PRIMARY KEY, body TEXT NOT NULL,
+    scheduled_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS staff (username TEXT PRIMARY KEY, name TEXT NOT NULL,
+    role TEXT NOT NULL, password_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (digest TEXT PRIMARY KEY, name TEXT NOT NULL,
+    role TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS links (link_id TEXT PRIMARY KEY, hearing_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL, issued_at REAL NOT NULL, issued_by TEXT NOT NULL,
+    expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, opened_at REAL,
+    opened_from TEXT, opened_user_agent TEXT, joined_at REAL);
+CREATE INDEX IF NOT EXISTS links_by_hearing ON links (hearing_id, participant_id);
+"""
+
+
+class LocalStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._sessions: dict[str, Session] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # ---- hearings ------------------------------------------------------------
+
+    async def save_hearing(self, hearing: Hearing) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO hearings (id, body, scheduled_at) VALUES (?, ?, ?)",
+            (hearing.id, json.dumps(hearing.to_dict()), hearing.scheduled_at.isoformat()),
+        )
+
+    async def get_hearing(self, hearing_id: str) -> Hearing | None:
+        row = self._db.execute("SELECT body FROM hearings WHERE id = ?", (hearing_id,)).fetchone()
+        return Hearing.from_dict(json.loads(row[0])) if row else None
+
+    async def list_hearings(self) -> list[Hearing]:
+        rows = self._db.execute("SELECT body FROM hearings ORDER BY scheduled_at").fetchall()
+        return [Hearing.from_dict(json.loads(r[0])) for r in rows]
+
+    # ---- staff ---------------------------------------------------------------
+
+    async def add_staff(self, account: StaffAccount) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO staff VALUES (?, ?, ?, ?)",
+            (account.username, account.name, account.role.value, account.password_hash),
+        )
+
+    async def get_staff(self, username: str) -> StaffAccount | None:
+        row = self._db.execute("SELECT * FROM staff WHERE username = ?", (username,)).fetchone()
+        return StaffAccount(row[0], row[1], StaffRole(row[2]), row[3]) if row else None
+
+    async def list_staff(self) -> list[StaffAccount]:
+        rows = self._db.execute("SELECT * FROM staff ORDER BY username").fetchall()
+        return [StaffAccount(r[0], r[1], StaffRole(r[2]), r[3]) for r in rows]
+
+    async def add_api_key(self, key: ApiKey) -> None:
+        self._db.execute("INSERT INTO api_keys VALUES (?, ?, ?)",
+                         (key.digest, key.name, key.role.value))
+
+    async def find_api_key(self, digest: str) -> ApiKey | None:
+        row = self._db.execute("SELECT name, role FROM api_keys WHERE digest = ?",
+                               (digest,)).fetchone()
+        return ApiKey(row[0], digest, StaffRole(row[1])) if row else None
+
+    # ---- links ---------------------------------------------------------------
+
+    @staticmethod
+    def _link(row: tuple[object, ...]) -> LinkRecord:
+        return LinkRecord(
+            link_id=LinkId(str(row[0])), hearing_id=HearingId(str(row[1])),
+            participant_id=ParticipantId(str(row[2])), issued_at=float(row[3]),  # type: ignore[arg-type]
+            issued_by=str(row[4]), expires_at=float(row[5]),  # type: ignore[arg-type]
+            revoked=bool(row[6]), opened_at=row[7], opened_from=row[8],  # type: ignore[arg-type]
+            opened_user_agent=row[9], joined_at=row[10],  # type: ignore[arg-type]
+        )
+
+    async def issue_link(self, link: LinkRecord) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "UPDATE links SET revoked = 1 WHERE hearing_id = ? AND participant_id = ?",
+                (link.hearing_id, link.participant_id),
+            )
+            self._db.execute(
+                "INSERT INTO links (link_id, hearing_id, participant_id, issued_at, issued_by,"
+                " expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, 0)",
+                (link.link_id, link.hearing_id, link.participant_id, link.issued_at,
+                 link.issued_by, link.expires_at),
+            )
+
+    async def get_link(self, link_id: str) -> LinkRecord | None:
+        row = self._db.execute("SELECT * FROM links WHERE link_id = ?", (link_id,)).fetchone()
+        return self._link(row) if row else None
+
+    async def list_links(self, hearing_id: str) -> list[LinkRecord]:
+        rows = self._db.execute("SELECT * FROM links WHERE hearing_id = ? ORDER BY issued_at",
+                                (hearing_id,)).fetchall()
+        return [self._link(r) for r in rows]
+
+    async def mark_link_opened(self, link_id: str, at: float, address: str,
+                               user_agent: str) -> bool:
+        cur = self._db.execute(
+            "UPDATE links SET opened_at = ?, opened_from = ?, opened_user_agent = ?"
+            " WHERE link_id = ? AND opened_at IS NULL",
+            (at, address[:100], user_agent[:300], link_id),
+        )
+        return cur.rowcount == 1
+
+    async def mark_link_joined(self, link_id: str, at: float) -> None:
+        self._db.execute("UPDATE links SET joined_at = ? WHERE link_id = ? AND joined_at IS NULL",
+                         (at, link_id))
+
+    # ---- live sessions -------------------------------------------------------
+
+    async def get_session(self, hearing_id: str) -> Session | None:
+        s = self._sessions.get(hearing_id)
+        return copy.deepcopy(s) if s is not None else None
+
+    async def update_session(self, hearing: Hearing, change: Callable[[Session], T]) -> T:
+        lock = self._locks.setdefault(hearing.id, asyncio.Lock())
+        async with lock:
+            current = self._sessions.get(hearing.id) or Session.for_hearing(hearing)
+            working = copy.deepcopy(current)
+            result = change(working)
+            working.version = current.version + 1
+            self._sessions[hearing.id] = working
+            return result
+
+    async def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,76 @@
+"""In-process relay harness: a real Router, real aiortc clients, no network but loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bench.client import MediaClient
+from bench.media import cached_clips
+from hearing_server.domain.hearing import HearingKind
+from hearing_server.domain.ids import HearingId, ParticipantId
+from hearing_server.domain.roles import Role
+from hearing_server.domain.session import Member, Presence, Session
+from hearing_server.relay.aiortc_hook import restrict_host_addresses
+from hearing_server.relay.peer import PeerConfig
+from hearing_server.relay.router import Router
+
+restrict_host_addresses(["127.0.0.1"])
+
+
+class Harness:
+    def __init__(self, config: PeerConfig | None = None) -> None:
+        self.session = Session(HearingId("h_test"), HearingKind.HEARING)
+        self.clients: dict[str, MediaClient] = {}
+        self.signals: list[tuple[str, str, dict[str, Any]]] = []
+        self.router = Router("h_test", config or PeerConfig(ice_timeout=10), self._signal)
+        self.errors: list[Exception] = []
+
+    async def _signal(self, pid: str, event: str, payload: dict[str, Any]) -> None:
+        self.signals.append((pid, event, payload))
+        client = self.clients.get(pid)
+        if client is None:
+            return
+        if event == "media.offer":
+            asyncio.ensure_future(self._answer(pid, client, payload))
+        elif event == "media.tracks":
+            client.update_tracks(payload["tracks"])
+
+    async def _answer(self, pid: str, client: MediaClient, offer: dict[str, Any]) -> None:
+        try:
+            sdp = await client.answer(offer)
+            peer = self.router.peers.get(pid)
+            if peer is not None:
+                peer.handle_answer(sdp)
+        except Exception as exc:  # surfaced by the tests
+            self.errors.append(exc)
+
+    def member(self, pid: str, role: Role, presence: Presence = Presence.ADMITTED) -> None:
+        self.session.members[pid] = Member(ParticipantId(pid), pid.title(), role, presence)
+
+    async def join(self, pid: str, role: Role, publish: bool = True) -> MediaClient:
+        if pid not in self.session.members:
+            self.member(pid, role)
+        video, audio = cached_clips()
+        client = MediaClient(pid, video if publish else None, audio if publish else None)
+        self.clients[pid] = client
+        await self.router.connect(pid, role, self.session)
+        return client
+
+    def apply(self) -> None:
+        self.router.apply(self.session)
+
+    async def close(self) -> None:
+        await self.router.close()
+        for c in self.clients.values():
+            await c.close()
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(interval)
+    raise AssertionError("condition not met in time")

@@ -1,0 +1,61 @@
+"""The relay forwards encoded frames between real aiortc peers, never transcoding."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import av
+import pytest
+
+from hearing_server.domain.roles import Role
+from tests.relay.harness import Harness, wait_for
+
+
+@pytest.fixture
+def no_codecs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every codec context and decoder thread created while the test runs."""
+    created: list[str] = []
+    real_create = av.CodecContext.create
+
+    def spy(*args: object, **kwargs: object) -> object:
+        created.append(str(args[0]))
+        return real_create(*args, **kwargs)
+
+    monkeypatch.setattr(av.CodecContext, "create", spy)
+    return created
+
+
+def decoder_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.endswith("-decoder")]
+
+
+async def test_two_subscribers_receive_publisher_audio_and_video_at_source_rate(
+    no_codecs: list[str],
+) -> None:
+    h = Harness()
+    try:
+        judge = await h.join("judge", Role.JUDGE)
+        party = await h.join("party", Role.PARTY, publish=False)
+        observer = await h.join("observer", Role.OBSERVER, publish=False)
+        await wait_for(lambda: party.frames("video") > 5 and observer.frames("video") > 5, 15)
+        start = {c: (c.frames_from("judge", "camera"), c.frames_from("judge", "microphone"))
+                 for c in (party, observer)}
+        await asyncio.sleep(3.0)
+        for c in (party, observer):
+            video = c.frames_from("judge", "camera") - start[c][0]
+            audio = c.frames_from("judge", "microphone") - start[c][1]
+            assert 80 <= video <= 100, f"{c.name} got {video} video frames in 3 s"
+            assert 135 <= audio <= 165, f"{c.name} got {audio} audio frames in 3 s"
+        assert judge.frames("video") == 0  # nobody else publishes
+        assert h.errors == []
+        # the server side created no codec and no decoder thread; the clients' own
+        # publishing (Opus encoder for aiortc's packetiser) is on the client side
+        server_codecs = [c for c in no_codecs if c not in ("libopus", "opus")]
+        assert server_codecs == []
+        assert decoder_threads() == []
+        for peer in h.router.peers.values():
+            for slot in peer.slots:
+                assert slot.packer._vp8 is None or slot.packer._vp8.codec is None
+    finally:
+        await h.close()
