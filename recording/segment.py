@@ -16,7 +16,6 @@ import io
 import logging
 import os
 import re
-import struct
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,8 +45,6 @@ TAG_CODEC: Final = "HEARING_CODEC"
 TAG_WALL_START: Final = "HEARING_WALL_START"
 
 _TRACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
-# RFC 7845 identification header: version 1, 2 channels, no pre-skip, 48 kHz, 0 dB, family 0.
-_OPUS_HEAD: Final = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 0, 48000, 0, 0)
 _HASH_CHUNK: Final = 1 << 20
 
 
@@ -104,8 +101,10 @@ def _opus_template() -> tuple[Any, Any]:
     """An Opus stream to copy codec parameters from (made once per process).
 
     PyAV can create a codec-less mux stream (``add_mux_stream``), but not one that
-    carries the Opus identification header WebM requires; a stream read back from a
-    tiny in-memory file can be copied with ``add_stream_from_template`` instead.
+    carries the Opus identification header (``OpusHead``) WebM requires; a stream
+    read back from a tiny in-memory file can be copied with
+    ``add_stream_from_template`` instead. Its header says stereo, 48 kHz and a
+    pre-skip of 312 samples (6.5 ms, libopus' look-ahead, also used by browsers).
     """
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="webm") as out:
@@ -139,7 +138,6 @@ def open_output(
     container.metadata.update(tags)
     if codec == "opus":
         stream = container.add_stream_from_template(_opus_template()[1])
-        stream.codec_context.extradata = _OPUS_HEAD
     else:
         width, height = size or (0, 0)
         stream = container.add_mux_stream(codec, width=width, height=height)
@@ -170,9 +168,7 @@ class _Segment:
         self.frames = 0
         self._time_base = Fraction(1, clock_rate)
         self._clock_rate = clock_rate
-        self._container, self._stream = open_output(
-            self.part_path, codec, size, tags, cluster_ms
-        )
+        self._container, self._stream = open_output(self.part_path, codec, size, tags, cluster_ms)
 
     def mux(self, data: bytes, timestamp: int, duration: int, keyframe: bool) -> None:
         packet = av.Packet(data)

@@ -1,0 +1,65 @@
+"""The OpenAPI document of ``/api/v1`` (kept by hand, checked by a test against the routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_error = {"$ref": "#/components/schemas/Error"}
+_auth = [{"cookie": []}, {"bearer": []}]
+
+
+def _op(summary: str, ok: int = 200, body: bool = False, secured: bool = True) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            str(ok): {"description": "success"},
+            "4XX": {"description": "error", "content": {"application/json": {"schema": _error}}},
+        },
+    }
+    if secured:
+        op["security"] = _auth
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"type": "object"}}}}
+    return op
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Hearing Server API", "version": "1"},
+    "paths": {
+        "/api/v1/session": {
+            "post": _op("Sign a staff member in (sets the session cookie)", body=True,
+                        secured=False),
+            "delete": _op("Sign out", secured=False),
+        },
+        "/api/v1/me": {"get": _op("The signed-in staff member")},
+        "/api/v1/hearings": {
+            "get": _op("List hearings (filter with ?case_number=)"),
+            "post": _op("Schedule a hearing; returns one join link per participant", 201,
+                        body=True),
+        },
+        "/api/v1/hearings/{id}": {
+            "get": _op("A hearing and its live state"),
+            "patch": _op("Reschedule (body: scheduled_at)", body=True),
+            "delete": _op("Cancel a hearing"),
+        },
+        "/api/v1/hearings/{id}/participants/{pid}/link": {
+            "post": _op("Re-issue a participant's join link (revokes the older one)", 201),
+        },
+        "/api/v1/hearings/{id}/service": {"get": _op("Service record of every link")},
+        "/api/v1/hearings/{id}/events": {"get": _op("The hearing's event log")},
+        "/api/v1/join": {"post": _op("Open a join link (records the first opening)", body=True,
+                                     secured=False)},
+    },
+    "components": {
+        "securitySchemes": {
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "hs_session"},
+            "bearer": {"type": "http", "scheme": "bearer"},
+        },
+        "schemas": {
+            "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}}}}},
+        },
+    },
+}

@@ -1,0 +1,131 @@
+"""Composition root: builds the aiohttp application and wires every part. No logic here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from signaling.namespace import HearingNamespace
+from signaling.notifier import SocketNotifier
+
+from .api.routes import (
+    COURTROOM,
+    HEARINGS,
+    STAFF,
+    WEB_ROOT,
+    add_pages,
+    error_middleware,
+    routes,
+)
+from .auth.tokens import TokenService
+from .relay.peer import PeerConfig
+from .relay.sfu import Relay
+from .services.courtroom import CourtroomService
+from .services.hearings import HearingService
+from .services.staff import StaffService
+from .settings import Settings
+from .store.base import Store
+from .store.eventlog import EventLog
+from .store.local import LocalStore
+
+logger = logging.getLogger(__name__)
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+STORE: web.AppKey[Store] = web.AppKey("store", Store)  # type: ignore[type-abstract]
+RELAY: web.AppKey[Relay] = web.AppKey("relay", Relay)
+SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
+
+WEB_CLIENT = Path(__file__).resolve().parent.parent / "web_client"
+
+
+def load_secret(data_dir: Path) -> bytes:
+    """The node's token secret, created (mode 0600) in the data folder on first start."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(64))
+    return path.read_bytes()
+
+
+def build_store(settings: Settings) -> Store:
+    return LocalStore(settings.data_dir / "hearings.sqlite3")
+
+
+def build_tokens(settings: Settings) -> TokenService:
+    return TokenService(load_secret(settings.data_dir), "hearing-server",
+                        settings.join_link_ttl, settings.staff_session_ttl)
+
+
+def ice_host_addresses(settings: Settings) -> list[str]:
+    return ["127.0.0.1"] if settings.host in ("127.0.0.1", "localhost") else []
+
+
+def build_app(settings: Settings) -> web.Application:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
+    app[SETTINGS] = settings
+    app[WEB_ROOT] = WEB_CLIENT
+    store = build_store(settings)
+    tokens = build_tokens(settings)
+    events = EventLog(settings.data_dir / "hearings")
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=[],
+        max_http_buffer_size=4 * settings.max_message_bytes,
+        logger=False,
+        engineio_logger=False,
+    )
+
+    class LateNotifier:
+        """Breaks the cycle relay -> notifier -> namespace -> courtroom -> relay."""
+
+        target: SocketNotifier | None = None
+
+        async def to_participant(self, hearing_id: str, participant_id: str, event: str,
+                                 payload: dict[str, Any]) -> None:
+            if self.target is not None:
+                await self.target.to_participant(hearing_id, participant_id, event, payload)
+
+    late = LateNotifier()
+    relay = Relay(
+        PeerConfig(video_codec=settings.video_codec, ice_timeout=settings.ice_timeout,
+                   public_ip=settings.public_ip),
+        late.to_participant,
+        host_addresses=ice_host_addresses(settings),
+    )
+    hearings = HearingService(store, tokens, events, settings.base_url)
+    staff = StaffService(store, tokens)
+    courtroom = CourtroomService(store, tokens, events, relay, late, settings)  # type: ignore[arg-type]
+    namespace = HearingNamespace(courtroom, settings.max_message_bytes,
+                                 settings.events_per_second, settings.event_burst)
+    sio.register_namespace(namespace)
+    notifier = SocketNotifier(sio, namespace)
+    late.target = notifier
+    courtroom._notifier = notifier
+    sio.attach(app)
+
+    app[STORE] = store
+    app[RELAY] = relay
+    app[SIO] = sio
+    app[HEARINGS] = hearings
+    app[STAFF] = staff
+    app[COURTROOM] = courtroom
+    app.add_routes(routes)
+    add_pages(app)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await relay.close()
+        await store.close()
+
+    app.cleanup_ctx.append(resources)
+    return app

@@ -1,0 +1,184 @@
+"""``hearing-server``: serve, manage staff and hearings, verify a case record."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from .domain.errors import HearingError
+from .settings import Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        config_file=Path(args.config) if args.config else None,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=args.data_dir,
+    )
+
+
+def _services(settings: Settings) -> Any:
+    from .app import build_store, build_tokens
+    from .services.hearings import HearingService
+    from .services.staff import StaffService
+    from .store.eventlog import EventLog
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = build_store(settings)
+    tokens = build_tokens(settings)
+    events = EventLog(settings.data_dir / "hearings")
+    return store, HearingService(store, tokens, events, settings.base_url), StaffService(
+        store, tokens)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .app import build_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = build_app(settings)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    base = settings.base_url
+    print(f"Hearing Server on {base}  (data: {settings.data_dir.resolve()})", flush=True)
+    print(f"  staff console: {base}/console", flush=True)
+    print("  first hearing: hearing-server staff add clerk --role clerk; then sign in to the"
+          " console, or: hearing-server hearing create --case-number C-1 --title Test"
+          " --at 2026-12-01T10:00:00Z --judge 'Judge Ada' --party 'Sam Party'", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None,
+                shutdown_timeout=10)
+    return 0
+
+
+async def _staff_add(args: argparse.Namespace) -> int:
+    store, _, staff = _services(_settings(args))
+    password = args.password or getpass.getpass(f"password for {args.username}: ")
+    account = await staff.add(args.username, args.name or args.username, args.role, password)
+    await store.close()
+    print(json.dumps({"username": account.username, "role": account.role.value}))
+    return 0
+
+
+async def _apikey_create(args: argparse.Namespace) -> int:
+    store, _, staff = _services(_settings(args))
+    key = await staff.create_api_key(args.name, args.role)
+    await store.close()
+    print(json.dumps({"name": args.name, "role": args.role, "api_key": key}))
+    return 0
+
+
+async def _hearing_create(args: argparse.Namespace) -> int:
+    store, hearings, _ = _services(_settings(args))
+    participants: list[dict[str, str]] = []
+    for role in ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter",
+                 "observer"):
+        for name in getattr(args, role) or []:
+            participants.append({"name": name, "role": role})
+    hearing, links = await hearings.create({
+        "case_number": args.case_number, "title": args.title, "kind": args.kind,
+        "scheduled_at": args.at, "duration_minutes": args.minutes,
+        "participants": participants,
+    }, actor="cli")
+    await store.close()
+    out = {"hearing_id": hearing.id, "case_number": hearing.case_number, "participants": [
+        {**p.to_dict(), "link": links[p.id]} for p in hearing.participants]}
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+async def _hearing_list(args: argparse.Namespace) -> int:
+    store, hearings, _ = _services(_settings(args))
+    items = await hearings.list(args.case_number)
+    await store.close()
+    print(json.dumps([h.to_dict() for h in items], indent=2))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from recording.verify import main as verify_main
+
+    argv = [args.path] + (["--public-key", args.public_key] if args.public_key else [])
+    return int(verify_main(argv))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hearing-server", description=__doc__)
+    p.add_argument("--config", help="TOML settings file")
+    p.add_argument("--data-dir", help="data folder (default ./data)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run a node")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="sub",
+                                                                          required=True)
+    add = staff.add_parser("add", help="create or update a staff account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["judge", "clerk", "mediator", "admin"])
+    add.add_argument("--name")
+    add.add_argument("--password", help="(prompted when omitted)")
+    add.set_defaults(afunc=_staff_add)
+
+    key = sub.add_parser("apikey", help="API keys for a case-management system")
+    key_sub = key.add_subparsers(dest="sub", required=True)
+    kc = key_sub.add_parser("create")
+    kc.add_argument("name")
+    kc.add_argument("--role", default="clerk", choices=["judge", "clerk", "mediator", "admin"])
+    kc.set_defaults(afunc=_apikey_create)
+
+    hearing = sub.add_parser("hearing", help="schedule and list hearings")
+    hsub = hearing.add_subparsers(dest="sub", required=True)
+    hc = hsub.add_parser("create", help="schedule a hearing; prints JSON with the join links")
+    hc.add_argument("--case-number", required=True)
+    hc.add_argument("--title", required=True)
+    hc.add_argument("--kind", default="hearing", choices=["hearing", "mediation"])
+    hc.add_argument("--at", required=True, help="ISO 8601 time with zone, e.g. 2026-12-01T10:00Z")
+    hc.add_argument("--minutes", type=int, default=60)
+    for role in ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter",
+                 "observer"):
+        hc.add_argument(f"--{role}", action="append", metavar="NAME")
+    hc.set_defaults(afunc=_hearing_create)
+    hl = hsub.add_parser("list")
+    hl.add_argument("--case-number")
+    hl.set_defaults(afunc=_hearing_list)
+
+    verify = sub.add_parser("verify", help="verify a hearing folder or exported bundle offline")
+    verify.add_argument("path")
+    verify.add_argument("--public-key")
+    verify.set_defaults(func=cmd_verify)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if hasattr(args, "afunc"):
+            return int(asyncio.run(args.afunc(args)))
+        return int(args.func(args))
+    except HearingError as exc:
+        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(json.dumps({"error": {"code": "input.invalid", "message": str(exc)}}),
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

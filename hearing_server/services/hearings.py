@@ -1,0 +1,108 @@
+"""Scheduling hearings and serving join links (the electronic service record)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..auth.tokens import TokenService
+from ..domain.errors import Conflict, NotFound
+from ..domain.hearing import Hearing, HearingStatus, new_hearing, parse_datetime
+from ..domain.ids import HearingId, ParticipantId, new_hearing_id, new_link_id
+from ..domain.session import Event
+from ..store.base import LinkRecord, Store
+from ..store.eventlog import EventLog
+
+
+class HearingService:
+    def __init__(self, store: Store, tokens: TokenService, events: EventLog,
+                 base_url: str) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._events = events
+        self._base_url = base_url
+
+    async def create(self, data: dict[str, Any], actor: str) -> tuple[Hearing, dict[str, str]]:
+        """Schedule a hearing and issue one join link per participant."""
+        hearing = new_hearing(new_hearing_id(), data, created_by=actor)
+        await self._store.save_hearing(hearing)
+        self._events.append(hearing.id, Event("scheduled", actor, None, {
+            "case_number": hearing.case_number,
+            "scheduled_at": hearing.scheduled_at.isoformat(),
+        }))
+        links = {}
+        for p in hearing.participants:
+            links[p.id] = await self.issue_link(hearing.id, p.id, actor)
+        return hearing, links
+
+    async def get(self, hearing_id: str) -> Hearing:
+        hearing = await self._store.get_hearing(hearing_id)
+        if hearing is None:
+            raise NotFound(f"no hearing {hearing_id!r}", code="hearing.not_found")
+        return hearing
+
+    async def list(self, case_number: str | None = None) -> list[Hearing]:
+        hearings = await self._store.list_hearings()
+        if case_number:
+            hearings = [h for h in hearings if h.case_number == case_number]
+        return hearings
+
+    async def reschedule(self, hearing_id: str, when: Any, actor: str) -> Hearing:
+        hearing = await self.get(hearing_id)
+        if hearing.status is HearingStatus.CANCELLED:
+            raise Conflict("the hearing was cancelled", code="hearing.cancelled")
+        updated = hearing.rescheduled(parse_datetime(when))
+        await self._store.save_hearing(updated)
+        self._events.append(hearing.id, Event("rescheduled", actor, None, {
+            "from": hearing.scheduled_at.isoformat(), "to": updated.scheduled_at.isoformat()}))
+        return updated
+
+    async def cancel(self, hearing_id: str, actor: str) -> Hearing:
+        hearing = await self.get(hearing_id)
+        session = await self._store.get_session(hearing_id)
+        if session is not None and session.phase.value in ("in_session", "recess"):
+            raise Conflict("the hearing is in session; adjourn it instead",
+                           code="hearing.in_session")
+        updated = hearing.cancelled()
+        await self._store.save_hearing(updated)
+        self._events.append(hearing.id, Event("cancelled", actor))
+        return updated
+
+    async def issue_link(self, hearing_id: str, participant_id: str, actor: str) -> str:
+        """Issue (or re-issue, revoking the older) the participant's join link."""
+        hearing = await self.get(hearing_id)
+        spec = hearing.participant(participant_id)
+        if spec is None:
+            raise NotFound(f"no participant {participant_id!r} in this hearing",
+                           code="participant.not_found")
+        if hearing.status is HearingStatus.CANCELLED:
+            raise Conflict("the hearing was cancelled", code="hearing.cancelled")
+        now = time.time()
+        link_id = new_link_id()
+        token = self._tokens.issue_join(hearing.id, ParticipantId(spec.id), spec.role, link_id,
+                                        now=now)
+        await self._store.issue_link(LinkRecord(
+            link_id=link_id, hearing_id=HearingId(hearing.id),
+            participant_id=ParticipantId(spec.id), issued_at=now, issued_by=actor,
+            expires_at=now + self._tokens.join_ttl,
+        ))
+        self._events.append(hearing.id, Event("link_issued", actor, spec.id,
+                                              {"link_id": link_id}))
+        return self.join_url(token)
+
+    def join_url(self, token: str) -> str:
+        return f"{self._base_url}/join#{token}"
+
+    async def service_record(self, hearing_id: str) -> list[dict[str, Any]]:
+        hearing = await self.get(hearing_id)
+        names = {p.id: p for p in hearing.participants}
+        out = []
+        for link in await self._store.list_links(hearing_id):
+            spec = names.get(link.participant_id)
+            out.append({**link.to_dict(), "status": link.status,
+                        "name": spec.name if spec else None,
+                        "role": spec.role.value if spec else None})
+        return out
+
+    def events(self, hearing_id: str) -> list[dict[str, Any]]:
+        return self._events.read(hearing_id)
