@@ -230,11 +230,12 @@ def _check_chain(
         expected = chain_value(previous, body)
         stored = entry.get("chain")
         if stored != expected:
+            after = f"entry {number - 1}" if number > 1 else "the start of the chain"
             report.add(
                 "chain.broken",
                 name,
-                f"entry {number} does not follow entry {number - 1}: entries were "
-                "edited, removed or reordered",
+                f"entry {number} does not follow {after}: entries were edited, removed "
+                "or reordered",
             )
         previous = stored if isinstance(stored, str) else expected
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import socketio
-from aiohttp import ClientSession
+from aiohttp import ClientSession, CookieJar
 from aiohttp.test_utils import TestServer
 
 from hearing_server.app import HEARINGS, STAFF, build_app
@@ -136,7 +136,7 @@ async def schedule(running: Running, kind: str = "hearing",
 
 async def staff_session(running: Running, role: str = "clerk") -> ClientSession:
     await running.app[STAFF].add(f"{role}1", f"A {role}", role, "correct horse battery")
-    session = ClientSession()
+    session = ClientSession(cookie_jar=CookieJar(unsafe=True))
     async with session.post(running.url + "/api/v1/session",
                             json={"username": f"{role}1",
                                   "password": "correct horse battery"}) as resp:

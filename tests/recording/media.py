@@ -90,7 +90,9 @@ def vp8_frames(
 
 
 @functools.cache
-def h264_frames(count: int, width: int = 320, height: int = 240, gop: int = 30) -> tuple[Frame, ...]:
+def h264_frames(
+    count: int, width: int = 320, height: int = 240, gop: int = 30
+) -> tuple[Frame, ...]:
     """``count`` H.264 (Annex B) frames at 30 fps, a keyframe every ``gop`` frames."""
     return tuple(_encode_video("libx264", count, width, height, gop, 600_000))
 
@@ -183,6 +185,4 @@ def decode(path: Path) -> Decoded:
         for frame in stream.codec_context.decode(None):
             decoded += 1
         duration = float(container.duration or 0) / av.time_base
-        return Decoded(
-            stream.codec_context.name, packets, decoded, first_key, first_pts, duration
-        )
+        return Decoded(stream.codec_context.name, packets, decoded, first_key, first_pts, duration)

@@ -22,7 +22,9 @@ from tests.recording.media import (
 
 
 def video_recorder(tmp_path: Path, clock: FakeClock, **kwargs: object) -> TrackRecorder:
-    return TrackRecorder(tmp_path, "p1-video", "video", "vp8", VIDEO_CLOCK, wall_clock=clock, **kwargs)  # type: ignore[arg-type]
+    return TrackRecorder(
+        tmp_path, "p1-video", "video", "vp8", VIDEO_CLOCK, wall_clock=clock, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def feed(

@@ -1,0 +1,155 @@
+"""The REST API: staff sign-in, API keys, hearings, links, service record, errors."""
+
+from __future__ import annotations
+
+from aiohttp import ClientSession
+
+from hearing_server.app import STAFF
+from tests.conftest import Running, staff_session, token_of
+
+HEARING = {
+    "case_number": "C-2026-042", "title": "Doe v. Roe", "kind": "hearing",
+    "scheduled_at": "2026-12-01T09:30:00+01:00",
+    "participants": [{"name": "Judge Ada", "role": "judge"}, {"name": "Sam", "role": "party"}],
+}
+
+
+async def test_clerk_schedules_lists_reschedules_and_cancels_a_hearing(running: Running) -> None:
+    s = await staff_session(running)
+    async with s:
+        async with s.post(running.url + "/api/v1/hearings", json=HEARING) as r:
+            assert r.status == 201
+            created = await r.json()
+        hid = created["hearing"]["id"]
+        assert created["hearing"]["scheduled_at"] == "2026-12-01T08:30:00+00:00"
+        assert len(created["links"]) == 2
+        assert all(u.startswith(running.settings.base_url + "/join#")
+                   for u in created["links"].values())
+        async with s.get(running.url + "/api/v1/hearings?case_number=C-2026-042") as r:
+            assert [h["id"] for h in (await r.json())["hearings"]] == [hid]
+        async with s.patch(running.url + f"/api/v1/hearings/{hid}",
+                           json={"scheduled_at": "2026-12-02T10:00:00Z"}) as r:
+            assert (await r.json())["hearing"]["scheduled_at"].startswith("2026-12-02T10:00")
+        async with s.delete(running.url + f"/api/v1/hearings/{hid}") as r:
+            assert (await r.json())["hearing"]["status"] == "cancelled"
+        async with s.get(running.url + f"/api/v1/hearings/{hid}/events") as r:
+            types = [e["type"] for e in (await r.json())["events"]]
+        assert types[:1] == ["scheduled"] and "rescheduled" in types and "cancelled" in types
+
+
+async def test_link_opening_is_recorded_once_in_the_service_record(running: Running) -> None:
+    s = await staff_session(running)
+    async with s:
+        async with s.post(running.url + "/api/v1/hearings", json=HEARING) as r:
+            created = await r.json()
+        hid = created["hearing"]["id"]
+        party_id = next(p["id"] for p in created["hearing"]["participants"]
+                        if p["role"] == "party")
+        token = token_of(created["links"][party_id])
+        async with ClientSession(headers={"User-Agent": "TestBrowser/1.0"}) as anon:
+            for _ in range(2):
+                async with anon.post(running.url + "/api/v1/join", json={"token": token}) as r:
+                    info = await r.json()
+                    assert info["you"]["role"] == "party"
+                    assert info["hearing"]["case_number"] == "C-2026-042"
+        async with s.get(running.url + f"/api/v1/hearings/{hid}/service") as r:
+            links = {x["participant_id"]: x for x in (await r.json())["links"]}
+        assert links[party_id]["status"] == "opened"
+        assert links[party_id]["opened_user_agent"] == "TestBrowser/1.0"
+        assert links[party_id]["opened_from"] == "127.0.0.1"
+        async with s.post(running.url
+                          + f"/api/v1/hearings/{hid}/participants/{party_id}/link") as r:
+            assert r.status == 201
+        async with s.get(running.url + f"/api/v1/hearings/{hid}/service") as r:
+            statuses = [x["status"] for x in (await r.json())["links"]
+                        if x["participant_id"] == party_id]
+        assert statuses == ["revoked", "issued"]
+        async with s.get(running.url + f"/api/v1/hearings/{hid}/events") as r:
+            opened = [e for e in (await r.json())["events"] if e["type"] == "link_opened"]
+        assert len(opened) == 1
+
+
+async def test_api_key_authorises_a_case_management_system(running: Running) -> None:
+    key = await running.app[STAFF].create_api_key("cms", "clerk")
+    async with ClientSession(headers={"Authorization": f"Bearer {key}"}) as s:
+        async with s.post(running.url + "/api/v1/hearings", json=HEARING) as r:
+            assert r.status == 201
+    async with ClientSession(headers={"Authorization": "Bearer hsk_wrong"}) as s:
+        async with s.get(running.url + "/api/v1/hearings") as r:
+            assert r.status == 401
+            assert (await r.json())["error"]["code"] == "auth.invalid_api_key"
+
+
+async def test_bad_requests_get_stable_error_codes(running: Running) -> None:
+    async with ClientSession() as anon:
+        async with anon.get(running.url + "/api/v1/hearings") as r:
+            assert r.status == 401 and (await r.json())["error"]["code"] == "auth.required"
+        async with anon.post(running.url + "/api/v1/session",
+                             json={"username": "x", "password": "wrong-password"}) as r:
+            assert (await r.json())["error"]["code"] == "auth.invalid_credentials"
+        async with anon.get(running.url + "/api/v1/nothing") as r:
+            assert r.status == 404 and (await r.json())["error"]["code"] == "route.not_found"
+        async with anon.post(running.url + "/api/v1/join", json={"token": "bad"}) as r:
+            assert (await r.json())["error"]["code"] == "token.malformed"
+    s = await staff_session(running)
+    async with s:
+        cases = [
+            (b"{not json", "input.not_json"),
+            (b"[]", "input.invalid"),
+            (b'{"case_number": "C-1"}', "input.invalid"),
+        ]
+        for raw, code in cases:
+            async with s.post(running.url + "/api/v1/hearings", data=raw,
+                              headers={"Content-Type": "application/json"}) as r:
+                assert r.status == 400
+                assert (await r.json())["error"]["code"] == code
+        bad = {**HEARING, "participants": [{"name": "X", "role": "king"}]}
+        async with s.post(running.url + "/api/v1/hearings", json=bad) as r:
+            assert (await r.json())["error"]["code"] == "role.unknown"
+        no_judge = {**HEARING, "participants": [{"name": "X", "role": "party"}]}
+        async with s.post(running.url + "/api/v1/hearings", json=no_judge) as r:
+            assert (await r.json())["error"]["code"] == "hearing.no_host"
+        naive = {**HEARING, "scheduled_at": "2026-12-01T09:30:00"}
+        async with s.post(running.url + "/api/v1/hearings", json=naive) as r:
+            assert (await r.json())["error"]["code"] == "input.invalid"
+        async with s.post(running.url + "/api/v1/hearings", data=b"x" * 300_000) as r:
+            assert r.status == 413
+        async with s.get(running.url + "/api/v1/hearings/h_nope") as r:
+            assert r.status == 404 and (await r.json())["error"]["code"] == "hearing.not_found"
+
+
+async def test_openapi_document_lists_every_api_route(running: Running) -> None:
+    async with ClientSession() as anon:
+        async with anon.get(running.url + "/api/v1/openapi.json") as r:
+            doc = await r.json()
+    documented = {(path, m.upper()) for path, ops in doc["paths"].items() for m in ops}
+    served = set()
+    for route in running.app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter")
+        if path and path.startswith("/api/v1/") and path != "/api/v1/openapi.json" \
+                and route.method != "HEAD":
+            served.add((path, route.method))
+    assert served == documented
+
+
+async def test_hearing_definitions_survive_a_restart(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from hearing_server.services.hearings import HearingService
+    from hearing_server.settings import Settings
+    from hearing_server.store.eventlog import EventLog
+    from hearing_server.store.local import LocalStore
+    from hearing_server.app import build_tokens
+
+    data = Path(str(tmp_path)) / "d"
+    settings = Settings(data_dir=data)
+    data.mkdir()
+    store = LocalStore(data / "hearings.sqlite3")
+    service = HearingService(store, build_tokens(settings), EventLog(data / "h"), "http://x")
+    hearing, _ = await service.create(HEARING, "t")
+    await store.close()
+    store2 = LocalStore(data / "hearings.sqlite3")
+    again = await store2.get_hearing(hearing.id)
+    await store2.close()
+    assert again == hearing
