@@ -162,7 +162,8 @@ def build_command(
     else:
         args += ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1500k"]
         args += ["-c:a", "libopus", "-b:a", "96k", "-f", "webm"]
-    args += ["-r", str(fps), "-t", total, "-progress", "pipe:1", "-nostats", str(output)]
+    args += ["-r", str(fps), "-t", total, "-progress", "pipe:1", "-stats_period", "0.25"]
+    args += ["-nostats", str(output)]
     return args
 
 
@@ -185,7 +186,7 @@ async def render_composite(
     """
     plan = plan_composite(Path(folder))
     output = Path(output)
-    temp = output.with_name(output.name + ".part")
+    temp = output.with_suffix(".part" + output.suffix)  # keeps the suffix ffmpeg goes by
     progress = _Progress(plan.duration, on_progress)
     with tempfile.TemporaryDirectory(prefix="composite-") as work:
         command = build_command(

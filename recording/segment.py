@@ -16,6 +16,7 @@ import io
 import logging
 import os
 import re
+import struct
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ TAG_WALL_START: Final = "HEARING_WALL_START"
 
 _TRACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
 _HASH_CHUNK: Final = 1 << 20
+# RFC 7845 identification header: version 1, stereo, no pre-skip, 48 kHz, 0 dB, family 0
+# (WebRTC always negotiates opus/48000/2).
+_OPUS_HEAD: Final = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 0, 48000, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -100,21 +104,21 @@ def error_from_os(exc: OSError, what: str) -> RecordingError:
 def _opus_template() -> tuple[Any, Any]:
     """An Opus stream to copy codec parameters from (made once per process).
 
-    PyAV can create a codec-less mux stream (``add_mux_stream``), but not one that
-    carries the Opus identification header (``OpusHead``) WebM requires; a stream
-    read back from a tiny in-memory file can be copied with
-    ``add_stream_from_template`` instead. Its header says stereo, 48 kHz and a
-    pre-skip of 312 samples (6.5 ms, libopus' look-ahead, also used by browsers).
+    PyAV's codec-less ``add_mux_stream`` cannot carry the Opus identification header
+    (``OpusHead``) that WebM requires, but a stream copied with
+    ``add_stream_from_template`` can. The template is read back from a tiny
+    in-memory file, so it has no encoder delay (a Matroska ``CodecDelay`` would
+    make consecutive segments overlap when concatenated).
     """
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="webm") as out:
-        stream = out.add_stream("libopus", rate=48000)
-        frame = av.AudioFrame(format="s16", layout="stereo", samples=960)
-        frame.planes[0].update(bytes(960 * 4))
-        frame.sample_rate = 48000
-        frame.pts = 0
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            out.mux(packet)
+        stream = out.add_mux_stream("opus", rate=48000)
+        packet = av.Packet(b"\xfc\xff\xfe")  # 20 ms of stereo silence
+        packet.pts = packet.dts = 0
+        packet.duration = 960
+        packet.time_base = Fraction(1, 48000)
+        packet.stream = stream
+        out.mux(packet)
     source = av.open(io.BytesIO(buffer.getvalue()))
     return source, source.streams.audio[0]
 
@@ -138,6 +142,8 @@ def open_output(
     container.metadata.update(tags)
     if codec == "opus":
         stream = container.add_stream_from_template(_opus_template()[1])
+        stream.codec_context.layout = "stereo"
+        stream.codec_context.extradata = _OPUS_HEAD
     else:
         width, height = size or (0, 0)
         stream = container.add_mux_stream(codec, width=width, height=height)

@@ -293,8 +293,11 @@ class Peer:
             self._ice_timer.cancel()
             self.connected.set()
         elif state in ("failed", "closed") and not self.closed:
-            asyncio.ensure_future(self.close("media.connection_lost",
-                                             f"the media connection is {state}"))
+            if self.connected.is_set():
+                code, message = "media.connection_lost", "the media connection was lost"
+            else:
+                code, message = "media.ice_failed", "the media connection could not be set up"
+            asyncio.ensure_future(self.close(code, message))
 
     def _on_ice_timeout(self) -> None:
         if not self.connected.is_set() and not self.closed:

@@ -26,6 +26,7 @@ class Track:
     kind: str  # "video" or "audio"
     offset: float  # seconds after the hearing start
     seconds: float
+    tone: float = 440.0  # Hz, for audio tracks
 
 
 def record_tracks(
@@ -48,7 +49,7 @@ def record_tracks(
             recorder = archive.open_track(
                 track.participant_id, track.name, track.role, "audio", "opus", AUDIO_CLOCK
             )
-            for frame in opus_frames(round(track.seconds * 50)):
+            for frame in opus_frames(round(track.seconds * 50), track.tone):
                 events.append((track.offset + frame.timestamp / AUDIO_CLOCK, recorder, frame))
     events.sort(key=lambda event: event[0])
     for when, recorder, frame in events:

@@ -56,7 +56,7 @@ def _picture(index: int, width: int, height: int) -> Any:
 def _encode_video(
     codec: str, count: int, width: int, height: int, gop: int, bitrate: int
 ) -> list[Frame]:
-    context = av.CodecContext.create(codec, "w")
+    context: Any = av.CodecContext.create(codec, "w")
     context.width = width
     context.height = height
     context.pix_fmt = "yuv420p"
@@ -100,7 +100,7 @@ def h264_frames(
 @functools.cache
 def opus_frames(count: int, frequency: float = 440.0) -> tuple[Frame, ...]:
     """``count`` Opus frames of 20 ms of a stereo sine (48 kHz timestamps from 0)."""
-    context = av.CodecContext.create("libopus", "w")
+    context: Any = av.CodecContext.create("libopus", "w")
     context.sample_rate = AUDIO_CLOCK
     context.layout = "stereo"
     context.format = "s16"
@@ -167,7 +167,7 @@ class Decoded:
 def decode(path: Path) -> Decoded:
     """Demux and decode every frame of a single-stream file with PyAV."""
     with av.open(str(path)) as container:
-        stream = container.streams[0]
+        stream: Any = container.streams[0]
         packets: list[bytes] = []
         decoded = 0
         first_key = False
@@ -178,11 +178,11 @@ def decode(path: Path) -> Decoded:
             if not packets:
                 first_key = bool(packet.is_keyframe)
             packets.append(bytes(packet))
+            frame: Any
             for frame in packet.decode():
                 if first_pts is None and frame.pts is not None:
                     first_pts = float(frame.pts * frame.time_base)
                 decoded += 1
-        for frame in stream.codec_context.decode(None):
-            decoded += 1
+        decoded += len(stream.codec_context.decode(None))
         duration = float(container.duration or 0) / av.time_base
         return Decoded(stream.codec_context.name, packets, decoded, first_key, first_pts, duration)

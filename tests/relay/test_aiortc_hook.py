@@ -1,0 +1,88 @@
+"""The aiortc internals the relay relies on. These fail loudly if aiortc changes."""
+
+from __future__ import annotations
+
+import aiortc
+from aiortc import RTCPeerConnection
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtp import RtpPacket
+
+from hearing_server.relay.aiortc_hook import (
+    PINNED_AIORTC_VERSION,
+    LowDelayJitterBuffer,
+    Packer,
+    check_aiortc,
+    tap_receiver,
+)
+from hearing_server.relay.frames import EncodedFrame, is_keyframe
+
+
+def packet(seq: int, ts: int, marker: int, data: bytes = b"x") -> RtpPacket:
+    p = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, marker=marker, ssrc=1234)
+    p._data = data  # type: ignore[attr-defined]
+    return p
+
+
+def test_aiortc_is_the_pinned_version_with_the_hooked_internals() -> None:
+    assert aiortc.__version__ == PINNED_AIORTC_VERSION
+    check_aiortc()
+
+
+async def test_tapped_receiver_has_the_private_fields_the_hook_replaces() -> None:
+    pc = RTCPeerConnection()
+    transceiver = pc.addTransceiver("video", direction="recvonly")
+    receiver: RTCRtpReceiver = transceiver.receiver
+    for name in ("decoder_queue", "decoder_thread", "jitter_buffer", "started", "codecs",
+                 "rtx_ssrc", "transport", "rtcp_task", "remote_streams"):
+        assert hasattr(receiver, "_RTCRtpReceiver__" + name), name
+    got: list[EncodedFrame | None] = []
+    buffer = tap_receiver(receiver, "video", got.append)
+    assert isinstance(buffer, LowDelayJitterBuffer)
+    assert receiver._RTCRtpReceiver__jitter_buffer is buffer  # type: ignore[attr-defined]
+    sender = transceiver.sender
+    assert hasattr(sender, "_RTCRtpSender__encoder")
+    await pc.close()
+
+
+def test_audio_frames_are_released_the_moment_they_arrive() -> None:
+    jb = LowDelayJitterBuffer(capacity=16, is_video=False)
+    _, frame = jb.add(packet(10, 960, 1, b"a"))
+    assert frame is not None and frame.data == b"a"
+    _, frame = jb.add(packet(11, 1920, 1, b"b"))
+    assert frame is not None and frame.timestamp == 1920
+    _, late = jb.add(packet(9, 0, 1, b"old"))
+    assert late is None  # older than what was already released
+
+
+def test_video_frame_is_released_on_its_last_packet_not_the_next_frame() -> None:
+    jb = LowDelayJitterBuffer(capacity=128, is_video=True)
+    assert jb.add(packet(100, 3000, 0, b"A"))[1] is None
+    assert jb.add(packet(101, 3000, 0, b"B"))[1] is None
+    _, frame = jb.add(packet(102, 3000, 1, b"C"))
+    assert frame is not None and frame.data == b"ABC" and frame.timestamp == 3000
+    # out of order within the next frame: released when the gap fills
+    assert jb.add(packet(104, 6000, 1, b"E"))[1] is None
+    _, frame = jb.add(packet(103, 6000, 0, b"D"))
+    assert frame is not None and frame.data == b"DE"
+    assert jb.media_ssrc == 1234
+
+
+def test_packer_keeps_timestamps_continuous_across_a_change_of_publisher() -> None:
+    p = Packer("opus", 960)
+    a, b = object(), object()
+    p.set_source(a)
+    _, t1 = p.pack(EncodedFrame(b"x", 5000, True, 0.0))
+    _, t2 = p.pack(EncodedFrame(b"x", 5960, True, 0.0))
+    p.set_source(b)
+    _, t3 = p.pack(EncodedFrame(b"x", 123, True, 0.0))
+    assert t2 - t1 == 960 and t3 - t2 == 960
+    _, t4 = p.pack(EncodedFrame(b"x", 50, True, 0.0))  # clock jumps back: still monotonic
+    assert t4 > t3
+
+
+def test_vp8_and_h264_keyframes_are_recognised() -> None:
+    assert is_keyframe("vp8", bytes([0x10, 0, 0])) is True
+    assert is_keyframe("vp8", bytes([0x11, 0, 0])) is False
+    assert is_keyframe("h264", b"\x00\x00\x00\x01\x67abc\x00\x00\x01\x65x") is True
+    assert is_keyframe("h264", b"\x00\x00\x00\x01\x41abc") is False
+    assert is_keyframe("opus", b"\x01") is True
