@@ -111,7 +111,7 @@ def cached_clips(width: int = 640, height: int = 480, codec: str = "vp8") -> tup
     if path.exists():
         with open(path, "rb") as fh:
             video, audio = pickle.load(fh)
-            return video, audio  # type: ignore[no-any-return]
+            return video, audio
     clips = (encode_video(width, height, codec=codec), encode_audio())
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as fh:
@@ -138,7 +138,7 @@ class ClipTrack(MediaStreamTrack):
     def request_keyframe(self) -> None:
         self._keyframe_wanted = True
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet:  # type: ignore[type-arg]
         if self._start is None:
             self._start = time.monotonic()
         due = self._start + self._sent / self.clip.fps

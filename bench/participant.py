@@ -28,6 +28,7 @@ class Participant:
         self.errors: list[Any] = []
         self.admitted_at: float | None = None
         self._media_started = False
+        self._tasks: set[asyncio.Future[None]] = set()
         self.sio.on("*", self._on_event, namespace=NAMESPACE)
 
     async def _on_event(self, event: str, data: Any = None) -> None:
@@ -36,7 +37,9 @@ class Participant:
             self.admitted_at = time.monotonic()
             await self.start_media()
         elif event == "media.offer":
-            asyncio.ensure_future(self._answer(data))
+            task = asyncio.ensure_future(self._answer(data))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         elif event == "media.tracks":
             self.media.update_tracks(data["tracks"])
 

@@ -102,7 +102,7 @@ async def _hearing_create(args: argparse.Namespace) -> int:
 
 async def _hearing_list(args: argparse.Namespace) -> int:
     store, hearings, _ = _services(_settings(args))
-    items = await hearings.list(args.case_number)
+    items = await hearings.find(args.case_number)
     await store.close()
     print(json.dumps([h.to_dict() for h in items], indent=2))
     return 0

@@ -21,31 +21,33 @@ def vp8_keyframe_size(frame: bytes) -> tuple[int, int] | None:
 
 
 def h264_keyframe_size(frame: bytes) -> tuple[int, int] | None:
-    """Return ``(width, height)`` if the Annex B access unit ``frame`` starts a decodable
-    picture (it carries an SPS and an IDR slice), else ``None``."""
+    """Return ``(width, height)`` if the Annex B access unit ``frame`` can start a
+    stream (it carries an SPS before an IDR slice), else ``None``."""
+    is_idr, size = h264_idr_info(frame)
+    return size if is_idr else None
+
+
+def h264_idr_info(frame: bytes) -> tuple[bool, tuple[int, int] | None]:
+    """``(is IDR, picture size from an in-band SPS or None)`` of an Annex B access unit.
+
+    Only the NAL unit headers before the first slice are looked at, so the cost does
+    not grow with the picture.
+    """
     size: tuple[int, int] | None = None
-    has_idr = False
-    for nal in _annexb_nal_units(frame):
-        if not nal:
-            continue
-        nal_type = nal[0] & 0x1F
-        if nal_type == 7 and size is None:
-            size = _sps_size(nal)
-        elif nal_type == 5:
-            has_idr = True
-    return size if has_idr else None
-
-
-def _annexb_nal_units(data: bytes) -> list[bytes]:
-    units: list[bytes] = []
-    start = data.find(b"\x00\x00\x01")
-    while start != -1:
+    start = frame.find(b"\x00\x00\x01")
+    while start != -1 and start + 3 < len(frame):
         start += 3
-        end = data.find(b"\x00\x00\x01", start)
-        unit = data[start:] if end == -1 else data[start:end]
-        units.append(unit.rstrip(b"\x00") if end != -1 else unit)
-        start = end
-    return units
+        following = frame.find(b"\x00\x00\x01", start)
+        nal_type = frame[start] & 0x1F
+        if nal_type == 7 and size is None:
+            end = len(frame) if following == -1 else following
+            size = _sps_size(frame[start:end].rstrip(b"\x00"))
+        elif nal_type == 5:
+            return True, size
+        elif nal_type == 1:
+            return False, None
+        start = following
+    return False, None
 
 
 class _BitReader:

@@ -26,7 +26,7 @@ from typing import Any, Final, Literal
 
 import av
 
-from recording.bitstream import h264_keyframe_size, vp8_keyframe_size
+from recording.bitstream import h264_idr_info, vp8_keyframe_size
 from recording.errors import BAD_TRACK, DISK_FULL, WRITE_FAILED, RecordingError
 
 log = logging.getLogger(__name__)
@@ -306,7 +306,8 @@ class TrackRecorder:
     def write(self, data: bytes, rtp_timestamp: int, keyframe: bool) -> None:
         """Append one encoded frame (``rtp_timestamp`` in ``clock_rate`` units, unwrapped).
 
-        Never raises for bad timestamps, bad payloads or write errors.
+        ``keyframe`` is a hint: VP8 and H.264 keyframes are recognised from the
+        payload itself. Never raises for bad timestamps, bad payloads or write errors.
         """
         if self._closed or self._failed or not data:
             return
@@ -339,13 +340,14 @@ class TrackRecorder:
 
     def _write(self, data: bytes, ts: int, keyframe: bool) -> None:
         # ``size`` is set when this frame can start a segment (a keyframe with its
-        # picture size); VP8 keyframes are recognised from the payload itself.
+        # picture size); keyframes are recognised from the payload itself, so the
+        # caller's flag only matters for audio (where every packet is one).
         size: tuple[int, int] | None = None
         if self.codec == "vp8":
             size = vp8_keyframe_size(data)
             keyframe = size is not None
         elif self.codec == "h264":
-            size = h264_keyframe_size(data) if keyframe else None
+            keyframe, size = h264_idr_info(data)
         else:
             keyframe = True
         startable = self.kind == "audio" or size is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 _error = {"$ref": "#/components/schemas/Error"}
-_auth = [{"cookie": []}, {"bearer": []}]
+_auth: list[dict[str, list[str]]] = [{"cookie": []}, {"bearer": []}]
 
 
 def _op(summary: str, ok: int = 200, body: bool = False, secured: bool = True) -> dict[str, Any]:

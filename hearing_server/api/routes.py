@@ -137,7 +137,7 @@ async def me(request: web.Request) -> web.Response:
 async def list_hearings(request: web.Request) -> web.Response:
     await scheduler(request)
     case = request.query.get("case_number")
-    hearings = await request.app[HEARINGS].list(case)
+    hearings = await request.app[HEARINGS].find(case)
     return web.json_response({"hearings": [h.to_dict() for h in hearings]})
 
 

@@ -126,7 +126,8 @@ class TokenService:
         except jwt.ImmatureSignatureError as exc:
             raise TokenError("the link is not valid yet", code="token.not_yet_valid") from exc
         except jwt.InvalidSignatureError as exc:
-            raise TokenError("the token's signature is invalid", code="token.bad_signature") from exc
+            raise TokenError("the token's signature is invalid",
+                             code="token.bad_signature") from exc
         except jwt.InvalidAudienceError as exc:
             raise TokenError("the token is not meant for this use", code="token.invalid") from exc
         except jwt.InvalidTokenError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -44,7 +44,7 @@ class Hearing:
     participants: tuple[ParticipantSpec, ...]
     status: HearingStatus = HearingStatus.SCHEDULED
     created_by: str = ""
-    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def participant(self, pid: str) -> ParticipantSpec | None:
         for p in self.participants:
@@ -113,7 +113,7 @@ def parse_datetime(value: Any, key: str = "scheduled_at") -> datetime:
         raise InvalidInput(f"'{key}' is not an ISO 8601 date-time: {value!r}") from exc
     if when.tzinfo is None:
         raise InvalidInput(f"'{key}' must include a time zone offset (for example 'Z')")
-    return when.astimezone(timezone.utc)
+    return when.astimezone(UTC)
 
 
 def parse_participants(raw: Any, kind: HearingKind) -> tuple[ParticipantSpec, ...]:

@@ -106,7 +106,8 @@ class Session:
     def member(self, pid: str) -> Member:
         m = self.members.get(pid)
         if m is None:
-            raise NotFound(f"participant {pid} is not in this hearing", code="participant.not_found")
+            raise NotFound(f"participant {pid} is not in this hearing",
+                           code="participant.not_found")
         return m
 
     def is_admitted(self, pid: str) -> bool:

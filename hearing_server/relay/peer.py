@@ -85,7 +85,8 @@ class Peer:
                  on_closed: Callable[[Peer, str], None]) -> None:
         self.participant_id = participant_id
         self.config = config
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.producers: dict[Source, Producer] = {}
         self.publish_transceivers: dict[Source, RTCRtpTransceiver] = {}
         self.slots: list[Slot] = []
@@ -103,6 +104,7 @@ class Peer:
         self._offer_mlines = 0
         self._slot_transceivers: dict[Slot, RTCRtpTransceiver] = {}
         self._buffers: dict[Source, Any] = {}
+        self._tasks: set[asyncio.Future[None]] = set()
         self.pc.on("connectionstatechange", self._on_state)
         loop = asyncio.get_running_loop()
         self._ice_timer = loop.call_later(config.ice_timeout, self._on_ice_timeout)
@@ -119,7 +121,8 @@ class Peer:
         new = transceiver is None
         if transceiver is None:
             transceiver = self.pc.addTransceiver(source.kind, direction="recvonly")
-            transceiver.setCodecPreferences(codec_preferences(source.kind, self.config.video_codec))
+            transceiver.setCodecPreferences(
+                codec_preferences(source.kind, self.config.video_codec))
             sink = functools.partial(self._on_frame, source)
             buffer = tap_receiver(transceiver.receiver, source.kind, sink,
                                   low_delay=self.config.low_delay)
@@ -241,7 +244,8 @@ class Peer:
             if transceiver.currentDirection in (None, "inactive"):
                 continue
             names = {c.mimeType.lower() for c in codecs}
-            want = "audio/opus" if transceiver.kind == "audio" else f"video/{self.config.video_codec}"
+            want = ("audio/opus" if transceiver.kind == "audio"
+                    else f"video/{self.config.video_codec}")
             if want not in names:
                 raise MediaError(
                     f"this browser cannot use the hearing's codec {want.split('/')[1]}",
@@ -297,12 +301,17 @@ class Peer:
                 code, message = "media.connection_lost", "the media connection was lost"
             else:
                 code, message = "media.ice_failed", "the media connection could not be set up"
-            asyncio.ensure_future(self.close(code, message))
+            self._spawn(self.close(code, message))
 
     def _on_ice_timeout(self) -> None:
         if not self.connected.is_set() and not self.closed:
-            asyncio.ensure_future(self.close(
+            self._spawn(self.close(
                 "media.ice_timeout", "the media connection did not establish in time"))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self, code: str = "closed", message: str = "") -> None:
         """Close the connection and its tracks. Idempotent."""

@@ -36,6 +36,7 @@ class Router:
         self.closed = False
         self._signal = signal
         self._frame_sinks: list[Callable[[Producer], None]] = []
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # ---- peers ------------------------------------------------------------------------
 
@@ -139,16 +140,18 @@ class Router:
             if needs_offer or peer is initial_for:
                 peer.request_negotiation()
             elif changed and not peer.negotiating:
-                asyncio.ensure_future(self._send_tracks(peer))
+                task = asyncio.ensure_future(self._send_tracks(peer))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     @staticmethod
     def _assign(peer: Peer, wanted: list[Producer]) -> tuple[bool, bool]:
         changed = False
         needs_offer = False
         wanted_set = set(wanted)
-        for slot in peer.slots:
-            if slot.producer is not None and slot.producer not in wanted_set:
-                slot.detach()
+        for used in peer.slots:
+            if used.producer is not None and used.producer not in wanted_set:
+                used.detach()
                 changed = True
         attached = {s.producer for s in peer.slots if s.producer is not None}
         for producer in wanted:
@@ -172,6 +175,8 @@ class Router:
         if self.closed:
             return
         self.closed = True
+        for task in list(self._tasks):
+            task.cancel()
         await asyncio.gather(*(p.close("closed") for p in list(self.peers.values())),
                              return_exceptions=True)
         self.peers.clear()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .aiortc_hook import check_aiortc, restrict_host_addresses
 from .frames import DelayHistogram
 from .peer import PeerConfig
-from collections.abc import Awaitable, Callable
-
 from .router import Router
 
 HearingSignal = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]

@@ -30,7 +30,7 @@ class HearingService:
             "case_number": hearing.case_number,
             "scheduled_at": hearing.scheduled_at.isoformat(),
         }))
-        links = {}
+        links: dict[str, str] = {}
         for p in hearing.participants:
             links[p.id] = await self.issue_link(hearing.id, p.id, actor)
         return hearing, links
@@ -41,7 +41,7 @@ class HearingService:
             raise NotFound(f"no hearing {hearing_id!r}", code="hearing.not_found")
         return hearing
 
-    async def list(self, case_number: str | None = None) -> list[Hearing]:
+    async def find(self, case_number: str | None = None) -> list[Hearing]:
         hearings = await self._store.list_hearings()
         if case_number:
             hearings = [h for h in hearings if h.case_number == case_number]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ class EventLog:
     def append(self, hearing_id: str, event: Event, at: float | None = None) -> dict[str, Any]:
         at = time.time() if at is None else at
         line = {
-            "at": datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds"),
+            "at": datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds"),
             "ts": round(at, 3),
             **event.to_dict(),
         }

@@ -136,11 +136,11 @@ async def test_openapi_document_lists_every_api_route(running: Running) -> None:
 async def test_hearing_definitions_survive_a_restart(tmp_path: object) -> None:
     from pathlib import Path
 
+    from hearing_server.app import build_tokens
     from hearing_server.services.hearings import HearingService
     from hearing_server.settings import Settings
     from hearing_server.store.eventlog import EventLog
     from hearing_server.store.local import LocalStore
-    from hearing_server.app import build_tokens
 
     data = Path(str(tmp_path)) / "d"
     settings = Settings(data_dir=data)

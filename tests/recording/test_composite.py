@@ -110,9 +110,7 @@ async def test_tracks_missing_audio_or_video_still_render(
     assert ffmpeg_decode_errors(output) == ""
 
 
-async def test_nine_participants_fill_a_three_by_three_grid(
-    tmp_path: Path, signer: Signer
-) -> None:
+async def test_nine_participants_fill_a_three_by_three_grid(tmp_path: Path, signer: Signer) -> None:
     tracks = [Track(f"p{n}", f"P{n}", "party", "video", n * 0.05, 0.5) for n in range(9)]
     folder = await asyncio.to_thread(sealed_hearing, tmp_path / "H-1", signer, tracks)
     output = await render_composite(folder, tmp_path / "grid.webm", width=480, height=270)

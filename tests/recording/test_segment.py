@@ -125,6 +125,19 @@ def test_video_before_the_first_keyframe_is_dropped_and_a_keyframe_is_requested(
     assert_playable(tmp_path / info.file_name, "vp8", 2.0, 60)
 
 
+def test_keyframe_flag_of_the_caller_is_not_trusted(tmp_path: Path, clock: FakeClock) -> None:
+    for codec, source in (("vp8", vp8_frames(60)), ("h264", h264_frames(60))):
+        recorder = TrackRecorder(
+            tmp_path, f"p1-{codec}", "video", codec, VIDEO_CLOCK, wall_clock=clock
+        )
+        for frame in source[10:]:  # mid-GOP, every frame claimed to be a keyframe
+            recorder.write(frame.data, frame.timestamp, True)
+        info = recorder.close()
+        assert recorder.frames_dropped == 20
+        assert info is not None and info.frames == 30
+        assert decode(tmp_path / info.file_name).first_packet_is_keyframe
+
+
 def test_segments_rotate_at_the_keyframe_after_the_duration_and_follow_each_other(
     tmp_path: Path, clock: FakeClock
 ) -> None:

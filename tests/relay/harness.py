@@ -26,6 +26,7 @@ class Harness:
         self.signals: list[tuple[str, str, dict[str, Any]]] = []
         self.router = Router("h_test", config or PeerConfig(ice_timeout=10), self._signal)
         self.errors: list[Exception] = []
+        self.tasks: set[asyncio.Future[None]] = set()
 
     async def _signal(self, pid: str, event: str, payload: dict[str, Any]) -> None:
         self.signals.append((pid, event, payload))
@@ -33,7 +34,9 @@ class Harness:
         if client is None:
             return
         if event == "media.offer":
-            asyncio.ensure_future(self._answer(pid, client, payload))
+            task = asyncio.ensure_future(self._answer(pid, client, payload))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
         elif event == "media.tracks":
             client.update_tracks(payload["tracks"])
 

@@ -30,7 +30,7 @@ async def test_missing_and_malformed_tokens_are_refused(running: Running) -> Non
 
 async def test_tampered_token_is_refused(running: Running) -> None:
     h = await schedule(running)
-    head, body, sig = h.tokens["party"].split(".")
+    head, _body, sig = h.tokens["party"].split(".")
     claims = claims_of(h.tokens["party"])
     claims["role"] = "judge"
     forged_body = jwt.encode(claims, "x" * 32, algorithm="HS256").split(".")[1]
