@@ -9,6 +9,7 @@ Standalone: it never imports ``hearing_server`` or ``signaling``.
 """
 
 from recording.archive import HearingArchive, export_zip
+from recording.composite import render_composite
 from recording.errors import RecordingError
 from recording.manifest import Manifest, ManifestEntry, MediaDetails
 from recording.recovery import recover_partial
@@ -30,6 +31,7 @@ __all__ = [
     "export_zip",
     "load_or_create_key",
     "recover_partial",
+    "render_composite",
     "verify_folder",
     "verify_signature",
 ]

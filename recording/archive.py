@@ -11,6 +11,7 @@ Layout of a hearing folder::
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ from typing import Final
 
 from recording.errors import (
     ARCHIVE_BAD_PATH,
+    ARCHIVE_BUSY,
     ARCHIVE_DUPLICATE,
     ARCHIVE_FILE_MISSING,
     ARCHIVE_SEALED,
@@ -45,6 +47,7 @@ from recording.segment import (
     SegmentInfo,
     TrackRecorder,
     error_from_os,
+    sha256_file,
 )
 from recording.signing import Signer
 
@@ -180,6 +183,8 @@ class HearingArchive:
         removed. Returns the segments added to the manifest.
         """
         self._check_open()
+        if any(not recorder.closed for recorder in self._recorders.values()):
+            raise RecordingError(ARCHIVE_BUSY, "recover() must run before recording starts")
         (self.folder / TEMP_NAME).unlink(missing_ok=True)
         for stale in self.media_folder.glob("*" + WORK_SUFFIX):
             stale.unlink()
@@ -204,7 +209,8 @@ class HearingArchive:
 
     def add_record_file(self, name: str, content: bytes | Path) -> ManifestEntry:
         """Write (bytes) or copy (path) a record file such as ``minutes.txt`` into the
-        folder and list it in the manifest."""
+        folder and list it in the manifest. Adding the same name again with the same
+        content is a no-op; with other content it is ``archive.duplicate``."""
         self._check_open()
         return self._add_record_file(name, content)
 
@@ -270,7 +276,10 @@ class HearingArchive:
         check_relative_path(name)
         if name.split("/", 1)[0] == MEDIA_DIR:
             raise RecordingError(ARCHIVE_BAD_PATH, f"{name}: media/ holds recordings only")
-        if name in self.manifest.paths():
+        listed = {entry.path: entry for entry in self.manifest.entries}.get(name)
+        if listed is not None:
+            if _content_hash(content) == listed.sha256:
+                return listed  # the same file again (e.g. a retried seal): nothing to do
             raise RecordingError(ARCHIVE_DUPLICATE, f"{name} is already in the record")
         target = self.folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -284,6 +293,15 @@ class HearingArchive:
             shutil.copyfile(content, temp)
             os.replace(temp, target)
         return self.manifest.append_file(name)
+
+
+def _content_hash(content: bytes | Path) -> str | None:
+    if isinstance(content, bytes):
+        return hashlib.sha256(content).hexdigest()
+    try:
+        return sha256_file(Path(content))[1]
+    except OSError:
+        return None
 
 
 def _write_atomic(target: Path, data: bytes) -> None:

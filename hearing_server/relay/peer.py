@@ -234,6 +234,13 @@ class Peer:
             self._answer = None
         await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         self._check_codecs()
+        self._slots_ready()
+
+    def _slots_ready(self) -> None:
+        """Feed negotiated slots once media can actually flow (connected), so a
+        new subscriber's first frame is a fresh keyframe, not a stale queue."""
+        if not self.connected.is_set():
+            return
         for slot in self.slots:
             if slot.mid is not None:
                 slot.mark_ready()
@@ -296,6 +303,7 @@ class Peer:
         if state == "connected":
             self._ice_timer.cancel()
             self.connected.set()
+            self._slots_ready()
         elif state in ("failed", "closed") and not self.closed:
             if self.connected.is_set():
                 code, message = "media.connection_lost", "the media connection was lost"

@@ -19,6 +19,7 @@ from ..domain.policy import Source, is_forwarded, may_publish, may_receive
 from ..domain.roles import Role
 from ..domain.session import Session
 from .forwarding import Producer, Slot
+from .frames import DelayHistogram
 from .peer import MediaError, Peer, PeerConfig
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class Router:
         self._signal = signal
         self._frame_sinks: list[Callable[[Producer], None]] = []
         self._tasks: set[asyncio.Future[None]] = set()
+        #: forwarding delay of connections that have closed (live ones are read from slots)
+        self.closed_delay = {"audio": DelayHistogram(), "video": DelayHistogram()}
 
     # ---- peers ------------------------------------------------------------------------
 
@@ -70,6 +73,8 @@ class Router:
             await peer.close(reason)
 
     def _peer_closed(self, peer: Peer, code: str) -> None:
+        for slot in peer.slots:
+            self.closed_delay[slot.kind].merge(slot.delay)
         if self.peers.get(peer.participant_id) is peer:
             del self.peers[peer.participant_id]
         for key, producer in list(self.producers.items()):
@@ -183,6 +188,16 @@ class Router:
         for producer in self.producers.values():
             producer.close()
         self.producers.clear()
+
+    def delay(self) -> dict[str, DelayHistogram]:
+        """Forwarding delay (receive to send) of every slot, live and closed."""
+        out = {"audio": DelayHistogram(), "video": DelayHistogram()}
+        for kind, hist in self.closed_delay.items():
+            out[kind].merge(hist)
+        for peer in self.peers.values():
+            for slot in peer.slots:
+                out[slot.kind].merge(slot.delay)
+        return out
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -64,7 +64,6 @@ class Relay:
     def delay(self) -> dict[str, DelayHistogram]:
         out = {"audio": DelayHistogram(), "video": DelayHistogram()}
         for r in self.routers.values():
-            for p in r.peers.values():
-                for s in p.slots:
-                    out[s.kind].merge(s.delay)
+            for kind, hist in r.delay().items():
+                out[kind].merge(hist)
         return out

@@ -13,21 +13,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from recording.segment import TrackRecorder
+from recording.segment import Codec, Kind, TrackRecorder
 from tests.recording.media import AUDIO_CLOCK, VIDEO_CLOCK, Frame, opus_frames, vp8_frames
 
 
-def measure(kind: str, frames: list[Frame], seconds: float, folder: Path) -> dict[str, float]:
+def measure(kind: Kind, frames: list[Frame], seconds: float, folder: Path) -> dict[str, float]:
     clock_rate = VIDEO_CLOCK if kind == "video" else AUDIO_CLOCK
-    codec = "vp8" if kind == "video" else "opus"
-    recorder = TrackRecorder(
-        folder,
-        f"bench-{kind}",
-        kind,
-        codec,
-        clock_rate,
-        segment_seconds=10.0,  # type: ignore[arg-type]
-    )
+    codec: Codec = "vp8" if kind == "video" else "opus"
+    recorder = TrackRecorder(folder, f"bench-{kind}", kind, codec, clock_rate, segment_seconds=10.0)
     payload = sum(len(frame.data) for frame in frames)
     started = time.process_time()
     for frame in frames:
@@ -63,7 +56,8 @@ def main() -> None:
     ]
     seconds = float(args.seconds // period * period)
     with tempfile.TemporaryDirectory() as folder:
-        for kind, frames in (("video", video), ("audio", audio)):
+        runs: tuple[tuple[Kind, list[Frame]], ...] = (("video", video), ("audio", audio))
+        for kind, frames in runs:
             result = measure(kind, frames, seconds, Path(folder))
             print(
                 f"{kind}: {result['kbit_per_s']:.0f} kbit/s, {len(frames)} frames, "

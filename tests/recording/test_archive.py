@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,10 @@ async def test_record_files_are_written_or_copied_once(tmp_path: Path, signer: S
     archive.add_record_file("settlement.txt", source)
     archive.add_record_file("exhibits/a.txt", b"Exhibit A")
     with pytest.raises(RecordingError) as duplicate:
-        archive.add_record_file("settlement.txt", b"again")
+        archive.add_record_file("settlement.txt", b"The parties disagree.\n")
     assert duplicate.value.code == "archive.duplicate"
+    again = archive.add_record_file("settlement.txt", b"The parties agree.\n")
+    assert again == archive.manifest.entries[0]
     for bad in ("../outside.txt", "media/fake.webm", "manifest.json"):
         with pytest.raises(RecordingError) as caught:
             archive.add_record_file(bad, b"x")
@@ -98,6 +101,32 @@ async def test_sealed_archive_refuses_new_tracks_and_files(tmp_path: Path, signe
         reopened.add_record_file("late.txt", b"late")
 
 
+async def test_failed_seal_can_be_retried(tmp_path: Path, signer: Signer) -> None:
+    archive = HearingArchive(tmp_path / "H-1", "H-1", "C-1", signer)
+    draft = tmp_path / "draft.txt"
+    files: dict[str, bytes | Path] = {"minutes.txt": b"minutes", "late.txt": draft}
+    with pytest.raises(RecordingError) as caught:
+        await archive.seal(files)
+    assert caught.value.code == "archive.file_missing"
+    assert not archive.sealed
+    draft.write_text("found")
+    await archive.seal(files)
+    assert archive.sealed
+    assert [e.path for e in archive.manifest.entries] == ["minutes.txt", "late.txt"]
+    assert verify_folder(tmp_path / "H-1").ok
+
+
+async def test_recovery_refuses_to_run_while_tracks_are_recording(
+    tmp_path: Path, signer: Signer
+) -> None:
+    archive = HearingArchive(tmp_path, "H-1", "C-1", signer)
+    archive.open_track("p1", "Ann", "party", "audio", "opus", 48000)
+    with pytest.raises(RecordingError) as caught:
+        archive.recover()
+    assert caught.value.code == "archive.busy"
+    await archive.seal()
+
+
 def test_folder_of_another_hearing_is_refused(tmp_path: Path, signer: Signer) -> None:
     HearingArchive(tmp_path, "H-1", "C-1", signer)
     with pytest.raises(RecordingError) as caught:
@@ -120,4 +149,33 @@ async def test_manifest_verifies_while_the_hearing_is_still_recording(
     ]
     assert not report.sealed
     await archive.seal()
+    assert verify_folder(tmp_path).ok
+
+
+async def test_manifest_write_failure_is_reported_and_caught_up_on_the_next_save(
+    tmp_path: Path, signer: Signer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = HearingArchive(tmp_path, "H-1", "C-1", signer, segment_seconds=1.0, wall_clock=clock)
+    errors: list[RecordingError] = []
+    recorder = archive.open_track(
+        "p1", "Ann", "party", "video", "vp8", VIDEO_CLOCK, on_error=errors.append
+    )
+    real_save = archive.manifest.save
+
+    def full_disk() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(archive.manifest, "save", full_disk)
+    frames = vp8_frames(90)
+    for frame in frames[:45]:  # closes the first 1 s segment: the manifest save fails
+        clock.now = START + frame.timestamp / VIDEO_CLOCK
+        recorder.write(frame.data, frame.timestamp, frame.keyframe)
+    assert [e.code for e in errors] == ["recording.disk_full"]
+    assert not recorder.failed  # the media is fine: recording goes on
+    monkeypatch.setattr(archive.manifest, "save", real_save)
+    for frame in frames[45:]:
+        clock.now = START + frame.timestamp / VIDEO_CLOCK
+        recorder.write(frame.data, frame.timestamp, frame.keyframe)
+    await archive.seal()
+    assert len(Manifest.load(tmp_path).entries) == 3
     assert verify_folder(tmp_path).ok

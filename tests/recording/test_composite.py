@@ -3,6 +3,7 @@ from __future__ import annotations
 import array
 import asyncio
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,8 @@ async def test_two_participants_render_into_one_aligned_grid_with_mixed_audio(
     alone, together = audio_rms(output, 0.5, 0.95), audio_rms(output, 1.05, 2.5)
     assert together / alone == pytest.approx(math.sqrt(2), rel=0.1)
     assert progress == sorted(progress) and progress[-1] == 1.0 and len(progress) >= 2
-    assert not list(tmp_path.glob("*.part"))
+    leftovers = await asyncio.to_thread(lambda: sorted(p.name for p in tmp_path.iterdir()))
+    assert leftovers == ["H-1", "composite.webm"]
 
 
 @pytest.mark.parametrize(
@@ -167,3 +169,48 @@ def test_hearing_without_recordings_has_no_composite(tmp_path: Path) -> None:
     with pytest.raises(RecordingError) as caught:
         plan_composite(tmp_path)
     assert caught.value.code == "composite.empty"
+
+
+def fake_ffmpeg(folder: Path, body: str) -> str:
+    script = folder / "fake-ffmpeg"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return str(script)
+
+
+async def test_failed_render_raises_with_ffmpeg_s_message(tmp_path: Path, signer: Signer) -> None:
+    tracks = [Track("p1", "A", "party", "audio", 0.0, 0.2)]
+    folder = await asyncio.to_thread(sealed_hearing, tmp_path / "H-1", signer, tracks)
+    ffmpeg = fake_ffmpeg(tmp_path, "echo 'Invalid argument' >&2\nexit 1\n")
+    with pytest.raises(RecordingError) as caught:
+        await render_composite(folder, tmp_path / "out.webm", ffmpeg=ffmpeg)
+    assert caught.value.code == "composite.failed"
+    assert "Invalid argument" in str(caught.value)
+
+
+async def test_cancelled_render_stops_ffmpeg_and_leaves_no_file(
+    tmp_path: Path, signer: Signer
+) -> None:
+    tracks = [Track("p1", "A", "party", "audio", 0.0, 0.2)]
+    folder = await asyncio.to_thread(sealed_hearing, tmp_path / "H-1", signer, tracks)
+    pid_file = tmp_path / "pid"
+    ffmpeg = fake_ffmpeg(
+        tmp_path,
+        f'echo $$ > {pid_file}\nfor a in "$@"; do out=$a; done\n: > "$out"\n'
+        "echo out_time_us=100000\nexec sleep 30\n",
+    )
+    started = asyncio.Event()
+    task = asyncio.create_task(
+        render_composite(
+            folder, tmp_path / "out.webm", ffmpeg=ffmpeg, on_progress=lambda _: started.set()
+        )
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    leftovers = await asyncio.to_thread(lambda: sorted(p.name for p in tmp_path.iterdir()))
+    assert leftovers == ["H-1", "fake-ffmpeg", "pid"]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from recording.errors import RecordingError
-from recording.segment import SegmentInfo, TrackRecorder, sha256_file
+from recording.segment import Codec, SegmentInfo, TrackRecorder, sha256_file
 from tests.recording.conftest import START, FakeClock
 from tests.recording.media import (
     AUDIO_CLOCK,
@@ -126,7 +126,11 @@ def test_video_before_the_first_keyframe_is_dropped_and_a_keyframe_is_requested(
 
 
 def test_keyframe_flag_of_the_caller_is_not_trusted(tmp_path: Path, clock: FakeClock) -> None:
-    for codec, source in (("vp8", vp8_frames(60)), ("h264", h264_frames(60))):
+    cases: tuple[tuple[Codec, tuple[Frame, ...]], ...] = (
+        ("vp8", vp8_frames(60)),
+        ("h264", h264_frames(60)),
+    )
+    for codec, source in cases:
         recorder = TrackRecorder(
             tmp_path, f"p1-{codec}", "video", codec, VIDEO_CLOCK, wall_clock=clock
         )

@@ -43,7 +43,12 @@ export class Room {
     this.el.leaveDialog.addEventListener("close", () => {
       if (this.el.leaveDialog.returnValue === "leave") this.hooks.onLeave();
     });
-    onLanguageChange(() => { if (this.opened) this.render(); });
+    this.notices = new Map();
+    onLanguageChange(() => {
+      if (!this.opened) return;
+      this.render();
+      for (const key of this.notices.keys()) this.drawNotice(key);
+    });
   }
 
   open() {
@@ -295,7 +300,7 @@ export class Room {
     try {
       stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 10, max: 15 } }, audio: false });
     } catch (err) {
-      if (!err || err.name !== "NotAllowedError") this.notice("screen", { tone: "warn", text: t("room.screen_failed") });
+      if (!err || err.name !== "NotAllowedError") this.notice("screen", { tone: "warn", text: () => t("room.screen_failed") });
       return;
     }
     const track = stream.getVideoTracks()[0];
@@ -363,7 +368,7 @@ export class Room {
     this.dismiss(`lifted-${kind}`);
     this.notice(`forced-${kind}`, {
       tone: "warn",
-      text: t(kind === "audio" ? "room.forced_audio" : "room.forced_video"),
+      text: () => t(kind === "audio" ? "room.forced_audio" : "room.forced_video"),
     });
     if (!was && rerender) this.render();
   }
@@ -375,10 +380,10 @@ export class Room {
     this.dismiss(`forced-${kind}`);
     this.notice(`lifted-${kind}`, {
       tone: "info",
-      text: t(kind === "audio" ? "room.lifted_audio" : "room.lifted_video"),
+      text: () => t(kind === "audio" ? "room.lifted_audio" : "room.lifted_video"),
       actions: [
-        { label: t(kind === "audio" ? "room.unmute_now" : "room.cam_on_now"), primary: true, run: () => this.setMuted(kind, false) },
-        { label: t("common.dismiss"), run: () => this.dismiss(`lifted-${kind}`) },
+        { label: () => t(kind === "audio" ? "room.unmute_now" : "room.cam_on_now"), primary: true, run: () => this.setMuted(kind, false) },
+        { label: () => t("common.dismiss"), run: () => this.dismiss(`lifted-${kind}`) },
       ],
     });
     if (rerender) this.render();
@@ -388,40 +393,55 @@ export class Room {
     if (this.app.local[kind].muted) return;
     this.notice(`request-${kind}`, {
       tone: "info",
-      text: t(kind === "audio" ? "room.request_audio" : "room.request_video"),
+      text: () => t(kind === "audio" ? "room.request_audio" : "room.request_video"),
       actions: [
-        { label: t(kind === "audio" ? "room.mute_now" : "room.cam_off_now"), primary: true, run: () => this.setMuted(kind, true) },
-        { label: t("common.dismiss"), run: () => this.dismiss(`request-${kind}`) },
+        { label: () => t(kind === "audio" ? "room.mute_now" : "room.cam_off_now"), primary: true, run: () => this.setMuted(kind, true) },
+        { label: () => t("common.dismiss"), run: () => this.dismiss(`request-${kind}`) },
       ],
     });
   }
 
   // ---- notices ------------------------------------------------------------------------
+  // A notice's text and labels are functions, so a language switch redraws them.
 
-  notice(key, { tone = "info", text, actions = [] }) {
+  notice(key, spec) {
+    this.notices.set(key, spec);
+    this.drawNotice(key);
+  }
+
+  drawNotice(key) {
+    const spec = this.notices.get(key);
+    if (!spec) return;
+    const { tone = "info", text, actions = [] } = spec;
+    const str = (v) => (typeof v === "function" ? v() : v);
     const id = `notice-${key}`;
     const el = h("div", { class: `notice notice-${tone}`, id, dataset: { notice: key } },
-      h("p", { class: "notice-text" }, text),
+      h("p", { class: "notice-text" }, str(text)),
       actions.length ? h("div", { class: "btn-row" }, actions.map((a) => h("button", {
         type: "button",
         class: `btn btn-small ${a.primary ? "btn-primary" : "btn-quiet"}`,
         on: { click: () => a.run() },
-      }, a.label))) : null);
+      }, str(a.label)))) : null);
     const old = document.getElementById(id);
     if (old) old.replaceWith(el);
     else this.el.notices.append(el);
   }
 
   dismiss(key) {
+    this.notices.delete(key);
     const el = document.getElementById(`notice-${key}`);
     if (el) el.remove();
+  }
+
+  clearNotices() {
+    for (const key of Array.from(this.notices.keys())) this.dismiss(key);
   }
 
   error(err) {
     this.notice("error", {
       tone: "error",
-      text: errorText(err),
-      actions: [{ label: t("common.dismiss"), run: () => this.dismiss("error") }],
+      text: () => errorText(err),
+      actions: [{ label: () => t("common.dismiss"), run: () => this.dismiss("error") }],
     });
   }
 }

@@ -1,0 +1,276 @@
+"""Run the benchmark: scenarios against Hearing Server's relay and against a
+decode-and-re-encode baseline, in one run on one machine; print a table,
+write JSON, and rewrite the figures section of ``docs/benchmarks.md``.
+
+    .venv/bin/python -m bench.run            # the whole benchmark (~6 minutes)
+    .venv/bin/python -m bench.run --smoke    # a few seconds, used by the tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+FPS = 30
+AUDIO_FPS = 50
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_stats(base: str) -> dict[str, Any]:
+    with urlopen(base + "/stats", timeout=10) as r:
+        data: dict[str, Any] = json.loads(r.read())
+        return data
+
+
+@dataclass
+class Group:
+    """One load-generator process."""
+
+    prefix: str
+    count: int
+    publish: bool
+
+
+def start_server(mode: str, uvloop: bool) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "bench.server", "--mode", mode, "--port", str(port)]
+    if uvloop:
+        cmd.append("--uvloop")
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            server_stats(base)
+            return proc, base
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the benchmark server did not start")
+
+
+def start_group(base: str, g: Group, warmup: float, duration: float,
+                follow: bool) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "bench.loadgen", "--server", base, "--count", str(g.count),
+           "--prefix", g.prefix, "--warmup", str(warmup), "--duration", str(duration)]
+    if g.publish:
+        cmd.append("--publish")
+    if follow:
+        cmd.append("--follow")
+    return subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+
+
+def run_scenario(name: str, mode: str, groups: list[Group], warmup: float, duration: float,
+                 uvloop: bool = False) -> dict[str, Any]:
+    proc, base = start_server(mode, uvloop)
+    loads: list[subprocess.Popen[str]] = []
+    try:
+        idle = server_stats(base)
+        # publishers first (the baseline can only subscribe to tracks that exist)
+        publishers = [g for g in groups if g.publish]
+        others = [g for g in groups if not g.publish]
+        follow = mode == "relay"
+        for g in publishers:
+            loads.append(start_group(base, g, warmup + 2.0 if others else warmup, duration,
+                                     follow))
+        if others:
+            time.sleep(2.0)
+        for g in others:
+            loads.append(start_group(base, g, warmup, duration, follow))
+        for p in loads:  # wait until every process has joined and warmed up
+            assert p.stdout is not None
+            line = p.stdout.readline()
+            if '"ready"' not in line:
+                raise RuntimeError(f"load generator failed: {line!r}")
+        before = server_stats(base)
+        for p in loads:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        results = []
+        for p in loads:
+            assert p.stdout is not None
+            results.append(json.loads(p.stdout.readline()))
+        after = server_stats(base)
+    finally:
+        for p in loads:
+            p.kill()
+        proc.terminate()
+        proc.wait(10)
+    return summarise(name, mode, groups, idle, before, after, results)
+
+
+def summarise(name: str, mode: str, groups: list[Group], idle: dict[str, Any],
+              before: dict[str, Any], after: dict[str, Any],
+              results: list[dict[str, Any]]) -> dict[str, Any]:
+    wall = after["wall"] - before["wall"]
+    server_cores = (after["cpu_seconds"] - before["cpu_seconds"]) / wall
+    publishers = sum(g.count for g in groups if g.publish)
+    participants = sum(g.count for g in groups)
+    video_expected: list[float] = []
+    video_got: list[int] = []
+    audio_expected: list[float] = []
+    audio_got: list[int] = []
+    for g, r in zip(groups, results, strict=True):
+        sources = publishers - (1 if g.publish else 0)
+        for v, a in zip(r["video_frames"], r["audio_frames"], strict=True):
+            video_expected.append(sources * FPS * r["elapsed"])
+            video_got.append(v)
+            audio_expected.append(sources * AUDIO_FPS * r["elapsed"])
+            audio_got.append(a)
+    streams = sum(
+        g.count * (publishers - (1 if g.publish else 0)) for g in groups
+    )  # one stream = one publisher's video + audio to one subscriber
+    delivery = [min(1.0, got / exp) for got, exp in zip(video_got, video_expected, strict=True)
+                if exp > 0]
+    first = [x for r in results for x in r["first_frame_s"]]
+    client_cores = sum(r["cpu_cores"] for r in results)
+    out = {
+        "scenario": name, "mode": mode, "participants": participants,
+        "publishers": publishers, "forwarded_streams": streams,
+        "server_cores": round(server_cores, 4),
+        "server_cores_per_stream": round(server_cores / streams, 5) if streams else None,
+        "video_delivery_min": round(min(delivery), 4) if delivery else None,
+        "video_delivery_mean": round(statistics.mean(delivery), 4) if delivery else None,
+        "audio_delivery_mean": round(
+            statistics.mean(min(1.0, g / e) for g, e in zip(audio_got, audio_expected,
+                                                             strict=True) if e > 0), 4)
+        if any(audio_expected) else None,
+        "first_frame_p50_s": round(statistics.median(first), 3) if first else None,
+        "first_frame_p95_s": round(percentile(first, 0.95), 3) if first else None,
+        "server_rss_mb": round(after["rss_mb"], 1),
+        "memory_per_participant_mb": round((after["rss_mb"] - idle["rss_mb"]) / participants, 2),
+        "client_cores": round(client_cores, 3),
+        "delay": after.get("delay"),
+    }
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def split(prefix: str, total: int, per_process: int) -> list[Group]:
+    groups = []
+    i = 0
+    while total > 0:
+        n = min(per_process, total)
+        groups.append(Group(f"{prefix}{i}-", n, False))
+        total -= n
+        i += 1
+    return groups
+
+
+def scenarios(smoke: bool) -> list[tuple[str, str, list[Group]]]:
+    if smoke:
+        return [
+            ("smoke 1->2", "relay", [Group("p", 1, True), Group("s", 2, False)]),
+            ("smoke 1->1", "baseline", [Group("p", 1, True), Group("s", 1, False)]),
+        ]
+    out: list[tuple[str, str, list[Group]]] = [
+        ("1 publisher -> 3 subscribers", "baseline", [Group("p", 1, True), Group("s", 3, False)]),
+        ("1 publisher -> 3 subscribers", "relay", [Group("p", 1, True), Group("s", 3, False)]),
+        ("courtroom: 5 publish and subscribe", "relay", [Group("p", 5, True)]),
+    ]
+    for observers in (10, 30):
+        out.append((f"gallery: 3 publishers -> {observers} observers", "relay",
+                    [Group("p", 3, True), *split("o", observers, 10)]))
+    for subs in (20, 40, 60):
+        out.append((f"ramp: 1 publisher -> {subs} subscribers", "relay",
+                    [Group("p", 1, True), *split("r", subs, 10)]))
+    return out
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ("| scenario | relay | streams | server cores | cores/stream | video delivery"
+            " (min) | first frame p50/p95 s | fwd delay p95 audio/video ms | client cores |")
+    lines = [head, "|" + "---|" * 9]
+    for r in rows:
+        d = r.get("delay") or {}
+        delay = (f"{d['audio']['p95_ms']}/{d['video']['p95_ms']}" if d else "n/a")
+        lines.append(
+            f"| {r['scenario']} | {r['mode']} | {r['forwarded_streams']} | {r['server_cores']} |"
+            f" {r['server_cores_per_stream']} | {r['video_delivery_mean']} "
+            f"({r['video_delivery_min']}) | {r['first_frame_p50_s']}/{r['first_frame_p95_s']} |"
+            f" {delay} | {r['client_cores']} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--smoke", action="store_true")
+    p.add_argument("--duration", type=float, default=None)
+    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.json"))
+    p.add_argument("--docs", action="store_true", help="rewrite docs/benchmarks.md figures")
+    args = p.parse_args(argv)
+    duration = args.duration or (3.0 if args.smoke else 15.0)
+    warmup = 2.0 if args.smoke else 4.0
+    rows = []
+    for name, mode, groups in scenarios(args.smoke):
+        print(f"-- {name} [{mode}]", flush=True)
+        rows.append(run_scenario(name, mode, groups, warmup, duration))
+        print(json.dumps(rows[-1]), flush=True)
+    base = next((r for r in rows if r["mode"] == "baseline"), None)
+    ours = next((r for r in rows if r["mode"] == "relay"
+                 and base is not None and r["scenario"] == base["scenario"]), None)
+    ratio = None
+    if base and ours and ours["server_cores_per_stream"]:
+        ratio = round(base["server_cores_per_stream"] / ours["server_cores_per_stream"], 1)
+    report = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "duration_s": duration, "rows": rows, "baseline_over_relay": ratio}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    print(table(rows))
+    if ratio is not None:
+        print(f"baseline CPU per stream / relay CPU per stream = {ratio}x")
+    if args.docs:
+        write_docs(report)
+    return 0
+
+
+def write_docs(report: dict[str, Any]) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    marker = "<!-- figures -->"
+    head = text.split(marker)[0].rstrip() + "\n\n"
+    body = (f"{marker}\n\nMeasured {report['when']} on {report['machine']}; "
+            f"{report['duration_s']} s per scenario.\n\n{table(report['rows'])}\n\n"
+            f"Baseline CPU per stream over relay CPU per stream: "
+            f"**{report['baseline_over_relay']}x**.\n")
+    path.write_text(head + body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

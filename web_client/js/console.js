@@ -1,0 +1,525 @@
+// The clerk console: sign in, list and schedule hearings, issue links, watch service, event log.
+
+import { $, h, clear, api, focusHeading, copyText } from "./dom.js";
+import {
+  initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, onLanguageChange,
+} from "./i18n.js";
+import { ROLES } from "./roles.js";
+
+const REFRESH_MS = 5000;
+
+const ui = {
+  me: null,
+  hearings: [],
+  current: null, // {hearing, state}
+  service: [],
+  events: [],
+  links: new Map(), // `${hearingId}/${pid}` -> url, only while this page is open
+  reissuing: null, // pid awaiting confirmation
+  refreshTimer: null,
+  serviceAt: null,
+  status: null,
+};
+
+const SCREENS = ["loading", "signin", "workspace"];
+
+function showScreen(name, focusEl) {
+  for (const s of SCREENS) $(`#screen-${s}`).hidden = s !== name;
+  document.body.dataset.screen = name;
+  if (focusEl) focusHeading(focusEl);
+}
+
+function setStatus(key, vars = {}, tone = "ok") {
+  ui.status = key ? { key, vars, tone } : null;
+  renderStatus();
+}
+
+function renderStatus() {
+  const el = $("#console-status");
+  if (!ui.status) {
+    el.hidden = true;
+    return;
+  }
+  el.hidden = false;
+  el.className = `notice notice-${ui.status.tone}`;
+  el.textContent = typeof ui.status.key === "function" ? ui.status.key() : t(ui.status.key, ui.status.vars);
+}
+
+// ---- signing in -----------------------------------------------------------------------------
+
+async function start() {
+  try {
+    ui.me = await api("GET", "/api/v1/me");
+  } catch {
+    ui.me = null;
+  }
+  if (ui.me) await openWorkspace();
+  else showScreen("signin", $("#signin-title"));
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  const user = $("#signin-user").value.trim();
+  const pass = $("#signin-pass").value;
+  const error = $("#signin-error");
+  error.hidden = true;
+  if (!user || !pass) {
+    error.hidden = false;
+    error.textContent = t("console.sign_in_missing");
+    (user ? $("#signin-pass") : $("#signin-user")).focus();
+    return;
+  }
+  $("#signin-submit").disabled = true;
+  try {
+    ui.me = await api("POST", "/api/v1/session", { username: user, password: pass });
+    $("#signin-pass").value = "";
+    await openWorkspace();
+  } catch (err) {
+    error.hidden = false;
+    error.textContent = errorText(err);
+    $("#signin-pass").focus();
+  } finally {
+    $("#signin-submit").disabled = false;
+  }
+}
+
+async function signOut() {
+  try { await api("DELETE", "/api/v1/session"); } catch { /* signed out anyway */ }
+  stopRefresh();
+  ui.me = null;
+  ui.current = null;
+  ui.links.clear();
+  renderWho();
+  showScreen("signin", $("#signin-title"));
+}
+
+function renderWho() {
+  const who = $("#who");
+  const out = $("#signout-btn");
+  if (!ui.me) {
+    who.hidden = true;
+    out.hidden = true;
+    return;
+  }
+  who.hidden = false;
+  out.hidden = false;
+  who.textContent = t("console.signed_in_as", {
+    name: ui.me.name || ui.me.username,
+    role: t(`staff.${ui.me.role}`),
+  });
+}
+
+async function openWorkspace() {
+  renderWho();
+  showScreen("workspace", $("#hearings-heading"));
+  await loadHearings();
+  showDetail("empty");
+}
+
+// ---- hearings list -------------------------------------------------------------------------
+
+async function loadHearings() {
+  try {
+    const data = await api("GET", "/api/v1/hearings");
+    ui.hearings = data.hearings || [];
+  } catch (err) {
+    if (err.status === 401) return signOut();
+    setStatus(() => errorText(err), {}, "error");
+  }
+  renderHearings();
+}
+
+function renderHearings() {
+  const list = $("#hearing-list");
+  const filter = $("#hearing-filter").value.trim().toLowerCase();
+  clear(list);
+  const items = ui.hearings
+    .filter((x) => !filter || `${x.case_number} ${x.title}`.toLowerCase().includes(filter))
+    .sort((a, b) => String(b.scheduled_at).localeCompare(String(a.scheduled_at)));
+  $("#hearing-list-empty").hidden = items.length > 0;
+  $("#hearing-list-empty").textContent = ui.hearings.length ? t("console.no_match") : t("console.no_hearings");
+  for (const x of items) {
+    const selected = ui.current && ui.current.hearing.id === x.id;
+    list.append(h("li", {},
+      h("button", {
+        type: "button",
+        class: `hearing-item${selected ? " is-selected" : ""}`,
+        "aria-current": selected ? "true" : null,
+        dataset: { hearingId: x.id },
+        on: { click: () => openHearing(x.id) },
+      },
+      h("span", { class: "hearing-item-case" }, x.case_number),
+      h("span", { class: "hearing-item-title" }, x.title),
+      h("span", { class: "hearing-item-meta" },
+        `${kindName(x.kind)} · ${fmtDateTime(x.scheduled_at, "short")}`,
+        x.status === "cancelled" ? h("span", { class: "badge badge-warn" }, t("status.cancelled")) : null))));
+  }
+}
+
+function showDetail(which) {
+  $("#detail-empty").hidden = which !== "empty";
+  $("#schedule-panel").hidden = which !== "schedule";
+  $("#hearing-panel").hidden = which !== "hearing";
+  if (which !== "hearing") {
+    stopRefresh();
+    ui.current = null;
+    renderHearings();
+  }
+}
+
+// ---- scheduling ----------------------------------------------------------------------------
+
+function participantRow(name = "", role = "party") {
+  const n = $("#participant-rows").children.length + 1;
+  const id = `p-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  const roleSelect = h("select", { id: `${id}-role`, class: "p-role" },
+    ROLES.map((r) => h("option", { value: r, selected: r === role, dataset: { role: r } }, roleName(r))));
+  const row = h("div", { class: "participant-row", dataset: { row: String(n) } },
+    h("div", { class: "field" },
+      h("label", { for: `${id}-name`, class: "p-name-label" }, t("console.p_name", { n })),
+      h("input", { id: `${id}-name`, class: "p-name", value: name, maxlength: "120", autocomplete: "off", required: true })),
+    h("div", { class: "field" },
+      h("label", { for: `${id}-role`, class: "p-role-label" }, t("console.p_role", { n })),
+      roleSelect),
+    h("button", {
+      type: "button", class: "btn btn-small btn-quiet p-remove",
+      "aria-label": t("console.p_remove_aria", { n }),
+      on: { click: () => { row.remove(); renumberRows(); } },
+    }, t("console.p_remove")));
+  return row;
+}
+
+function renumberRows() {
+  Array.from($("#participant-rows").children).forEach((row, i) => {
+    const n = i + 1;
+    row.dataset.row = String(n);
+    row.querySelector(".p-name-label").textContent = t("console.p_name", { n });
+    row.querySelector(".p-role-label").textContent = t("console.p_role", { n });
+    const rm = row.querySelector(".p-remove");
+    rm.textContent = t("console.p_remove");
+    rm.setAttribute("aria-label", t("console.p_remove_aria", { n }));
+    for (const opt of row.querySelectorAll("option")) opt.textContent = roleName(opt.value);
+  });
+}
+
+function openSchedule() {
+  const rows = $("#participant-rows");
+  $("#schedule-form").reset();
+  clear(rows);
+  rows.append(participantRow("", "judge"));
+  rows.append(participantRow("", "party"));
+  renumberRows();
+  $("#schedule-error").hidden = true;
+  // default: tomorrow at 09:30 local time
+  const d = new Date(Date.now() + 24 * 3600 * 1000);
+  d.setHours(9, 30, 0, 0);
+  const pad = (x) => String(x).padStart(2, "0");
+  $("#f-when").value = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  renderTimeZone();
+  showDetail("schedule");
+  setStatus(null);
+  focusHeading($("#schedule-heading"));
+}
+
+function renderTimeZone() {
+  let zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch { /* unknown */ }
+  $("#f-tz").textContent = t("console.tz_hint", { zone: zone || "UTC" });
+}
+
+function formError(key, vars, field) {
+  const el = $("#schedule-error");
+  el.hidden = false;
+  el.textContent = typeof key === "function" ? key() : t(key, vars);
+  if (field) field.focus();
+}
+
+async function submitSchedule(ev) {
+  ev.preventDefault();
+  $("#schedule-error").hidden = true;
+  const caseNo = $("#f-case").value.trim();
+  const title = $("#f-title").value.trim();
+  const when = $("#f-when").value;
+  const minutes = Number($("#f-minutes").value);
+  if (!caseNo) return formError("console.need_case", {}, $("#f-case"));
+  if (!title) return formError("console.need_title", {}, $("#f-title"));
+  const date = when ? new Date(when) : null;
+  if (!date || Number.isNaN(date.getTime())) return formError("console.need_when", {}, $("#f-when"));
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) return formError("console.need_minutes", {}, $("#f-minutes"));
+  const participants = [];
+  for (const row of $("#participant-rows").children) {
+    const nameField = row.querySelector(".p-name");
+    const name = nameField.value.trim();
+    if (!name) return formError("console.need_name", { n: row.dataset.row }, nameField);
+    participants.push({ name, role: row.querySelector(".p-role").value });
+  }
+  if (!participants.length) return formError("console.need_participants", {}, $("#add-participant"));
+  const kind = $("#f-kind").value;
+  const host = kind === "hearing" ? "judge" : "mediator";
+  if (!participants.some((p) => p.role === host)) {
+    return formError(kind === "hearing" ? "console.need_judge" : "console.need_mediator", {},
+      $("#participant-rows .p-role"));
+  }
+  $("#schedule-submit").disabled = true;
+  try {
+    const created = await api("POST", "/api/v1/hearings", {
+      case_number: caseNo, title, kind,
+      scheduled_at: date.toISOString(),
+      duration_minutes: minutes,
+      participants,
+    });
+    for (const [pid, url] of Object.entries(created.links || {})) {
+      ui.links.set(`${created.hearing.id}/${pid}`, url);
+    }
+    ui.hearings.push(created.hearing);
+    await openHearing(created.hearing.id);
+    setStatus("console.scheduled_ok", { case: created.hearing.case_number });
+  } catch (err) {
+    if (err.status === 401) return signOut();
+    formError(() => errorText(err));
+  } finally {
+    $("#schedule-submit").disabled = false;
+  }
+}
+
+// ---- one hearing ---------------------------------------------------------------------------
+
+async function openHearing(id) {
+  setStatus(null);
+  ui.reissuing = null;
+  try {
+    const data = await api("GET", `/api/v1/hearings/${encodeURIComponent(id)}`);
+    ui.current = { hearing: data.hearing, state: data.state };
+  } catch (err) {
+    if (err.status === 401) return signOut();
+    setStatus(() => errorText(err), {}, "error");
+    return;
+  }
+  ui.service = [];
+  ui.events = [];
+  showDetail("hearing");
+  ui.current = ui.current || null;
+  renderHearing();
+  renderHearings();
+  focusHeading($("#hp-title"));
+  await refresh();
+  startRefresh();
+}
+
+function renderHearing() {
+  if (!ui.current) return;
+  const x = ui.current.hearing;
+  const st = ui.current.state;
+  $("#hp-title").textContent = `${x.case_number} · ${x.title}`;
+  const status = $("#hp-status");
+  status.textContent = t(`status.${x.status}`);
+  status.className = `badge ${x.status === "cancelled" ? "badge-warn" : "badge-neutral"}`;
+  $("#hp-case").textContent = x.case_number;
+  $("#hp-kind").textContent = kindName(x.kind);
+  $("#hp-when").textContent = fmtDateTime(x.scheduled_at);
+  $("#hp-minutes").textContent = String(x.duration_minutes);
+  $("#hp-phase").textContent = st
+    ? [t(`phase.${st.phase}`), st.locked ? t("room.locked") : null,
+      st.recording !== "off" ? t(`rec.${st.recording}`) : null].filter(Boolean).join(" · ")
+    : t("console.not_opened");
+  $("#hp-created").textContent = `${x.created_by || "—"} · ${fmtDateTime(x.created_at, "short")}`;
+  renderService();
+  renderEvents();
+}
+
+async function refresh() {
+  if (!ui.current) return;
+  const id = ui.current.hearing.id;
+  try {
+    const [service, events, detail] = await Promise.all([
+      api("GET", `/api/v1/hearings/${encodeURIComponent(id)}/service`),
+      api("GET", `/api/v1/hearings/${encodeURIComponent(id)}/events`),
+      api("GET", `/api/v1/hearings/${encodeURIComponent(id)}`),
+    ]);
+    if (!ui.current || ui.current.hearing.id !== id) return;
+    ui.service = service.links || [];
+    ui.events = events.events || [];
+    ui.current = { hearing: detail.hearing, state: detail.state };
+    ui.serviceAt = Date.now();
+  } catch (err) {
+    if (err.status === 401) return signOut();
+    setStatus(() => errorText(err), {}, "error");
+    return;
+  }
+  renderHearing();
+}
+
+function startRefresh() {
+  stopRefresh();
+  ui.refreshTimer = setInterval(() => {
+    if (document.visibilityState === "visible" && !ui.reissuing) refresh();
+  }, REFRESH_MS);
+}
+
+function stopRefresh() {
+  if (ui.refreshTimer) clearInterval(ui.refreshTimer);
+  ui.refreshTimer = null;
+}
+
+function nameOf(pid) {
+  if (!pid) return "";
+  const p = ui.current && ui.current.hearing.participants.find((x) => x.id === pid);
+  return p ? p.name : pid;
+}
+
+function timeCell(epoch, extra) {
+  if (!epoch) return h("td", { class: "muted" }, "—");
+  return h("td", {}, fmtDateTime(epoch * 1000, "short"), extra ? h("div", { class: "hint" }, extra) : null);
+}
+
+function renderService() {
+  const body = $("#service-body");
+  const active = document.activeElement && document.activeElement.id;
+  clear(body);
+  const x = ui.current.hearing;
+  for (const p of x.participants) {
+    const links = ui.service.filter((l) => l.participant_id === p.id)
+      .sort((a, b) => b.issued_at - a.issued_at);
+    const latest = links[0];
+    const earlier = links.length - 1;
+    const status = latest ? latest.status : "none";
+    const url = ui.links.get(`${x.id}/${p.id}`);
+    const linkCell = h("td", { class: "link-cell" });
+    if (url && latest && !latest.revoked) {
+      const field = h("input", {
+        type: "text", readonly: true, value: url, class: "link-field", id: `link-${p.id}`,
+        "aria-label": t("console.link_aria", { name: p.name }),
+        on: { focus: (e) => e.target.select() },
+      });
+      const copy = h("button", {
+        type: "button", class: "btn btn-small", id: `copy-${p.id}`,
+        "aria-label": t("console.copy_aria", { name: p.name }),
+        on: {
+          click: async () => {
+            const ok = await copyText(url, field);
+            copy.textContent = ok ? t("console.copied") : t("console.copy_failed");
+            setTimeout(() => { copy.textContent = t("console.copy"); }, 2000);
+          },
+        },
+      }, t("console.copy"));
+      linkCell.append(h("div", { class: "link-box" }, field, copy));
+    } else if (latest) {
+      linkCell.append(h("p", { class: "hint" }, t("console.link_hidden")));
+    }
+    if (ui.reissuing === p.id) {
+      linkCell.append(h("div", { class: "confirm" },
+        h("p", {}, t("console.reissue_confirm", { name: p.name })),
+        h("div", { class: "btn-row" },
+          h("button", {
+            type: "button", class: "btn btn-small btn-primary", id: `reissue-yes-${p.id}`,
+            on: { click: () => reissue(p.id) },
+          }, t("console.reissue_yes")),
+          h("button", {
+            type: "button", class: "btn btn-small btn-quiet", id: `reissue-no-${p.id}`,
+            on: { click: () => { ui.reissuing = null; renderService(); focusById(`reissue-${p.id}`); } },
+          }, t("common.cancel")))));
+    } else if (x.status !== "cancelled") {
+      linkCell.append(h("button", {
+        type: "button", class: "btn btn-small btn-quiet", id: `reissue-${p.id}`,
+        "aria-label": t("console.reissue_aria", { name: p.name }),
+        on: { click: () => { ui.reissuing = p.id; renderService(); focusById(`reissue-yes-${p.id}`); } },
+      }, t("console.reissue")));
+    }
+    const opened = latest && latest.opened_at ? latest.opened_from : null;
+    body.append(h("tr", { dataset: { participantId: p.id, status } },
+      h("th", { scope: "row" },
+        h("span", { class: "person-name" }, p.name),
+        h("span", { class: "person-role" }, roleName(p.role))),
+      h("td", {},
+        h("span", { class: `badge status-${status}`, dataset: { status } }, t(`service.${status}`)),
+        earlier > 0 ? h("div", { class: "hint" }, t("console.earlier_links", { n: earlier })) : null),
+      timeCell(latest && latest.issued_at, latest ? t("console.by", { who: latest.issued_by }) : null),
+      timeCell(latest && latest.opened_at, opened ? t("console.from", { address: opened }) : null),
+      timeCell(latest && latest.joined_at),
+      linkCell));
+  }
+  if (active) focusById(active);
+  $("#service-updated").textContent = ui.serviceAt
+    ? t("console.updated_at", { time: fmtDateTime(ui.serviceAt, "time") }) : "";
+}
+
+function focusById(id) {
+  const el = document.getElementById(id);
+  if (el) el.focus();
+}
+
+async function reissue(pid) {
+  const x = ui.current.hearing;
+  try {
+    const data = await api("POST", `/api/v1/hearings/${encodeURIComponent(x.id)}/participants/${encodeURIComponent(pid)}/link`);
+    ui.links.set(`${x.id}/${pid}`, data.link);
+    ui.reissuing = null;
+    setStatus("console.reissued_ok", { name: nameOf(pid) });
+    await refresh();
+    focusById(`copy-${pid}`);
+  } catch (err) {
+    if (err.status === 401) return signOut();
+    ui.reissuing = null;
+    setStatus(() => errorText(err), {}, "error");
+    renderService();
+  }
+}
+
+const DETAIL_FIELDS = ["reason", "kind", "state", "role", "source", "address", "from", "to", "case_number", "scheduled_at"];
+
+function renderEvents() {
+  const body = $("#events-body");
+  clear(body);
+  const events = ui.events.slice().reverse(); // newest first
+  $("#events-empty").hidden = events.length > 0;
+  for (const e of events) {
+    const details = [];
+    for (const key of DETAIL_FIELDS) {
+      if (e[key] === undefined || e[key] === null || e[key] === "") continue;
+      let value = e[key];
+      if (key === "kind" && (value === "audio" || value === "video")) value = t(`media.${value}`);
+      else if (key === "role") value = roleName(value);
+      else if (key === "source" && hasKey(`source.${value}`)) value = t(`source.${value}`);
+      else if (key === "state" && hasKey(`presence.${value}`)) value = t(`presence.${value}`);
+      else if (key === "scheduled_at" || key === "from" || key === "to") value = fmtDateTime(value, "short");
+      details.push(`${t(`ev.field.${key}`)}: ${value}`);
+    }
+    const label = hasKey(`ev.${e.type}`) ? t(`ev.${e.type}`) : e.type;
+    body.append(h("tr", { dataset: { type: e.type } },
+      h("td", { class: "nowrap" }, fmtDateTime(e.ts ? e.ts * 1000 : e.at, "seconds")),
+      h("td", {}, label),
+      h("td", {}, nameOf(e.actor) || "—"),
+      h("td", {}, nameOf(e.subject) || "—"),
+      h("td", { class: "details" }, details.join(" · "))));
+  }
+}
+
+// ---- start -----------------------------------------------------------------------------------
+
+function main() {
+  initI18n($("#lang-select"));
+  onLanguageChange(() => {
+    renderWho();
+    renderHearings();
+    renderStatus();
+    renumberRows();
+    renderTimeZone();
+    if (ui.current) renderHearing();
+  });
+  $("#signin-form").addEventListener("submit", signIn);
+  $("#signout-btn").addEventListener("click", signOut);
+  $("#new-hearing-btn").addEventListener("click", openSchedule);
+  $("#schedule-cancel").addEventListener("click", () => showDetail("empty"));
+  $("#schedule-form").addEventListener("submit", submitSchedule);
+  $("#add-participant").addEventListener("click", () => {
+    const row = participantRow("", "party");
+    $("#participant-rows").append(row);
+    renumberRows();
+    row.querySelector(".p-name").focus();
+  });
+  $("#hearing-filter").addEventListener("input", renderHearings);
+  $("#service-refresh").addEventListener("click", refresh);
+  start();
+}
+
+main();

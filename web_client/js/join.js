@@ -1,0 +1,469 @@
+// The join page: link check -> device check -> connect -> lobby -> hearing room -> end.
+// Protocol: signaling/namespace.py (socket.io namespace /hearing, acks {ok, ...}).
+
+import { io } from "../vendor/socket.io.esm.min.js";
+import { $, api, focusHeading } from "./dom.js";
+import {
+  initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, fmtElapsed, onLanguageChange,
+} from "./i18n.js";
+import { can, byRoleThenName } from "./roles.js";
+import { DeviceCheck } from "./devices.js";
+import { MediaLink, emitAck } from "./media.js";
+import { Room } from "./room.js";
+
+const SCREENS = ["loading", "ended", "prejoin", "connecting", "lobby", "room"];
+
+/** The page's shared state (also read by room.js and moderation.js). */
+const app = {
+  token: "",
+  info: null, // POST /api/v1/join
+  socket: null,
+  you: null, // my presence entry
+  state: null, // public state of the hearing
+  presence: [],
+  iceServers: [],
+  media: null,
+  devices: null,
+  room: null,
+  local: { audio: { muted: false, forced: false }, video: { muted: false, forced: false } },
+  screenTrack: null,
+  screen: "loading",
+  connectedOnce: false,
+  inRoom: false,
+  over: false,
+  ending: null,
+  lobbySince: 0,
+  lobbyTimer: null,
+  banner: null,
+  emit(event, data) {
+    if (!app.socket || !app.socket.connected) {
+      return Promise.resolve({ ok: false, error: { code: "connection.lost", message: "not connected" } });
+    }
+    return emitAck(app.socket, event, data);
+  },
+};
+window.hearingApp = app; // handy when debugging; holds no secret the page does not already have
+
+function showScreen(name, focusEl) {
+  app.screen = name;
+  for (const s of SCREENS) $(`#screen-${s}`).hidden = s !== name;
+  document.body.dataset.screen = name;
+  if (focusEl) focusHeading(focusEl);
+}
+
+// ---- banner ------------------------------------------------------------------------------
+
+function showBanner(key, tone = "warn") {
+  app.banner = { key, tone };
+  renderBanner();
+}
+
+function hideBanner() {
+  app.banner = null;
+  renderBanner();
+}
+
+function renderBanner() {
+  const el = $("#banner");
+  if (!app.banner) {
+    el.hidden = true;
+    el.textContent = "";
+    delete el.dataset.kind;
+    return;
+  }
+  el.hidden = false;
+  el.dataset.tone = app.banner.tone;
+  el.dataset.kind = app.banner.key;
+  el.textContent = t(app.banner.key);
+}
+
+// ---- ending screens --------------------------------------------------------------------
+
+const ENDINGS = {
+  adjourned: { tone: "ok", title: "end.adjourned_title", text: "end.adjourned_text" },
+  left: { tone: "ok", title: "end.left_title", text: "end.left_text", retry: "end.enter_again" },
+  removed: { tone: "warn", title: "end.removed_title", text: "end.removed_text" },
+  denied: { tone: "warn", title: "end.denied_title", text: "end.denied_text" },
+  replaced: { tone: "info", title: "end.replaced_title", text: "end.replaced_text", retry: "end.use_here" },
+  closed: { tone: "error", title: "end.closed_title", text: "end.closed_text", retry: "end.try_again" },
+  media: { tone: "error", title: "end.media_title", retry: "end.media_retry" },
+  refused: { tone: "error", title: "end.refused_title" },
+};
+
+const RETRYABLE = new Set(["network.unreachable", "rate.limited", "ack.timeout", "connection.refused",
+  "error.internal", "service.unavailable", "http.502", "http.503", "http.504"]);
+
+function end(kind, info = {}) {
+  const final = kind !== "media";
+  if (final) {
+    if (app.over) return;
+    app.over = true;
+    teardown();
+  } else if (app.media) {
+    app.media.close();
+  }
+  app.ending = { kind, info };
+  document.body.dataset.ended = kind;
+  renderEnded();
+  showScreen("ended", $("#ended-title"));
+}
+
+function renderEnded() {
+  if (!app.ending) return;
+  const { kind, info } = app.ending;
+  const spec = ENDINGS[kind] || ENDINGS.refused;
+  const card = $("#ended-card");
+  card.dataset.tone = spec.tone;
+  card.dataset.kind = kind;
+  if (info.code) card.dataset.code = info.code;
+  let title = t(spec.title);
+  if (kind === "refused" && info.code && hasKey(`end.title.${info.code}`)) title = t(`end.title.${info.code}`);
+  $("#ended-title").textContent = title;
+  $("#ended-text").textContent = spec.text ? t(spec.text) : errorText(info);
+  const detail = $("#ended-detail");
+  if (info.reason) {
+    detail.hidden = false;
+    detail.textContent = t("end.reason", { reason: info.reason });
+  } else if (kind === "refused" && info.code === "hearing.locked") {
+    detail.hidden = false;
+    detail.textContent = t("end.locked_hint");
+  } else {
+    detail.hidden = true;
+  }
+  const retry = $("#ended-retry");
+  let retryKey = spec.retry;
+  if (kind === "refused" && RETRYABLE.has(info.code)) retryKey = "end.try_again";
+  retry.hidden = !retryKey;
+  if (retryKey) retry.textContent = t(retryKey);
+}
+
+function onRetry() {
+  if (!app.ending) return;
+  if (app.ending.kind === "media") {
+    app.ending = null;
+    delete document.body.dataset.ended;
+    showScreen("room", $("#room-title"));
+    startMedia();
+    return;
+  }
+  location.reload();
+}
+
+function teardown() {
+  stopLobbyTimer();
+  hideBanner();
+  if (app.media) app.media.close();
+  if (app.screenTrack) {
+    app.screenTrack.stop();
+    app.screenTrack = null;
+  }
+  if (app.devices) app.devices.release();
+  if (app.socket) {
+    const socket = app.socket;
+    socket.off();
+    socket.io.off();
+    socket.disconnect();
+  }
+  for (const audio of document.querySelectorAll("#audio-sink audio")) audio.srcObject = null;
+  for (const video of document.querySelectorAll("video")) video.srcObject = null;
+}
+
+/** A connection refusal's {code, message} (err.data from the server), or null for a network error. */
+function refusal(err) {
+  const data = err && err.data;
+  if (data && typeof data === "object" && data.code) return { code: data.code, message: data.message || "" };
+  const msg = String((err && err.message) || "");
+  try {
+    const parsed = JSON.parse(msg);
+    if (parsed && parsed.code) return parsed;
+  } catch { /* not JSON */ }
+  // a server that sent its error object as the message text, Python style
+  const code = msg.match(/'code':\s*'([^']+)'/);
+  if (code) {
+    const text = msg.match(/'message':\s*(['"])(.*?)\1\s*[,}]/);
+    return { code: code[1], message: text ? text[2] : "" };
+  }
+  return null;
+}
+
+// ---- before entering --------------------------------------------------------------------
+
+function renderInfo() {
+  const i = app.info;
+  if (!i) return;
+  const court = $("#court-name");
+  court.removeAttribute("data-i18n");
+  court.textContent = i.court;
+  $("#info-court").textContent = i.court;
+  $("#info-case").textContent = i.hearing.case_number;
+  $("#info-title").textContent = i.hearing.title;
+  $("#info-kind").textContent = kindName(i.hearing.kind);
+  $("#info-when").textContent = fmtDateTime(i.hearing.scheduled_at);
+  $("#info-name").textContent = i.you.name;
+  $("#info-role").textContent = roleName(i.you.role);
+  document.title = `${t("join.page_title")} · ${i.hearing.case_number}`;
+  renderEnterHint();
+}
+
+function renderEnterHint() {
+  const hint = $("#enter-hint");
+  const btn = $("#enter-btn");
+  if (!app.info) return;
+  if (!can(app.info.you.role, "publish")) {
+    btn.disabled = false;
+    hint.hidden = true;
+    return;
+  }
+  const state = app.devices ? app.devices.state : "idle";
+  btn.disabled = state === "idle" || state === "checking";
+  hint.hidden = !btn.disabled;
+  hint.textContent = t("join.enter_hint_check");
+}
+
+// ---- connecting ---------------------------------------------------------------------------
+
+function connect() {
+  $("#enter-btn").disabled = true;
+  showScreen("connecting");
+  $("#connecting-text").textContent = t("join.connecting");
+  if (app.devices) app.devices.stopMeter();
+  const socket = io("/hearing", {
+    auth: { token: app.token },
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 4000,
+    timeout: 10000,
+  });
+  app.socket = socket;
+  socket.on("connect", onConnect);
+  socket.on("connect_error", onConnectError);
+  socket.on("disconnect", onDisconnect);
+  socket.on("state", onState);
+  socket.on("admitted", () => { if (!app.inRoom && !app.over) enterRoom(); });
+  socket.on("denied", (d) => end("denied", { reason: d && d.reason }));
+  socket.on("removed", (d) => end("removed", { reason: d && d.reason }));
+  socket.on("replaced", () => end("replaced"));
+  socket.on("muted", (d) => { if (d && d.forced && app.room) app.room.forceMuted(d.kind); });
+  socket.on("unmuted", (d) => { if (d && app.room) app.room.muteLifted(d.kind); });
+  socket.on("mute.request", (d) => { if (d && app.room) app.room.muteRequested(d.kind); });
+  socket.on("media.offer", (offer) => { if (app.media && app.inRoom) app.media.offer(offer); });
+  socket.on("media.tracks", (d) => { if (app.media && d) app.media.updateTracks(d.tracks); });
+  socket.on("media.closed", (d) => {
+    if (app.over) return;
+    end("media", { code: (d && d.code) || "media.closed", message: (d && d.message) || "" });
+  });
+}
+
+async function onConnect() {
+  const socket = app.socket;
+  const again = app.connectedOnce;
+  app.connectedOnce = true;
+  const welcome = await emitAck(socket, "hello", {});
+  if (app.over || socket !== app.socket) return;
+  if (!welcome.ok) {
+    end("refused", welcome.error);
+    return;
+  }
+  if (again) hideBanner();
+  app.you = welcome.you;
+  app.state = welcome.state;
+  app.presence = welcome.presence || [];
+  app.iceServers = welcome.ice_servers || [];
+  if (app.state.phase === "adjourned") {
+    end("adjourned");
+    return;
+  }
+  if (app.you.state === "admitted") await enterRoom(!again);
+  else showLobby();
+}
+
+function onConnectError(err) {
+  if (app.over) return;
+  const socket = app.socket;
+  if (socket && !socket.active) {
+    // the server refused this connection: socket.io will not retry
+    end("refused", refusal(err) || { code: "connection.refused", message: err && err.message });
+    return;
+  }
+  showBanner(app.connectedOnce ? "banner.reconnecting" : "banner.cannot_reach");
+  if (!app.connectedOnce) $("#connecting-text").textContent = t("join.still_connecting");
+}
+
+function onDisconnect(reason) {
+  if (app.over || reason === "io client disconnect") return;
+  if (reason === "io server disconnect") {
+    // the server closed us without a reason we understood (events arrive before this)
+    setTimeout(() => { if (!app.over) end("closed"); }, 300);
+    return;
+  }
+  if (app.media) app.media.close();
+  showBanner("banner.reconnecting");
+  if (app.room && app.inRoom) app.room.render();
+}
+
+function onState(data) {
+  if (!data || app.over) return;
+  app.state = data.state;
+  app.presence = data.presence || [];
+  if (app.you) {
+    const me = app.presence.find((p) => p.participant_id === app.you.participant_id);
+    if (me) app.you = { ...app.you, ...me };
+  }
+  if (app.state.phase === "adjourned") {
+    end("adjourned");
+    return;
+  }
+  if (app.screen === "lobby") {
+    if (app.you && app.you.state === "admitted") enterRoom();
+    else renderLobby();
+  } else if (app.inRoom && app.room) {
+    app.room.render();
+  }
+}
+
+// ---- the lobby ---------------------------------------------------------------------------
+
+function showLobby() {
+  if (app.inRoom) {
+    // back in the lobby after a long drop
+    app.inRoom = false;
+    if (app.media) app.media.close();
+  }
+  if (app.screen !== "lobby") {
+    app.lobbySince = Date.now();
+    showScreen("lobby", $("#lobby-title"));
+  }
+  renderLobby();
+  stopLobbyTimer();
+  app.lobbyTimer = setInterval(renderElapsed, 1000);
+}
+
+function stopLobbyTimer() {
+  if (app.lobbyTimer) clearInterval(app.lobbyTimer);
+  app.lobbyTimer = null;
+}
+
+function renderElapsed() {
+  $("#lobby-elapsed").textContent = fmtElapsed((Date.now() - app.lobbySince) / 1000);
+}
+
+function renderLobby() {
+  if (!app.info || !app.state) return;
+  const h = app.info.hearing;
+  $("#lobby-case").textContent = `${h.case_number} · ${h.title}`;
+  const st = app.state;
+  $("#lobby-phase").textContent = st.locked ? t("lobby.locked") : t(`lobby.phase.${st.phase}`);
+  const present = app.presence.filter((p) => p.state === "admitted").sort(byRoleThenName);
+  $("#lobby-present").textContent = present.length
+    ? present.map((p) => t("common.name_role", { name: p.name, role: roleName(p.role) })).join(", ")
+    : t("lobby.nobody");
+  renderElapsed();
+  const video = $("#lobby-video");
+  const hasVideo = Boolean(app.devices && app.devices.videoTrack);
+  $("#lobby-preview-box").hidden = !hasVideo;
+  if (hasVideo) app.devices.attachPreview(video);
+}
+
+// ---- the hearing room ------------------------------------------------------------------
+
+async function enterRoom(first = true) {
+  if (app.over) return;
+  const firstTime = !app.inRoom;
+  app.inRoom = true;
+  stopLobbyTimer();
+  if (!app.media) {
+    app.media = new MediaLink({
+      socket: app.socket,
+      iceServers: app.iceServers,
+      localTrack: (source) => (source === "microphone" ? app.devices.audioTrack
+        : source === "camera" ? app.devices.videoTrack
+          : source === "screen" ? app.screenTrack : null),
+      onTracks: () => app.room.render(),
+      onConnectionState: (state) => {
+        if (state === "connected") app.room.dismiss("media-problem");
+        else if (state === "failed") {
+          app.room.notice("media-problem", { tone: "warn", text: () => t("room.media_failed") });
+        }
+      },
+      onProblem: (err) => app.room.error({ code: err.code || "media.error", message: err.message }),
+    });
+  }
+  app.media.socket = app.socket;
+  app.media.iceServers = app.iceServers;
+  if (firstTime) {
+    app.room.open();
+    showScreen("room", $("#room-title"));
+    if (first && $("#dc-start-muted").checked && app.devices.audioTrack && !app.local.audio.muted) {
+      app.local.audio.muted = true;
+      app.devices.audioTrack.enabled = false;
+      app.emit("self_mute", { kind: "audio", muted: true });
+    }
+  }
+  app.room.render();
+  await startMedia();
+}
+
+async function startMedia() {
+  const ack = await app.media.start();
+  if (!ack.ok) {
+    app.room.error(ack.error);
+    return;
+  }
+  if (app.screenTrack) {
+    const again = await app.emit("media.publish", { source: "screen" });
+    if (!again.ok) app.room.error(again.error);
+  }
+}
+
+async function leave() {
+  await app.emit("leave", {});
+  end("left");
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+async function main() {
+  initI18n($("#lang-select"));
+  onLanguageChange(() => {
+    renderInfo();
+    renderBanner();
+    renderEnded();
+    if (app.screen === "lobby") renderLobby();
+    if (app.screen === "connecting") $("#connecting-text").textContent = t("join.connecting");
+  });
+  $("#ended-retry").addEventListener("click", onRetry);
+  $("#lobby-leave").addEventListener("click", leave);
+  app.room = new Room(app, { onLeave: leave });
+
+  app.token = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
+  if (!app.token) {
+    end("refused", { code: "token.missing", message: "" });
+    return;
+  }
+  try {
+    app.info = await api("POST", "/api/v1/join", { token: app.token });
+  } catch (err) {
+    end("refused", { code: err.code, message: err.message });
+    return;
+  }
+  renderInfo();
+  const publishes = can(app.info.you.role, "publish");
+  $("#dc-observer").hidden = publishes;
+  $("#dc-publisher").hidden = !publishes;
+  if (publishes) {
+    app.devices = new DeviceCheck({
+      onChecked: () => renderEnterHint(),
+      onTrackChange: (kind, track) => {
+        if (track && app.local[kind].muted) track.enabled = false;
+        if (app.media) app.media.setSource(kind === "audio" ? "microphone" : "camera", track);
+        if (app.room) app.room.render();
+      },
+    });
+  } else {
+    app.devices = { audioTrack: null, videoTrack: null, state: "ok", stopMeter() {}, release() {}, attachPreview() {} };
+  }
+  $("#enter-btn").addEventListener("click", connect);
+  showScreen("prejoin", $("#prejoin-title"));
+  renderEnterHint();
+}
+
+main();

@@ -1,0 +1,292 @@
+// The bench's controls inside the hearing room (judge, clerk, mediator): lobby queue,
+// participants, lock, conduct of the hearing, recording. Every refusal is shown.
+
+import { $, h, clear, keepFocus, initials } from "./dom.js";
+import { t, errorText, roleName } from "./i18n.js";
+import { can, byRoleThenName } from "./roles.js";
+
+export class ModPanel {
+  constructor(app, room) {
+    this.app = app;
+    this.room = room;
+    this.enabled = false;
+    this.pending = null; // {action: "deny"|"remove", pid, reason}
+    this.reasonAction = null; // "pause" | "stop"
+    this.busy = false;
+    this.el = {
+      panel: $("#mod-panel"),
+      status: $("#mod-status"),
+      conduct: $("#conduct-group"),
+      start: $("#conduct-start"),
+      recess: $("#conduct-recess"),
+      resume: $("#conduct-resume"),
+      adjourn: $("#conduct-adjourn"),
+      adjournConfirm: $("#adjourn-confirm"),
+      adjournYes: $("#adjourn-yes"),
+      adjournNo: $("#adjourn-no"),
+      lockGroup: $("#lock-group"),
+      lock: $("#lock-toggle"),
+      record: $("#record-group"),
+      recState: $("#rec-state"),
+      recStart: $("#rec-start"),
+      recPause: $("#rec-pause"),
+      recResume: $("#rec-resume"),
+      recStop: $("#rec-stop"),
+      reasonForm: $("#rec-reason-form"),
+      reasonLabel: $("#rec-reason-label"),
+      reason: $("#rec-reason"),
+      reasonSubmit: $("#rec-reason-submit"),
+      reasonCancel: $("#rec-reason-cancel"),
+      lobby: $("#lobby-list"),
+      lobbyEmpty: $("#lobby-empty"),
+      lobbyCount: $("#lobby-count"),
+      people: $("#mod-people"),
+      peopleEmpty: $("#mod-people-empty"),
+    };
+    const e = this.el;
+    e.start.addEventListener("click", () => this.act("conduct", { action: "start" }, "mod.done_start"));
+    e.recess.addEventListener("click", () => this.act("conduct", { action: "recess" }, "mod.done_recess"));
+    e.resume.addEventListener("click", () => this.act("conduct", { action: "resume" }, "mod.done_resume"));
+    e.adjourn.addEventListener("click", () => {
+      e.adjournConfirm.hidden = false;
+      e.adjournNo.focus();
+    });
+    e.adjournNo.addEventListener("click", () => {
+      e.adjournConfirm.hidden = true;
+      e.adjourn.focus();
+    });
+    e.adjournYes.addEventListener("click", async () => {
+      e.adjournConfirm.hidden = true;
+      await this.act("conduct", { action: "adjourn" }, "mod.done_adjourn");
+    });
+    e.lock.addEventListener("change", () => {
+      const locked = e.lock.checked;
+      this.act("lock", { locked }, locked ? "mod.done_lock" : "mod.done_unlock");
+    });
+    e.recStart.addEventListener("click", () => this.act("recording", { action: "start" }, "mod.done_rec_start"));
+    e.recResume.addEventListener("click", () => this.act("recording", { action: "resume" }, "mod.done_rec_resume"));
+    e.recPause.addEventListener("click", () => this.openReason("pause"));
+    e.recStop.addEventListener("click", () => this.openReason("stop"));
+    e.reasonCancel.addEventListener("click", () => this.closeReason());
+    e.reasonForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const reason = e.reason.value.trim();
+      if (!reason) {
+        this.say(t("mod.reason_required"), true);
+        e.reason.focus();
+        return;
+      }
+      const action = this.reasonAction;
+      const ok = await this.act("recording", { action, reason },
+        action === "pause" ? "mod.done_rec_pause" : "mod.done_rec_stop");
+      if (ok) this.closeReason();
+    });
+  }
+
+  setup(role) {
+    this.role = role;
+    this.enabled = can(role, "see_lobby");
+    this.el.panel.hidden = !this.enabled;
+    this.el.conduct.hidden = !can(role, "conduct");
+    this.el.record.hidden = !can(role, "record");
+    this.el.lockGroup.hidden = !can(role, "moderate");
+  }
+
+  openReason(action) {
+    this.reasonAction = action;
+    const e = this.el;
+    e.reasonForm.hidden = false;
+    e.reasonForm.dataset.action = action;
+    this.renderReasonLabels();
+    e.reason.value = "";
+    e.reason.focus();
+  }
+
+  renderReasonLabels() {
+    const action = this.reasonAction;
+    if (!action) return;
+    this.el.reasonLabel.textContent = t(action === "pause" ? "mod.rec_reason_pause" : "mod.rec_reason_stop");
+    this.el.reasonSubmit.textContent = t(action === "pause" ? "mod.rec_pause_confirm" : "mod.rec_stop_confirm");
+  }
+
+  closeReason() {
+    this.reasonAction = null;
+    this.el.reasonForm.hidden = true;
+    this.el.reason.value = "";
+  }
+
+  /** Send one moderation event; show the refusal, or a short confirmation. */
+  async act(event, data, doneKey) {
+    const ack = await this.app.emit(event, data);
+    if (!ack.ok) {
+      this.say(errorText(ack.error), true);
+      this.render(); // put toggles back as the server has them
+      return false;
+    }
+    if (doneKey) this.say(t(doneKey));
+    return true;
+  }
+
+  say(text, isError = false) {
+    const s = this.el.status;
+    s.hidden = false;
+    s.textContent = text;
+    s.classList.toggle("is-error", isError);
+    s.dataset.kind = isError ? "error" : "ok";
+    clearTimeout(this.sayTimer);
+    if (!isError) this.sayTimer = setTimeout(() => { s.hidden = true; }, 6000);
+  }
+
+  render() {
+    if (!this.enabled) return;
+    const app = this.app;
+    const st = app.state;
+    const e = this.el;
+    const over = st.phase === "adjourned";
+    e.start.disabled = !["scheduled", "open"].includes(st.phase);
+    e.recess.disabled = st.phase !== "in_session";
+    e.resume.disabled = st.phase !== "recess";
+    e.adjourn.disabled = over;
+    e.lock.checked = Boolean(st.locked);
+    e.lock.disabled = over;
+    e.recStart.disabled = over || st.recording !== "off";
+    e.recPause.disabled = over || st.recording !== "on";
+    e.recResume.disabled = over || st.recording !== "paused";
+    e.recStop.disabled = over || st.recording === "off";
+    e.recState.textContent = st.recording === "on" ? t("rec.on")
+      : st.recording === "paused" ? (st.recording_reason ? t("rec.paused_reason", { reason: st.recording_reason }) : t("rec.paused"))
+        : t("rec.off");
+    this.renderReasonLabels();
+
+    const me = app.you.participant_id;
+    const lobby = app.presence.filter((p) => p.state === "lobby").sort(byRoleThenName);
+    const inRoom = app.presence.filter((p) => p.state === "admitted" && p.participant_id !== me)
+      .sort(byRoleThenName);
+    if (this.pending && !app.presence.some((p) => p.participant_id === this.pending.pid
+      && p.state === (this.pending.action === "deny" ? "lobby" : "admitted"))) this.pending = null;
+
+    e.lobbyCount.textContent = lobby.length ? `(${lobby.length})` : "";
+    e.lobbyEmpty.hidden = lobby.length > 0;
+    keepFocus(e.lobby, () => {
+      clear(e.lobby);
+      for (const p of lobby) e.lobby.append(this.lobbyRow(p, st.locked));
+    });
+    e.peopleEmpty.hidden = inRoom.length > 0;
+    keepFocus(e.people, () => {
+      clear(e.people);
+      for (const p of inRoom) e.people.append(this.personRow(p));
+    });
+  }
+
+  lobbyRow(p, locked) {
+    const pid = p.participant_id;
+    const row = h("li", { class: "mod-row", dataset: { participantId: pid, state: "lobby" } },
+      h("div", { class: "mod-row-head" },
+        h("span", { class: "avatar avatar-small", "aria-hidden": "true" }, initials(p.name)),
+        h("span", { class: "person-main" },
+          h("span", { class: "person-name" }, p.name),
+          h("span", { class: "person-role" }, roleName(p.role)
+            + (p.connected ? "" : ` · ${t("mod.not_connected")}`)))),
+      h("div", { class: "btn-row" },
+        h("button", {
+          type: "button", class: "btn btn-small btn-primary", id: `admit-${pid}`,
+          "aria-label": t("mod.admit_aria", { name: p.name }),
+          title: locked ? t("mod.unlock_to_admit") : null,
+          on: { click: () => this.act("admit", { participant_id: pid }, "mod.done_admitted") },
+        }, t("mod.admit")),
+        h("button", {
+          type: "button", class: "btn btn-small", id: `deny-${pid}`,
+          "aria-label": t("mod.deny_aria", { name: p.name }),
+          on: { click: () => this.askReason("deny", pid) },
+        }, t("mod.deny"))));
+    if (this.pending && this.pending.pid === pid && this.pending.action === "deny") row.append(this.reasonForm(p));
+    return row;
+  }
+
+  personRow(p) {
+    const pid = p.participant_id;
+    const states = [];
+    if (p.forced_audio_mute) states.push(t("mod.s_audio_forced"));
+    else if (p.audio_muted) states.push(t("mod.s_audio_muted"));
+    else states.push(t("mod.s_audio_on"));
+    if (p.forced_video_mute) states.push(t("mod.s_video_forced"));
+    else if (p.video_muted) states.push(t("mod.s_video_off"));
+    if (!p.connected) states.push(t("room.flag_reconnecting"));
+    const btn = (id, label, aria, run, cls = "") => h("button", {
+      type: "button", class: `btn btn-small ${cls}`, id: `${id}-${pid}`,
+      "aria-label": aria, on: { click: run },
+    }, label);
+    const buttons = [];
+    if (can(p.role, "publish")) {
+      if (!p.forced_audio_mute && !p.audio_muted) {
+        buttons.push(btn("ask-mute", t("mod.ask_mute"), t("mod.ask_mute_aria", { name: p.name }),
+          () => this.act("mute", { participant_id: pid, kind: "audio", force: false }, "mod.done_asked")));
+      }
+      if (!p.forced_audio_mute) {
+        buttons.push(btn("force-mute", t("mod.force_mute"), t("mod.force_mute_aria", { name: p.name }),
+          () => this.act("mute", { participant_id: pid, kind: "audio", force: true }, "mod.done_forced")));
+      } else {
+        buttons.push(btn("lift-mute", t("mod.lift"), t("mod.lift_aria", { name: p.name }),
+          () => this.act("unmute", { participant_id: pid, kind: "audio" }, "mod.done_lifted")));
+      }
+      if (!p.forced_video_mute) {
+        buttons.push(btn("stop-video", t("mod.stop_video"), t("mod.stop_video_aria", { name: p.name }),
+          () => this.act("mute", { participant_id: pid, kind: "video", force: true }, "mod.done_video_stopped")));
+      } else {
+        buttons.push(btn("allow-video", t("mod.allow_video"), t("mod.allow_video_aria", { name: p.name }),
+          () => this.act("unmute", { participant_id: pid, kind: "video" }, "mod.done_video_allowed")));
+      }
+    }
+    if (!can(p.role, "conduct")) {
+      buttons.push(btn("remove", t("mod.remove"), t("mod.remove_aria", { name: p.name }),
+        () => this.askReason("remove", pid), "btn-danger-quiet"));
+    }
+    const row = h("li", { class: "mod-row", dataset: { participantId: pid, state: "admitted" } },
+      h("div", { class: "mod-row-head" },
+        h("span", { class: "avatar avatar-small", "aria-hidden": "true" }, initials(p.name)),
+        h("span", { class: "person-main" },
+          h("span", { class: "person-name" }, p.name),
+          h("span", { class: "person-role" }, roleName(p.role))),
+        h("span", { class: "person-state" }, states.join(" · "))),
+      can(this.role, "moderate") ? h("div", { class: "btn-row" }, buttons) : null);
+    if (this.pending && this.pending.pid === pid && this.pending.action === "remove") row.append(this.reasonForm(p));
+    return row;
+  }
+
+  askReason(action, pid) {
+    this.pending = { action, pid, reason: "" };
+    this.render();
+    const field = document.getElementById(`reason-${pid}`);
+    if (field) field.focus();
+  }
+
+  reasonForm(p) {
+    const pid = p.participant_id;
+    const action = this.pending.action;
+    const input = h("input", {
+      type: "text", id: `reason-${pid}`, maxlength: "500", autocomplete: "off",
+      value: this.pending.reason,
+      on: { input: (ev) => { if (this.pending) this.pending.reason = ev.target.value; } },
+    });
+    const form = h("form", { class: "confirm", on: {
+      submit: async (ev) => {
+        ev.preventDefault();
+        const reason = input.value.trim();
+        this.pending = null;
+        await this.act(action, { participant_id: pid, reason }, action === "deny" ? "mod.done_denied" : "mod.done_removed");
+        this.render();
+      },
+    } },
+    h("label", { for: `reason-${pid}` },
+      t(action === "deny" ? "mod.deny_reason" : "mod.remove_reason", { name: p.name })),
+    input,
+    h("div", { class: "btn-row" },
+      h("button", { type: "submit", class: "btn btn-small btn-danger", id: `confirm-${action}-${pid}` },
+        t(action === "deny" ? "mod.deny_confirm" : "mod.remove_confirm")),
+      h("button", {
+        type: "button", class: "btn btn-small btn-quiet", id: `cancel-${action}-${pid}`,
+        on: { click: () => { this.pending = null; this.render(); } },
+      }, t("common.cancel"))));
+    return form;
+  }
+}
