@@ -12,6 +12,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from recording.signing import load_or_create_key
 from signaling.namespace import HearingNamespace
 from signaling.notifier import SocketNotifier
 
@@ -29,6 +30,7 @@ from .relay.peer import PeerConfig
 from .relay.sfu import Relay
 from .services.courtroom import CourtroomService
 from .services.hearings import HearingService
+from .services.recording import RecordingService
 from .services.staff import StaffService
 from .settings import Settings
 from .store.base import Store
@@ -40,6 +42,7 @@ logger = logging.getLogger(__name__)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 STORE: web.AppKey[Store] = web.AppKey("store", Store)
 RELAY: web.AppKey[Relay] = web.AppKey("relay", Relay)
+RECORDER: web.AppKey[RecordingService] = web.AppKey("recorder", RecordingService)
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
 
 WEB_CLIENT = Path(__file__).resolve().parent.parent / "web_client"
@@ -102,9 +105,17 @@ def build_app(settings: Settings) -> web.Application:
         late.to_participant,
         host_addresses=ice_host_addresses(settings),
     )
+    signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
+
+    async def recording_failed(hearing_id: str, code: str) -> None:
+        await courtroom.recording_failed(hearing_id, code)
+
+    recorder = RecordingService(settings.data_dir / "records", signer, events,
+                                settings.recording_segment_seconds, recording_failed)
     hearings = HearingService(store, tokens, events, settings.base_url)
     staff = StaffService(store, tokens)
-    courtroom = CourtroomService(store, tokens, events, relay, late, settings)  # type: ignore[arg-type]
+    courtroom = CourtroomService(store, tokens, events, relay, late,  # type: ignore[arg-type]
+                                 settings, recorder=recorder)
     namespace = HearingNamespace(courtroom, settings.max_message_bytes,
                                  settings.events_per_second, settings.event_burst)
     sio.register_namespace(namespace)
@@ -119,12 +130,17 @@ def build_app(settings: Settings) -> web.Application:
     app[HEARINGS] = hearings
     app[STAFF] = staff
     app[COURTROOM] = courtroom
+    app[RECORDER] = recorder
     app.add_routes(routes)
     add_pages(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
+        recovered = recorder.recover()
+        if recovered:
+            logger.warning("recovered %d recording segment(s) after an unclean stop", recovered)
         yield
         await relay.close()
+        await recorder.close()
         await store.close()
 
     app.cleanup_ctx.append(resources)

@@ -44,6 +44,7 @@ class Producer:
         self._on_live = on_live
         self._last_pli = 0.0
         self._pli_task: asyncio.Task[None] | None = None
+        self._deferred: asyncio.TimerHandle | None = None
 
     @property
     def key(self) -> tuple[str, Source]:
@@ -68,10 +69,14 @@ class Producer:
             sink(frame)
 
     def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe: at once, or (rate-limited) as soon as allowed."""
         if self.kind != "video" or self.closed:
             return
         now = time.monotonic()
-        if now - self._last_pli < KEYFRAME_REQUEST_INTERVAL:
+        wait = KEYFRAME_REQUEST_INTERVAL - (now - self._last_pli)
+        if wait > 0:
+            if self._deferred is None:
+                self._deferred = asyncio.get_running_loop().call_later(wait, self._deferred_pli)
             return
         ssrc = self.media_ssrc()
         if ssrc is None:
@@ -81,10 +86,16 @@ class Producer:
         if self._pli_task is None or self._pli_task.done():
             self._pli_task = asyncio.ensure_future(send_pli(self.receiver, ssrc))
 
+    def _deferred_pli(self) -> None:
+        self._deferred = None
+        self.request_keyframe()
+
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        if self._deferred is not None:
+            self._deferred.cancel()
         for slot in list(self.consumers):
             slot.detach()
         self.sinks.clear()

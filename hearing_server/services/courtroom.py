@@ -14,15 +14,17 @@ from typing import Any, TypeVar
 
 from ..auth.tokens import JoinClaims, TokenService
 from ..domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TokenError
-from ..domain.hearing import Hearing, HearingStatus
+from ..domain.hearing import Hearing, HearingKind, HearingStatus
 from ..domain.ids import ParticipantId
 from ..domain.policy import Source
+from ..domain.roles import Capability, can
 from ..domain.session import Event, MediaKind, Presence, Session
 from ..relay.sfu import Relay
 from ..settings import Settings
 from ..store.base import Store
 from ..store.eventlog import EventLog
 from .ports import Notifier
+from .recording import RecordingService
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,6 +58,7 @@ def _kind(value: Any) -> MediaKind:
 class CourtroomService:
     def __init__(self, store: Store, tokens: TokenService, events: EventLog, relay: Relay,
                  notifier: Notifier, settings: Settings,
+                 recorder: RecordingService | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._tokens = tokens
@@ -64,6 +67,7 @@ class CourtroomService:
         self._notifier = notifier
         self._settings = settings
         self._clock = clock
+        self._recorder = recorder
 
     # ---- entering -------------------------------------------------------------------------
 
@@ -231,8 +235,16 @@ class CourtroomService:
             raise InvalidInput("'action' must be one of " + ", ".join(rules))
         event = await self._change(hearing, rules[action])
         await self._after(hearing, event)
+        if action == "start" and hearing.kind is HearingKind.HEARING:
+            # recording first: a court hearing is recorded from the moment it opens
+            started = await self._change(hearing, lambda s: s.set_recording(actor, "start", ""))
+            await self._after(hearing, started)
         if action == "adjourn":
             await self._relay.close_hearing(hearing_id)
+            if self._recorder is not None:
+                sealed = await self._recorder.seal(hearing)
+                if sealed is not None:
+                    self._events.append(hearing_id, Event("record_sealed", actor, None, sealed))
 
     async def recording(self, hearing_id: str, actor: str, args: dict[str, Any]) -> None:
         action = args.get("action")
@@ -253,7 +265,11 @@ class CourtroomService:
             raise PermissionDenied("media starts once you are admitted",
                                    code="media.not_admitted")
         member = session.member(actor)
-        await self._relay.router(hearing_id).connect(actor, member.role, session)
+        router = self._relay.router(hearing_id)
+        if self._recorder is not None:
+            self._recorder.watch(hearing, router)
+            self._recorder.apply(hearing, session)
+        await router.connect(actor, member.role, session)
 
     async def media_answer(self, hearing_id: str, actor: str, args: dict[str, Any]) -> None:
         peer = self._peer(hearing_id, actor)
@@ -320,8 +336,20 @@ class CourtroomService:
         router = self._relay.existing(hearing.id)
         if router is not None:
             router.apply(session)
+        if self._recorder is not None:
+            self._recorder.apply(hearing, session)
         await self._notifier.session_changed(hearing, session)
         return session
+
+    async def recording_failed(self, hearing_id: str, code: str) -> None:
+        """Tell everyone who may record, at once, that the recording failed."""
+        session = await self._store.get_session(hearing_id)
+        if session is None:
+            return
+        for m in session.members.values():
+            if can(m.role, Capability.RECORD) and m.connected:
+                await self._notifier.to_participant(hearing_id, m.participant_id,
+                                                    "recording.failed", {"code": code})
 
     async def session(self, hearing_id: str) -> Session | None:
         return await self._store.get_session(hearing_id)

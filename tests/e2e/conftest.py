@@ -1,0 +1,163 @@
+"""Browser tests: the real server in a subprocess, Debian's Chromium through Playwright.
+
+One server and one browser per test module (each test uses its own browser contexts),
+so at most one Chromium runs at a time on a small machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = os.environ.get("HEARING_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def _cli() -> list[str]:
+    exe = Path(sys.executable).with_name("hearing-server")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("hearing-server")
+    return [found] if found else [sys.executable, "-m", "hearing_server.cli"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def cli(self, *args: str) -> str:
+        # the CLI builds join links from the public URL: point it at this server
+        env = dict(os.environ, HEARING_PUBLIC_URL=self.url)
+        done = subprocess.run([*_cli(), "--data-dir", str(self.data_dir), *args],
+                              capture_output=True, text=True, timeout=60, check=False, env=env)
+        if done.returncode != 0:
+            raise AssertionError(f"hearing-server {' '.join(args)} failed: {done.stderr}")
+        return done.stdout
+
+    def create_hearing(self, case_number: str = "C-1", title: str = "T",
+                       **people: str) -> dict[str, Any]:
+        args = ["hearing", "create", "--case-number", case_number, "--title", title,
+                "--at", "2026-12-01T10:00:00Z"]
+        for role, name in people.items():
+            args += [f"--{role}", name]
+        data: dict[str, Any] = json.loads(self.cli(*args))
+        return data
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-6000:]
+        except OSError:
+            return ""
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited early:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the server did not start:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("e2e")
+    data_dir = base / "data"
+    port = free_port()
+    log_path = base / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, HEARING_ICE_TIMEOUT="20", HEARING_PUBLIC_URL=url)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [*_cli(), "--data-dir", str(data_dir), "serve", "--host", "127.0.0.1",
+             "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
+    srv = Server(url, data_dir, log_path, process)
+    try:
+        _wait_healthy(url, process, log_path)
+        srv.cli("staff", "add", "clerk1", "--role", "clerk", "--name", "Clerk One",
+                "--password", STAFF_PASSWORD)
+        yield srv
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def shot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot under artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def new_page(browser: Any, locale: str = "en-GB", width: int = 1280,
+             height: int = 800) -> Any:
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height},
+                                  permissions=["camera", "microphone"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # a refused HTTP call (401 for a bad link or password) is expected, not a script error
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+    page.js_errors = errors  # type: ignore[attr-defined]
+    return page

@@ -1,0 +1,78 @@
+"""A hearing in session is recorded from the relay's encoded frames into a signed,
+verifiable case record."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+
+from bench.media import cached_clips
+from bench.participant import Participant
+from hearing_server.app import RECORDER
+from recording.verify import verify_folder
+from tests.conftest import Running, schedule
+from tests.relay.harness import wait_for
+
+
+def probe(path: Path) -> dict[str, object]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name:format=duration",
+         "-of", "json", str(path)], capture_output=True, text=True, check=True)
+    data: dict[str, object] = json.loads(out.stdout)
+    return data
+
+
+async def test_hearing_is_recorded_per_track_without_transcoding_and_sealed_at_adjournment(
+        running: Running) -> None:
+    h = await schedule(running)
+    video, audio = cached_clips()
+    judge = Participant(running.url, h.tokens["judge"], "judge", video, audio)
+    party = Participant(running.url, h.tokens["party"], "party", video, audio)
+    try:
+        await judge.connect()
+        await party.connect()
+        assert (await judge.call("admit", {"participant_id": "party"}))["ok"]
+        await wait_for(lambda: judge.media.frames_from("party", "camera") > 5, 15)
+        assert (await judge.call("conduct", {"action": "start"}))["ok"]
+        hello = await judge.call("hello")
+        assert hello["state"]["recording"] == "on"  # recording first
+        recorder = running.app[RECORDER]
+        await wait_for(lambda: recorder.recording_tracks(h.hearing_id) == 4, 5)
+        await asyncio.sleep(2.5)
+        ack = await judge.call("recording", {"action": "pause", "reason": "sidebar"})
+        assert ack["ok"]
+        assert recorder.recording_tracks(h.hearing_id) == 0
+        await asyncio.sleep(0.5)
+        assert (await judge.call("recording", {"action": "resume"}))["ok"]
+        await asyncio.sleep(1.5)
+        assert (await judge.call("conduct", {"action": "adjourn"}))["ok"]
+    finally:
+        await party.close()
+        await judge.close()
+    folder = recorder.folder(h.hearing_id)
+    report = verify_folder(folder)
+    assert report.ok, report.render()
+    assert report.sealed
+    manifest = json.loads((folder / "manifest.json").read_text())
+    media = [e for e in manifest["entries"] if e.get("media")]
+    assert {(e["media"]["participant_id"], e["media"]["kind"]) for e in media} == {
+        ("judge", "audio"), ("judge", "video"), ("party", "audio"), ("party", "video")}
+    assert len(media) == 8  # two segments per track: before and after the pause
+    for e in media:
+        info = probe(folder / e["path"])
+        codecs = {s["codec_name"] for s in info["streams"]}  # type: ignore[attr-defined]
+        assert codecs == ({"vp8"} if e["media"]["kind"] == "video" else {"opus"})
+    party_video = sorted((e for e in media if e["media"]["participant_id"] == "party"
+                          and e["media"]["kind"] == "video"), key=lambda e: e["media"]["start"])
+    durations = [float(probe(folder / e["path"])["format"]["duration"])  # type: ignore[index]
+                 for e in party_video]
+    assert 2.0 <= durations[0] <= 3.3 and 1.0 <= durations[1] <= 2.2, durations
+    names = {e["path"] for e in manifest["entries"]}
+    assert {"events.jsonl", "attendance.json"} <= names
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    pause = [e for e in events if e["type"] == "recording_pause"]
+    assert pause and pause[0]["reason"] == "sidebar"
+    attendance = json.loads((folder / "attendance.json").read_text())
+    assert {p["participant_id"] for p in attendance["participants"]} >= {"judge", "party"}
