@@ -16,6 +16,8 @@ from recording.signing import load_or_create_key
 from signaling.namespace import HearingNamespace
 from signaling.notifier import SocketNotifier
 
+from .api.records import EXPORTS, RECORDS
+from .api.records import routes as record_routes
 from .api.routes import (
     COURTROOM,
     HEARINGS,
@@ -31,8 +33,10 @@ from .relay.sfu import Relay
 from .services.courtroom import CourtroomService
 from .services.hearings import HearingService
 from .services.recording import RecordingService
+from .services.records import RecordsService
 from .services.staff import StaffService
 from .settings import Settings
+from .store.audit import AuditLog
 from .store.base import Store
 from .store.eventlog import EventLog
 from .store.local import LocalStore
@@ -131,7 +135,12 @@ def build_app(settings: Settings) -> web.Application:
     app[STAFF] = staff
     app[COURTROOM] = courtroom
     app[RECORDER] = recorder
+    app[RECORDS] = RecordsService(settings.data_dir / "records", store,
+                                  AuditLog(settings.data_dir / "audit.jsonl"),
+                                  signer.public_key_b64)
+    app[EXPORTS] = settings.data_dir / "exports"
     app.add_routes(routes)
+    app.add_routes(record_routes)
     add_pages(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
@@ -141,6 +150,7 @@ def build_app(settings: Settings) -> web.Application:
         yield
         await relay.close()
         await recorder.close()
+        await app[RECORDS].close()
         await store.close()
 
     app.cleanup_ctx.append(resources)

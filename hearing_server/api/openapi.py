@@ -49,6 +49,19 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/hearings/{id}/service": {"get": _op("Service record of every link")},
         "/api/v1/hearings/{id}/events": {"get": _op("The hearing's event log")},
+        "/api/v1/recordings": {"get": _op(
+            "List case records (filter with ?case_number=, ?date=YYYY-MM-DD, ?hearing_id=)")},
+        "/api/v1/recordings/{id}/manifest": {"get": _op("The record's signed manifest")},
+        "/api/v1/recordings/{id}/attendance": {"get": _op("Who was present when")},
+        "/api/v1/recordings/{id}/files/{path}": {"get": _op(
+            "Stream (HTTP Range) or download (?download=1) a file listed in the manifest")},
+        "/api/v1/recordings/{id}/export": {"get": _op("The whole record as one zip bundle")},
+        "/api/v1/recordings/{id}/verify": {"post": _op("Verify the record (hashes, chain, "
+                                                       "signature)")},
+        "/api/v1/recordings/{id}/composite": {
+            "post": _op("Render the composite viewing copy (a background job)", 202),
+            "get": _op("The composite job's progress, or the file with ?file=1"),
+        },
         "/api/v1/join": {"post": _op("Open a join link (records the first opening)", body=True,
                                      secured=False)},
     },

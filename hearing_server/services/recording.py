@@ -56,7 +56,7 @@ def attendance(events: list[dict[str, Any]]) -> dict[str, Any]:
         if not pid:
             continue
         t = e.get("type")
-        if t in ("joined", "rejoined") and e.get("state") == "admitted" or t == "admitted":
+        if (t in ("joined", "rejoined") and e.get("state") == "admitted") or t == "admitted":
             if e.get("role"):
                 person(pid)["role"] = e["role"]
             present_since.setdefault(pid, e["ts"])

@@ -465,7 +465,8 @@ async function reissue(pid) {
   }
 }
 
-const DETAIL_FIELDS = ["reason", "kind", "state", "role", "source", "address", "from", "to", "case_number", "scheduled_at"];
+const DETAIL_FIELDS = ["reason", "kind", "state", "role", "source", "address", "from", "to",
+  "case_number", "scheduled_at", "code", "detail"];
 
 function renderEvents() {
   const body = $("#events-body");

@@ -158,6 +158,7 @@ const en = {
   "room.mute_now": "Mute now",
   "room.cam_off_now": "Turn camera off",
   "room.media_failed": "Your audio and video connection is having trouble. It will be restored if possible.",
+  "room.recording_failed": "The recording has failed ({code}). The hearing is not being recorded: consider a recess until it is fixed.",
 
   "mod.heading": "Court controls",
   "mod.conduct": "Conduct of the hearing",
@@ -436,6 +437,9 @@ const en = {
   "ev.recording_pause": "Recording paused",
   "ev.recording_resume": "Recording resumed",
   "ev.recording_stop": "Recording stopped",
+  "ev.record_sealed": "Case record sealed",
+  "ev.recording_failed": "Recording failed",
+  "ev.recording_recovered": "Recording recovered after a restart",
   "ev.publish": "Started sharing",
   "ev.unpublish": "Stopped sharing",
   "ev.field.reason": "reason",
@@ -448,6 +452,8 @@ const en = {
   "ev.field.to": "to",
   "ev.field.case_number": "case",
   "ev.field.scheduled_at": "time",
+  "ev.field.code": "code",
+  "ev.field.detail": "detail",
 };
 
 const zh = {
@@ -607,6 +613,7 @@ const zh = {
   "room.mute_now": "立即静音",
   "room.cam_off_now": "关闭摄像头",
   "room.media_failed": "您的音视频连接出现问题，系统将尽可能恢复。",
+  "room.recording_failed": "录制失败（{code}），当前庭审未被录制，建议休庭直至问题解决。",
 
   "mod.heading": "庭审控制",
   "mod.conduct": "庭审进程",
@@ -885,6 +892,9 @@ const zh = {
   "ev.recording_pause": "暂停录制",
   "ev.recording_resume": "继续录制",
   "ev.recording_stop": "停止录制",
+  "ev.record_sealed": "庭审记录已封存",
+  "ev.recording_failed": "录制失败",
+  "ev.recording_recovered": "重启后已恢复录制文件",
   "ev.publish": "开始共享",
   "ev.unpublish": "停止共享",
   "ev.field.reason": "原因",
@@ -897,6 +907,8 @@ const zh = {
   "ev.field.to": "新时间",
   "ev.field.case_number": "案号",
   "ev.field.scheduled_at": "时间",
+  "ev.field.code": "代码",
+  "ev.field.detail": "说明",
 };
 
 export const DICTIONARIES = { en, "zh-CN": zh };

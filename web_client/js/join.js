@@ -245,6 +245,15 @@ function connect() {
   socket.on("muted", (d) => { if (d && d.forced && app.room) app.room.forceMuted(d.kind); });
   socket.on("unmuted", (d) => { if (d && app.room) app.room.muteLifted(d.kind); });
   socket.on("mute.request", (d) => { if (d && app.room) app.room.muteRequested(d.kind); });
+  socket.on("recording.failed", (d) => {
+    if (!app.room) return;
+    const code = (d && d.code) || "recording.failed";
+    app.room.notice("recording-failed", {
+      tone: "error",
+      text: () => t("room.recording_failed", { code }),
+      actions: [{ label: () => t("common.dismiss"), run: () => app.room.dismiss("recording-failed") }],
+    });
+  });
   socket.on("media.offer", (offer) => { if (app.media && app.inRoom) app.media.offer(offer); });
   socket.on("media.tracks", (d) => { if (app.media && d) app.media.updateTracks(d.tracks); });
   socket.on("media.closed", (d) => {

@@ -1,0 +1,134 @@
+"""Clerks retrieve case records: list, manifest, Range streaming, export, verify,
+composite; refusals and every access land in the hash-chained audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from pathlib import Path
+
+from aiohttp import ClientSession
+
+from hearing_server.api.records import RECORDS
+from recording.signing import load_or_create_key
+from recording.verify import verify_folder
+from tests.conftest import Running, staff_session
+from tests.recording.hearing import sealed_hearing
+
+HID = "h_recorded"
+
+
+async def make_record(running: Running) -> Path:
+    data = running.settings.data_dir
+    signer = load_or_create_key(data / "node_ed25519.pem")
+    folder = data / "records" / HID
+    await asyncio.to_thread(sealed_hearing, folder, signer)
+    return folder
+
+
+async def test_clerk_lists_reads_streams_exports_and_verifies_a_record(running: Running) -> None:
+    folder = await make_record(running)
+    s = await staff_session(running, "clerk")
+    base = running.url + f"/api/v1/recordings/{HID}"
+    async with s:
+        async with s.get(running.url + "/api/v1/recordings") as r:
+            items = (await r.json())["recordings"]
+        assert [i["hearing_id"] for i in items] == [HID] and items[0]["sealed"] is True
+        async with s.get(base + "/manifest") as r:
+            manifest = await r.json()
+        media = [e["path"] for e in manifest["entries"] if e.get("media")]
+        path = media[0]
+        whole = (folder / path).read_bytes()
+        async with s.get(base + f"/files/{path}", headers={"Range": "bytes=10-99"}) as r:
+            assert r.status == 206
+            assert await r.read() == whole[10:100]
+            assert r.headers["Content-Range"] == f"bytes 10-99/{len(whole)}"
+        async with s.get(base + f"/files/{path}?download=1") as r:
+            assert r.status == 200 and await r.read() == whole
+            assert "attachment" in r.headers["Content-Disposition"]
+        async with s.post(base + "/verify") as r:
+            report = await r.json()
+        assert report["ok"] is True and report["problems"] == []
+        async with s.get(base + "/export") as r:
+            assert r.status == 200
+            bundle = await r.read()
+    zip_path = running.settings.data_dir / "downloaded.zip"
+    zip_path.write_bytes(bundle)
+    assert zipfile.ZipFile(io.BytesIO(bundle)).testzip() is None
+    assert verify_folder(zip_path).ok
+
+
+async def test_bad_paths_ids_and_ranges_get_clear_errors_and_serve_nothing(
+        running: Running) -> None:
+    folder = await make_record(running)
+    (folder / "not-listed.txt").write_text("secret")
+    s = await staff_session(running, "clerk")
+    base = running.url + f"/api/v1/recordings/{HID}"
+    async with s:
+        async with s.get(base + "/manifest") as r:
+            path = next(e["path"] for e in (await r.json())["entries"] if e.get("media"))
+        size = (folder / path).stat().st_size
+        cases = [
+            (base + "/files/not-listed.txt", 404, "records.file_not_found"),
+            (base + "/files/%2e%2e/%2e%2e/secret.key", 404, "route.not_found"),
+            (base + "/files/..%2F..%2Fsecret.key", 404, "records.file_not_found"),
+            (running.url + "/api/v1/recordings/h_other/manifest", 404, "records.not_found"),
+            (running.url + "/api/v1/recordings/..%2Frecords/manifest", 400, "records.bad_id"),
+        ]
+        for url, status, code in cases:
+            async with s.get(url) as r:
+                assert r.status == status, (url, r.status, await r.text())
+                assert (await r.json())["error"]["code"] == code, url
+        for bad in ("bytes=abc", "lines=1-2", "bytes=5-1"):
+            async with s.get(base + f"/files/{path}", headers={"Range": bad}) as r:
+                assert r.status == 416, bad
+        async with s.get(base + f"/files/{path}",
+                         headers={"Range": f"bytes={size + 10}-{size + 20}"}) as r:
+            assert r.status == 416
+
+
+async def test_refused_and_allowed_accesses_are_in_the_chained_audit_log(
+        running: Running) -> None:
+    await make_record(running)
+    base = running.url + f"/api/v1/recordings/{HID}"
+    async with ClientSession() as anon:
+        async with anon.get(base + "/manifest") as r:
+            assert r.status == 401
+    mediator = await staff_session(running, "mediator")
+    async with mediator:
+        async with mediator.get(base + "/manifest") as r:
+            assert r.status == 403
+            assert (await r.json())["error"]["code"] == "records.forbidden"
+    clerk = await staff_session(running, "clerk")
+    async with clerk:
+        async with clerk.get(base + "/manifest") as r:
+            assert r.status == 200
+    audit = running.app[RECORDS]._audit
+    lines = audit.read()
+    assert [(x["actor"], x["outcome"]) for x in lines] == [
+        ("anonymous", "refused"), ("mediator1", "refused"), ("clerk1", "allowed")]
+    assert audit.verify() == (True, None)
+    text = audit.path.read_text().replace("mediator1", "mediator2", 1)
+    audit.path.write_text(text)
+    assert audit.verify() == (False, 1)
+
+
+async def test_composite_viewing_copy_is_rendered_on_demand_with_progress(
+        running: Running) -> None:
+    await make_record(running)
+    s = await staff_session(running, "judge")
+    base = running.url + f"/api/v1/recordings/{HID}/composite"
+    async with s:
+        async with s.post(base) as r:
+            assert r.status == 202
+        for _ in range(300):
+            async with s.get(base) as r:
+                job = await r.json()
+            if job["state"] != "running":
+                break
+            await asyncio.sleep(0.1)
+        assert job["state"] == "done" and job["progress"] == 1.0, job
+        async with s.get(base + "?file=1") as r:
+            assert r.status == 200
+            assert (await r.read())[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WebM file
