@@ -113,6 +113,8 @@ export class DeviceCheck {
     this.renderMessages();
     this.el.start.disabled = false;
     this.el.start.textContent = t("dc.again");
+    this.el.start.classList.toggle("btn-primary", this.state !== "ok");
+    this.el.start.classList.toggle("btn-quiet", this.state === "ok");
     this.el.start.dataset.i18n = "dc.again";
     this.el.root.dataset.state = this.state;
     this.onChecked(this.state);

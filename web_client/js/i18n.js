@@ -104,6 +104,7 @@ const en = {
 
   "lobby.title": "Please wait: the court will let you in",
   "lobby.text": "The court has been told that you are waiting. Keep this page open; you will enter the hearing room automatically when you are admitted.",
+  "lobby.hearing": "Hearing",
   "lobby.status": "Hearing status",
   "lobby.waiting_for": "You have been waiting",
   "lobby.present": "In the hearing room now",
@@ -559,6 +560,7 @@ const zh = {
 
   "lobby.title": "请稍候：法庭将准许您进入",
   "lobby.text": "法庭已收到您正在等候的通知。请保持此页面打开；获准后您将自动进入庭审室。",
+  "lobby.hearing": "庭审",
   "lobby.status": "庭审状态",
   "lobby.waiting_for": "您已等候",
   "lobby.present": "目前在庭审室",
@@ -1036,10 +1038,17 @@ export function fmtDateTime(value, style = "full") {
     time: { hour: "2-digit", minute: "2-digit", second: "2-digit" },
   }[style] || {};
   try {
-    return new Intl.DateTimeFormat(lang, options).format(date);
+    return new Intl.DateTimeFormat(intlLocale(), options).format(date);
   } catch {
     return date.toISOString();
   }
+}
+
+/** English in the reader's own variant (en-GB dates for en-GB readers); Chinese as zh-CN. */
+function intlLocale() {
+  if (lang !== "en") return lang;
+  const nav = String(navigator.language || "en");
+  return nav.toLowerCase().startsWith("en") ? nav : "en";
 }
 
 export function fmtElapsed(seconds) {

@@ -119,6 +119,9 @@ function renderEnded() {
   let title = t(spec.title);
   if (kind === "refused" && info.code && hasKey(`end.title.${info.code}`)) title = t(`end.title.${info.code}`);
   $("#ended-title").textContent = title;
+  const caseLine = $("#ended-case");
+  caseLine.hidden = !app.info;
+  if (app.info) caseLine.textContent = `${app.info.hearing.case_number} · ${app.info.hearing.title}`;
   $("#ended-text").textContent = spec.text ? t(spec.text) : errorText(info);
   const detail = $("#ended-detail");
   if (info.reason) {
