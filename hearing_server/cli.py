@@ -108,6 +108,53 @@ async def _hearing_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_key_export(args: argparse.Namespace) -> int:
+    from recording.signing import load_or_create_key
+
+    settings = _settings(args)
+    signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
+    sys.stdout.write(signer.public_key_pem())
+    return 0
+
+
+def _audited_records(args: argparse.Namespace) -> Any:
+    from .services.records import RecordsService
+    from .store.audit import AuditLog
+
+    settings = _settings(args)
+    from recording.signing import load_or_create_key
+
+    signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
+    store, _, _ = _services(settings)
+    records = RecordsService(settings.data_dir / "records", store,
+                             AuditLog(settings.data_dir / "audit.jsonl"), signer.public_key_b64)
+    return store, records
+
+
+async def _records_list(args: argparse.Namespace) -> int:
+    store, records = _audited_records(args)
+    from .store.audit import AuditLog
+
+    AuditLog(_settings(args).data_dir / "audit.jsonl").append(
+        f"cli:{getpass.getuser()}", "list", None, "allowed", "command line")
+    items = await records.find(args.case_number, args.date, args.hearing_id)
+    await store.close()
+    print(json.dumps(items, indent=2))
+    return 0
+
+
+async def _records_export(args: argparse.Namespace) -> int:
+    store, records = _audited_records(args)
+    from .store.audit import AuditLog
+
+    AuditLog(_settings(args).data_dir / "audit.jsonl").append(
+        f"cli:{getpass.getuser()}", "export", args.hearing_id, "allowed", "command line")
+    bundle = await records.export(args.hearing_id, Path(args.dest))
+    await store.close()
+    print(json.dumps({"bundle": str(bundle)}))
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from recording.verify import main as verify_main
 
@@ -157,6 +204,23 @@ def parser() -> argparse.ArgumentParser:
     hl = hsub.add_parser("list")
     hl.add_argument("--case-number")
     hl.set_defaults(afunc=_hearing_list)
+
+    key = sub.add_parser("key", help="the node's Ed25519 signing key")
+    key.add_subparsers(dest="sub", required=True).add_parser(
+        "export", help="print the public key (PEM) that verifies this node's records"
+    ).set_defaults(func=cmd_key_export)
+
+    rec = sub.add_parser("records", help="case records (every access is audited)")
+    rsub = rec.add_subparsers(dest="sub", required=True)
+    rl = rsub.add_parser("list")
+    rl.add_argument("--case-number")
+    rl.add_argument("--date", help="YYYY-MM-DD")
+    rl.add_argument("--hearing-id")
+    rl.set_defaults(afunc=_records_list)
+    rx = rsub.add_parser("export", help="write the record as one zip bundle")
+    rx.add_argument("hearing_id")
+    rx.add_argument("--dest", default=".")
+    rx.set_defaults(afunc=_records_export)
 
     verify = sub.add_parser("verify", help="verify a hearing folder or exported bundle offline")
     verify.add_argument("path")

@@ -446,6 +446,8 @@ async function main() {
   $("#lobby-leave").addEventListener("click", leave);
   app.room = new Room(app, { onLeave: leave });
 
+  // a different link pasted into this tab changes only the fragment: start over with it
+  window.addEventListener("hashchange", () => location.reload());
   app.token = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
   if (!app.token) {
     end("refused", { code: "token.missing", message: "" });
