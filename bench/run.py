@@ -114,6 +114,10 @@ def run_scenario(name: str, mode: str, groups: list[Group], warmup: float, durat
     finally:
         for p in loads:
             p.kill()
+            p.wait(10)
+            for pipe in (p.stdin, p.stdout):
+                if pipe is not None:
+                    pipe.close()
         proc.terminate()
         proc.wait(10)
     return summarise(name, mode, groups, idle, before, after, results)
