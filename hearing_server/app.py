@@ -16,6 +16,7 @@ from recording.signing import load_or_create_key
 from signaling.namespace import HearingNamespace
 from signaling.notifier import SocketNotifier
 
+from .api.metrics import METRICS_REGISTRY, metrics, registry_for
 from .api.records import EXPORTS, RECORDS
 from .api.records import routes as record_routes
 from .api.routes import (
@@ -139,6 +140,8 @@ def build_app(settings: Settings) -> web.Application:
                                   AuditLog(settings.data_dir / "audit.jsonl"),
                                   signer.public_key_b64)
     app[EXPORTS] = settings.data_dir / "exports"
+    app[METRICS_REGISTRY] = registry_for(relay)
+    app.router.add_get("/metrics", metrics)
     app.add_routes(routes)
     app.add_routes(record_routes)
     add_pages(app)

@@ -153,3 +153,13 @@ async def test_hearing_definitions_survive_a_restart(tmp_path: object) -> None:
     again = await store2.get_hearing(hearing.id)
     await store2.close()
     assert again == hearing
+
+
+async def test_health_and_prometheus_metrics_are_served(running: Running) -> None:
+    async with ClientSession() as anon:
+        async with anon.get(running.url + "/healthz") as r:
+            assert (await r.json())["status"] == "ok"
+        async with anon.get(running.url + "/metrics") as r:
+            text = await r.text()
+    assert "hearing_relay_peers 0.0" in text
+    assert 'hearing_relay_forward_delay_seconds_bucket{kind="audio",le="+Inf"}' in text

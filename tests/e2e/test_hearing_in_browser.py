@@ -14,8 +14,9 @@ from .conftest import STAFF_PASSWORD, Server, new_page, shot
 
 pytestmark = pytest.mark.timeout(180)
 
-FRAMES_ADVANCE = """async (pid) => {
-  const v = document.querySelector(`video.remote-video[data-participant-id="${pid}"]`);
+FRAMES_ADVANCE = """async ([pid, source]) => {
+  const v = document.querySelector(
+    `video.remote-video[data-participant-id="${pid}"][data-source="${source}"]`);
   if (!v || v.videoWidth === 0) return null;
   const a = v.getVideoPlaybackQuality().totalVideoFrames;
   await new Promise((r) => setTimeout(r, 1000));
@@ -45,12 +46,12 @@ def pass_device_check(page: Any) -> None:
     expect(page.locator("#enter-btn")).to_be_enabled()
 
 
-def wait_remote_video(page: Any, pid: str) -> dict[str, Any]:
+def wait_remote_video(page: Any, pid: str, source: str = "camera") -> dict[str, Any]:
     page.wait_for_function(
-        """(pid) => { const v = document.querySelector(
-             `video.remote-video[data-participant-id="${pid}"]`);
-           return v && v.videoWidth > 0; }""", arg=pid, timeout=30000)
-    stats: dict[str, Any] = page.evaluate(FRAMES_ADVANCE, pid)
+        """([pid, source]) => { const v = document.querySelector(
+             `video.remote-video[data-participant-id="${pid}"][data-source="${source}"]`);
+           return v && v.videoWidth > 0; }""", arg=[pid, source], timeout=30000)
+    stats: dict[str, Any] = page.evaluate(FRAMES_ADVANCE, [pid, source])
     assert stats is not None, "the remote video vanished"
     assert stats["width"] > 0 and stats["height"] > 0
     assert stats["after"] > stats["before"], f"frames did not advance: {stats}"
@@ -119,6 +120,39 @@ def test_judge_admits_party_they_see_each_other_mute_and_adjourn(server: Server,
                 "() => document.querySelectorAll('#audio-sink audio').length > 0")
         shot(judge, "06-judge-room-with-party")
         shot(party, "07-party-room-with-judge")
+
+        # -- the party shares their screen: a new offer adds the m-line, the judge sees it
+        party.click("#screen-btn")
+        expect(party.locator("#screen-btn")).to_have_class("ctl is-active")
+        wait_remote_video(judge, party_id, "screen")
+        shot(judge, "06b-judge-sees-party-screen")
+        judge.evaluate("() => { window.__ev = []; hearingApp.socket.onAny((e, d) => window.__ev.push([e, JSON.stringify(d).slice(0, 200)])) }")
+        party.click("#screen-btn")
+        import time as _t; _t.sleep(2)
+        print("JUDGE TRACKS", judge.evaluate("() => JSON.stringify(window.hearingApp.media.tracks)"))
+        print("PARTY", party.evaluate("() => String(window.hearingApp.screenTrack)"))
+        print("JUDGE EVENTS", judge.evaluate("() => JSON.stringify(window.__ev)"))
+        expect(judge.locator(f'.tile[data-key="scr:{party_id}"]')).to_have_count(0)
+        # sharing again reuses the negotiated m-line (no new offer)
+        party.click("#screen-btn")
+        wait_remote_video(judge, party_id, "screen")
+        party.click("#screen-btn")
+        expect(judge.locator(f'.tile[data-key="scr:{party_id}"]')).to_have_count(0)
+
+        # -- the party's connection drops: a banner, then socket.io reconnects, the page
+        #    says hello again, asks for media again, and the video comes back both ways
+        old_pc = "window.__oldPc = window.hearingApp.media.pc"
+        party.evaluate(f"() => {{ {old_pc}; const m = window.hearingApp.socket.io;"
+                       " m.reconnectionDelay(2500); m.reconnectionDelayMax(2500);"
+                       " m.engine.close(); }")
+        expect(party.locator("#banner")).to_have_attribute("data-kind", "banner.reconnecting")
+        shot(party, "07b-party-reconnecting")
+        expect(party.locator("#banner")).to_be_hidden(timeout=15000)
+        party.wait_for_function(
+            "() => window.hearingApp.media.pc && window.hearingApp.media.pc !== window.__oldPc"
+            " && window.hearingApp.media.pc.connectionState === 'connected'", timeout=20000)
+        wait_remote_video(party, judge_id)
+        wait_remote_video(judge, party_id)
 
         # -- the judge starts the session and the recording; everyone sees it
         judge.click("#conduct-start")
