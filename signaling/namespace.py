@@ -72,6 +72,9 @@ class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "media.ready": c.media_ready, "media.answer": c.media_answer,
             "media.candidate": c.media_candidate, "media.publish": c.media_publish,
             "media.unpublish": c.media_unpublish,
+            "caucus.open": c.caucus_open, "caucus.move": c.caucus_move,
+            "caucus.end": c.caucus_end, "settlement.draft": c.settlement_draft,
+            "settlement.confirm": c.settlement_confirm, "settlement.get": c.settlement_get,
         }
 
     # ---- connecting ------------------------------------------------------------------------

@@ -73,6 +73,7 @@ class Member:
     forced_audio_mute: bool = False
     forced_video_mute: bool = False
     room: str = MAIN_ROOM
+    room_since: float = 0.0
     last_seen: float = 0.0
 
     def public(self) -> dict[str, Any]:
@@ -91,6 +92,24 @@ class Member:
 
 
 @dataclass
+class Settlement:
+    """The terms the mediator drafts and each party confirms (text, hash, who, when)."""
+
+    text: str
+    sha256: str
+    drafted_at: float
+    confirmations: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return {"text": self.text, "sha256": self.sha256, "drafted_at": self.drafted_at,
+                "confirmations": self.confirmations}
+
+
+MAX_SETTLEMENT_CHARS = 20_000
+MAX_CAUCUSES = 10
+
+
+@dataclass
 class Session:
     hearing_id: HearingId
     kind: HearingKind
@@ -99,6 +118,10 @@ class Session:
     recording: RecordingState = RecordingState.OFF
     recording_reason: str = ""
     members: dict[str, Member] = field(default_factory=dict)
+    #: caucus id -> name (mediation only); members carry the room they are in
+    caucuses: dict[str, str] = field(default_factory=dict)
+    caucus_counter: int = 0
+    settlement: Settlement | None = None
     version: int = 0
 
     # ---- queries -------------------------------------------------------------
@@ -131,7 +154,108 @@ class Session:
             "locked": self.locked,
             "recording": self.recording.value,
             "recording_reason": self.recording_reason,
+            "caucuses": [{"id": cid, "name": name} for cid, name in self.caucuses.items()],
+            "settlement": self.settlement.public() if self.settlement else None,
         }
+
+    # ---- mediation: caucus rooms and settlement -------------------------------------
+
+    def _mediation(self) -> None:
+        if self.kind is not HearingKind.MEDIATION:
+            raise Conflict("caucus rooms exist only in a mediation", code="caucus.not_mediation")
+        self._not_over()
+
+    def _move(self, m: Member, room: str, now: float, actor: str) -> Event | None:
+        if m.room == room:
+            return None
+        left, since = m.room, m.room_since
+        m.room, m.room_since = room, now
+        return Event("moved", actor, m.participant_id, {
+            "from": left, "to": room, "seconds_in_previous": round(now - since, 1)
+            if since else None})
+
+    def open_caucus(self, actor: str, name: str, participant_ids: list[str],
+                    now: float) -> list[Event]:
+        """Open a caucus and move the chosen participants into it."""
+        self._actor(actor, Capability.CAUCUS)
+        self._mediation()
+        if len(self.caucuses) >= MAX_CAUCUSES:
+            raise Conflict("too many caucus rooms are open", code="caucus.too_many")
+        if not participant_ids:
+            raise HearingError("choose who joins the caucus", code="input.invalid", status=400)
+        targets = [self._present(pid) for pid in participant_ids]
+        self.caucus_counter += 1
+        cid = f"caucus-{self.caucus_counter}"
+        self.caucuses[cid] = name.strip() or f"Caucus {self.caucus_counter}"
+        events = [Event("caucus_opened", actor, None, {"caucus": cid,
+                                                       "name": self.caucuses[cid],
+                                                       "members": participant_ids})]
+        for m in targets:
+            moved = self._move(m, cid, now, actor)
+            if moved:
+                events.append(moved)
+        return events
+
+    def _present(self, pid: str) -> Member:
+        m = self.member(pid)
+        if m.presence is not Presence.ADMITTED:
+            raise Conflict(f"{m.name} is not in the mediation", code="participant.not_present")
+        return m
+
+    def move(self, actor: str, pid: str, room: str, now: float) -> Event:
+        """The mediator moves someone (or themself) into a caucus or back to the joint room."""
+        self._actor(actor, Capability.CAUCUS)
+        self._mediation()
+        if room != MAIN_ROOM and room not in self.caucuses:
+            raise HearingError("no such caucus room", code="caucus.not_found", status=404)
+        m = self._present(pid)
+        moved = self._move(m, room, now, actor)
+        if moved is None:
+            raise Conflict(f"{m.name} is already there", code="caucus.already_there")
+        return moved
+
+    def end_caucuses(self, actor: str, now: float) -> list[Event]:
+        """Bring everyone back to the joint session and close every caucus."""
+        self._actor(actor, Capability.CAUCUS)
+        self._mediation()
+        events = []
+        for m in self.members.values():
+            moved = self._move(m, MAIN_ROOM, now, actor)
+            if moved:
+                events.append(moved)
+        closed = list(self.caucuses)
+        self.caucuses.clear()
+        events.append(Event("caucuses_closed", actor, None, {"caucuses": closed}))
+        return events
+
+    def draft_settlement(self, actor: str, text: str, sha256: str, now: float) -> Event:
+        self._actor(actor, Capability.CAUCUS)
+        self._mediation()
+        if not text.strip():
+            raise HearingError("the terms are empty", code="input.invalid", status=400)
+        if len(text) > MAX_SETTLEMENT_CHARS:
+            raise HearingError("the terms are too long", code="input.invalid", status=400)
+        self.settlement = Settlement(text, sha256, now)
+        return Event("settlement_drafted", actor, None, {"sha256": sha256})
+
+    def confirm_settlement(self, pid: str, sha256: str, typed_name: str, now: float) -> Event:
+        m = self._present(pid)
+        if m.role is not Role.PARTY:
+            raise PermissionDenied("only the parties confirm the settlement",
+                                   code="permission.denied")
+        if self.settlement is None:
+            raise Conflict("there are no terms to confirm", code="settlement.none")
+        if sha256 != self.settlement.sha256:
+            raise Conflict("the terms changed; read them again before confirming",
+                           code="settlement.changed")
+        if " ".join(typed_name.split()).casefold() != " ".join(m.name.split()).casefold():
+            raise HearingError("type your name exactly as it is shown",
+                               code="settlement.name_mismatch", status=400)
+        if pid in self.settlement.confirmations:
+            raise Conflict("you already confirmed these terms", code="settlement.confirmed")
+        self.settlement.confirmations[pid] = {"name": m.name, "typed_name": typed_name,
+                                              "at": now}
+        return Event("settlement_confirmed", pid, pid, {"sha256": sha256})
 
     # ---- joining and leaving -------------------------------------------------
 
@@ -155,6 +279,8 @@ class Session:
             if self.locked and not direct and not returning:
                 raise Conflict("the hearing is locked: no new participants may join",
                                code="hearing.locked")
+            if existing.presence is not Presence.ADMITTED or not returning:
+                existing.room = MAIN_ROOM
             existing.presence = Presence.ADMITTED if (direct or returning) else Presence.LOBBY
             existing.connected = True
             existing.last_seen = now
@@ -165,7 +291,7 @@ class Session:
             raise Conflict("the hearing is locked: no new participants may join",
                            code="hearing.locked")
         presence = Presence.ADMITTED if direct else Presence.LOBBY
-        self.members[pid] = Member(pid, name, role, presence, last_seen=now)
+        self.members[pid] = Member(pid, name, role, presence, last_seen=now, room_since=now)
         event = Event("joined", pid, pid, {"role": role.value, "state": presence.value})
         if direct and self.phase is Phase.SCHEDULED and can(role, Capability.CONDUCT):
             self.phase = Phase.OPEN
@@ -348,6 +474,7 @@ class Session:
             k: {**asdict(m), "role": m.role.value, "presence": m.presence.value}
             for k, m in self.members.items()
         }
+        d["settlement"] = asdict(self.settlement) if self.settlement else None
         return d
 
     @classmethod
@@ -364,6 +491,9 @@ class Session:
             recording=RecordingState(d["recording"]),
             recording_reason=d["recording_reason"],
             members=members,
+            caucuses=dict(d.get("caucuses", {})),
+            caucus_counter=int(d.get("caucus_counter", 0)),
+            settlement=Settlement(**d["settlement"]) if d.get("settlement") else None,
             version=d["version"],
         )
 

@@ -7,6 +7,7 @@ participants (through the :class:`Notifier`) and the relay.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -242,7 +243,8 @@ class CourtroomService:
         if action == "adjourn":
             await self._relay.close_hearing(hearing_id)
             if self._recorder is not None:
-                sealed = await self._recorder.seal(hearing)
+                session = await self._session(hearing)
+                sealed = await self._recorder.seal(hearing, session.settlement)
                 if sealed is not None:
                     self._events.append(hearing_id, Event("record_sealed", actor, None, sealed))
 
@@ -254,6 +256,78 @@ class CourtroomService:
         hearing = await self._hearing(hearing_id)
         event = await self._change(hearing, lambda s: s.set_recording(actor, action, reason))
         await self._after(hearing, event)
+
+    # ---- mediation -----------------------------------------------------------------------
+
+    async def _many(self, hearing: Hearing, events: list[Event]) -> None:
+        for event in events[:-1]:
+            self._events.append(hearing.id, event)
+        await self._after(hearing, events[-1] if events else None)
+
+    async def caucus_open(self, hearing_id: str, actor: str, args: dict[str, Any]) -> dict[
+            str, Any]:
+        name = _text(args.get("name"), "name", 80)
+        ids = args.get("participant_ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 50:
+            raise InvalidInput("'participant_ids' must be a list of participant ids")
+        hearing = await self._hearing(hearing_id)
+        now = self._clock()
+        events = await self._change(hearing, lambda s: s.open_caucus(actor, name, ids, now))
+        await self._many(hearing, events)
+        return {"caucus": events[0].data["caucus"]}
+
+    async def caucus_move(self, hearing_id: str, actor: str, args: dict[str, Any]) -> None:
+        pid = _pid(args.get("participant_id", actor))
+        room = args.get("room")
+        if not isinstance(room, str) or not room or len(room) > 40:
+            raise InvalidInput("'room' must be 'main' or a caucus id")
+        hearing = await self._hearing(hearing_id)
+        now = self._clock()
+        event = await self._change(hearing, lambda s: s.move(actor, pid, room, now))
+        await self._after(hearing, event)
+
+    async def caucus_end(self, hearing_id: str, actor: str, args: dict[str, Any]) -> None:
+        hearing = await self._hearing(hearing_id)
+        now = self._clock()
+        events = await self._change(hearing, lambda s: s.end_caucuses(actor, now))
+        await self._many(hearing, events)
+
+    async def settlement_draft(self, hearing_id: str, actor: str, args: dict[str, Any]) -> dict[
+            str, Any]:
+        text = args.get("text")
+        if not isinstance(text, str):
+            raise InvalidInput("'text' must be the terms as text")
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        hearing = await self._hearing(hearing_id)
+        now = self._clock()
+        event = await self._change(hearing, lambda s: s.draft_settlement(actor, text, digest,
+                                                                         now))
+        await self._after(hearing, event)
+        return {"sha256": digest}
+
+    async def settlement_confirm(self, hearing_id: str, actor: str, args: dict[str, Any]) -> None:
+        if args.get("participant_id", actor) != actor:
+            raise PermissionDenied("you can confirm only for yourself", code="permission.denied")
+        if args.get("confirm") is not True:
+            raise InvalidInput("tick the explicit confirmation ('confirm': true)",
+                               code="settlement.not_confirmed")
+        sha = args.get("sha256")
+        typed = args.get("typed_name")
+        if not isinstance(sha, str) or not isinstance(typed, str) or len(typed) > 200:
+            raise InvalidInput("'sha256' and 'typed_name' are required")
+        hearing = await self._hearing(hearing_id)
+        now = self._clock()
+        event = await self._change(hearing, lambda s: s.confirm_settlement(actor, sha, typed,
+                                                                           now))
+        await self._after(hearing, event)
+
+    async def settlement_get(self, hearing_id: str, actor: str, args: dict[str, Any]) -> dict[
+            str, Any]:
+        hearing = await self._hearing(hearing_id)
+        session = await self._session(hearing)
+        if not session.is_admitted(actor) or session.settlement is None:
+            raise NotFound("there are no terms yet", code="settlement.none")
+        return {"settlement": session.settlement.public()}
 
     # ---- media ------------------------------------------------------------------------------
 

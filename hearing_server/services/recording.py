@@ -25,7 +25,7 @@ from recording.signing import Signer
 
 from ..domain.hearing import Hearing
 from ..domain.policy import is_forwarded
-from ..domain.session import MAIN_ROOM, Event, Phase, RecordingState, Session
+from ..domain.session import MAIN_ROOM, Event, Phase, RecordingState, Session, Settlement
 from ..relay.forwarding import Producer
 from ..relay.frames import EncodedFrame
 from ..relay.router import Router
@@ -197,15 +197,15 @@ class RecordingService:
 
     # ---- adjournment -------------------------------------------------------------------
 
-    async def seal(self, hearing: Hearing) -> dict[str, Any] | None:
-        """Close every track, add the event log and attendance, sign the manifest."""
+    async def seal(self, hearing: Hearing,
+                   settlement: Settlement | None = None) -> dict[str, Any] | None:
+        """Close every track, add the event log, attendance and any settlement, and sign
+        the manifest. Every adjourned hearing gets a record, with or without media."""
         for track in self._tracks.pop(hearing.id, {}).values():
             self._stop(track)
         self._routers.pop(hearing.id, None)
         self._sessions.pop(hearing.id, None)
         archive = self._archives.pop(hearing.id, None)
-        if archive is None and not (self.folder(hearing.id) / "manifest.json").exists():
-            return None
         if archive is None:
             archive = self._archive(hearing)
             self._archives.pop(hearing.id, None)
@@ -216,6 +216,10 @@ class RecordingService:
             "events.jsonl": log_bytes,
             "attendance.json": json.dumps(attendance(events), indent=2).encode(),
         }
+        if settlement is not None and settlement.confirmations:
+            files["settlement.txt"] = settlement.text.encode()
+            files["settlement.json"] = json.dumps(settlement.public(), indent=2,
+                                                  ensure_ascii=False).encode()
         manifest = await archive.seal(files)
         return {"files": len(manifest.entries), "head": manifest.head}
 
