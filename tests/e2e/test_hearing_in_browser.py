@@ -126,18 +126,16 @@ def test_judge_admits_party_they_see_each_other_mute_and_adjourn(server: Server,
         expect(party.locator("#screen-btn")).to_have_class("ctl is-active")
         wait_remote_video(judge, party_id, "screen")
         shot(judge, "06b-judge-sees-party-screen")
-        judge.evaluate("() => { window.__ev = []; hearingApp.socket.onAny((e, d) => window.__ev.push([e, JSON.stringify(d).slice(0, 200)])) }")
         party.click("#screen-btn")
-        import time as _t; _t.sleep(2)
-        print("JUDGE TRACKS", judge.evaluate("() => JSON.stringify(window.hearingApp.media.tracks)"))
-        print("PARTY", party.evaluate("() => String(window.hearingApp.screenTrack)"))
-        print("JUDGE EVENTS", judge.evaluate("() => JSON.stringify(window.__ev)"))
-        expect(judge.locator(f'.tile[data-key="scr:{party_id}"]')).to_have_count(0)
+        # (the tile goes when media.tracks says so, or when the mid stops carrying media)
+        expect(judge.locator(f'.tile[data-key="scr:{party_id}"]')).to_have_count(0,
+                                                                             timeout=10000)
         # sharing again reuses the negotiated m-line (no new offer)
         party.click("#screen-btn")
         wait_remote_video(judge, party_id, "screen")
         party.click("#screen-btn")
-        expect(judge.locator(f'.tile[data-key="scr:{party_id}"]')).to_have_count(0)
+        expect(judge.locator(f'.tile[data-key="scr:{party_id}"]')).to_have_count(0,
+                                                                             timeout=10000)
 
         # -- the party's connection drops: a banner, then socket.io reconnects, the page
         #    says hello again, asks for media again, and the video comes back both ways

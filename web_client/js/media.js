@@ -30,6 +30,9 @@ function iceGathered(pc, ms) {
   });
 }
 
+const STALL_POLL_MS = 1000;
+const STALL_AFTER_MS = 3000;
+
 export class ProtocolError extends Error {
   constructor(error) {
     super((error && error.message) || "protocol error");
@@ -60,6 +63,9 @@ export class MediaLink {
     this.queue = Promise.resolve();
     this.generation = 0;
     this.answered = false;
+    // per receiving mid: who is behind it and when packets last arrived (see stalled())
+    this.flow = new Map();
+    this.monitor = null;
   }
 
   /** Ask the server for a (new) media connection; it answers with media.offer. */
@@ -70,6 +76,9 @@ export class MediaLink {
 
   close() {
     this.generation += 1;
+    if (this.monitor) clearInterval(this.monitor);
+    this.monitor = null;
+    this.flow.clear();
     if (this.pc) {
       this.pc.ontrack = null;
       this.pc.onicecandidate = null;
@@ -90,6 +99,7 @@ export class MediaLink {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
     pc.ontrack = () => this.onTracks(this.tracks);
     pc.onconnectionstatechange = () => this.onConnectionState(pc.connectionState);
+    this.monitor = setInterval(() => this.watchFlow(pc), STALL_POLL_MS);
     pc.onicecandidate = (ev) => {
       // candidates found after the answer left (slow gathering) are trickled
       if (ev.candidate && this.answered && pc === this.pc) {
@@ -135,6 +145,51 @@ export class MediaLink {
   updateTracks(tracks) {
     this.tracks = tracks || {};
     this.onTracks(this.tracks);
+  }
+
+  /**
+   * Whether a receiving mid has carried no media for a while. A publisher that stopped
+   * (screen share ended, connection lost) must not leave a frozen picture on screen, even
+   * when no media.tracks update says so.
+   */
+  stalled(mid) {
+    const f = this.flow.get(mid);
+    return Boolean(f && f.stalled);
+  }
+
+  async watchFlow(pc) {
+    if (pc !== this.pc || pc.connectionState === "closed") return;
+    let report;
+    try {
+      report = await pc.getStats();
+    } catch {
+      return;
+    }
+    if (pc !== this.pc) return;
+    const packets = new Map();
+    report.forEach((stat) => {
+      if (stat.type === "inbound-rtp" && stat.mid !== undefined) packets.set(String(stat.mid), stat.packetsReceived || 0);
+    });
+    const now = Date.now();
+    let flipped = false;
+    for (const [mid, who] of Object.entries(this.tracks)) {
+      const key = who ? `${who.participant_id}/${who.source}` : "";
+      const count = packets.get(mid) || 0;
+      let f = this.flow.get(mid);
+      if (!f || f.key !== key) {
+        f = { key, count, since: now, stalled: false };
+        this.flow.set(mid, f);
+      } else if (count > f.count) {
+        f.count = count;
+        f.since = now;
+      }
+      const stalled = Boolean(who) && now - f.since > STALL_AFTER_MS;
+      if (stalled !== f.stalled) {
+        f.stalled = stalled;
+        flipped = true;
+      }
+    }
+    if (flipped) this.onTracks(this.tracks);
   }
 
   /** Send a different local track (device switch, screen share) without renegotiating. */

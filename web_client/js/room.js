@@ -106,6 +106,8 @@ export class Room {
     const byPid = new Map();
     for (const [mid, who] of Object.entries(app.media ? app.media.tracks : {})) {
       if (!who) continue;
+      // a screen share that carries nothing is gone; a stalled camera shows the name card
+      if (who.source === "screen" && app.media.stalled(mid)) continue;
       if (!byPid.has(who.participant_id)) byPid.set(who.participant_id, {});
       byPid.get(who.participant_id)[who.source] = mid;
     }
@@ -172,7 +174,7 @@ export class Room {
     const video = el.querySelector("video");
     let track = null;
     if (w.self) track = w.source === "screen" ? app.screenTrack : app.devices.videoTrack;
-    else if (w.mid && app.media) track = app.media.trackOf(w.mid);
+    else if (w.mid && app.media && !app.media.stalled(w.mid)) track = app.media.trackOf(w.mid);
     const cur = video.srcObject && video.srcObject.getVideoTracks ? video.srcObject.getVideoTracks()[0] : null;
     if (cur !== track) {
       video.srcObject = track ? new MediaStream([track]) : null;
