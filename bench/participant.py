@@ -30,6 +30,13 @@ class Participant:
         self._media_started = False
         self._tasks: set[asyncio.Future[None]] = set()
         self.sio.on("*", self._on_event, namespace=NAMESPACE)
+        self.sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
+        self.refusal: dict[str, Any] | None = None
+        self.redirects: list[str] = []
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        body = data.get("data") if isinstance(data, dict) else None
+        self.refusal = body if isinstance(body, dict) else {"message": str(data)}
 
     async def _on_event(self, event: str, data: Any = None) -> None:
         self.events.append((event, data))
@@ -52,15 +59,59 @@ class Participant:
         except Exception as exc:
             self.errors.append(exc)
 
-    async def connect(self) -> dict[str, Any]:
-        await self.sio.connect(self.base_url, namespaces=[NAMESPACE],
-                               auth={"token": self.token}, transports=["websocket"],
-                               wait_timeout=10)
+    async def connect(self, max_redirects: int = 3) -> dict[str, Any]:
+        """Connect, following ``node.redirect`` to the node that hosts the hearing."""
+        for _ in range(max_redirects + 1):
+            self.refusal = None
+            try:
+                await self.sio.connect(self.base_url, namespaces=[NAMESPACE],
+                                       auth={"token": self.token}, transports=["websocket"],
+                                       wait_timeout=10)
+                break
+            except socketio.exceptions.ConnectionError:
+                await self._discard(self.sio)
+                refusal: dict[str, Any] = self.refusal or {}
+                if refusal.get("code") == "node.redirect" and refusal.get("url"):
+                    self.redirects.append(str(refusal["url"]))
+                    self.base_url = str(refusal["url"])
+                    self.sio = self._fresh_client()
+                    continue
+                raise
         self.welcome = await self.call("hello")
         if self.welcome.get("you", {}).get("state") == "admitted":
             self.admitted_at = time.monotonic()
             await self.start_media()
         return self.welcome
+
+    @staticmethod
+    async def _discard(sio: socketio.AsyncClient) -> None:
+        """A refused client keeps its HTTP session open: close it."""
+        with contextlib.suppress(Exception):
+            await sio.disconnect()
+        http = getattr(sio.eio, "http", None)
+        if http is not None and not http.closed:
+            await http.close()
+
+    def _fresh_client(self) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False)
+        sio.on("*", self._on_event, namespace=NAMESPACE)
+        sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
+        return sio
+
+    async def reconnect(self, base_url: str | None = None) -> dict[str, Any]:
+        """A new connection and a new media session (as a browser does after a drop)."""
+        await self._discard(self.sio)
+        await self.media.close()
+        video = self.media._sources["camera"]
+        audio = self.media._sources["microphone"]
+        self.media = MediaClient(self.name, video.clip if video else None,
+                                 audio.clip if audio else None)
+        self._media_started = False
+        self.admitted_at = None
+        if base_url:
+            self.base_url = base_url
+        self.sio = self._fresh_client()
+        return await self.connect()
 
     async def start_media(self) -> None:
         if not self._media_started:
@@ -81,4 +132,5 @@ class Participant:
         with contextlib.suppress(Exception):
             if self.sio.connected:
                 await self.sio.disconnect()
+        await self._discard(self.sio)
         await self.media.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -29,6 +31,7 @@ from .api.routes import (
     routes,
 )
 from .auth.tokens import TokenService
+from .domain.errors import HearingError
 from .relay.peer import PeerConfig
 from .relay.sfu import Relay
 from .services.courtroom import CourtroomService
@@ -41,6 +44,8 @@ from .store.audit import AuditLog
 from .store.base import Store
 from .store.eventlog import EventLog
 from .store.local import LocalStore
+from .store.nodes import HEARTBEAT_SECONDS, LocalNodes, Nodes, RedisNodes
+from .store.redis_store import RedisStore
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 STORE: web.AppKey[Store] = web.AppKey("store", Store)
 RELAY: web.AppKey[Relay] = web.AppKey("relay", Relay)
 RECORDER: web.AppKey[RecordingService] = web.AppKey("recorder", RecordingService)
+NODES: web.AppKey[Nodes] = web.AppKey("nodes", Nodes)
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
 
 WEB_CLIENT = Path(__file__).resolve().parent.parent / "web_client"
@@ -65,7 +71,15 @@ def load_secret(data_dir: Path) -> bytes:
 
 
 def build_store(settings: Settings) -> Store:
+    if settings.redis_url:
+        return RedisStore(settings.redis_url)
     return LocalStore(settings.data_dir / "hearings.sqlite3")
+
+
+def build_nodes(settings: Settings) -> Nodes:
+    if settings.redis_url:
+        return RedisNodes(settings.redis_url, settings.node_id, settings.base_url)
+    return LocalNodes(settings.node_id, settings.base_url)
 
 
 def build_tokens(settings: Settings) -> TokenService:
@@ -85,8 +99,12 @@ def build_app(settings: Settings) -> web.Application:
     store = build_store(settings)
     tokens = build_tokens(settings)
     events = EventLog(settings.data_dir / "hearings")
+    nodes = build_nodes(settings)
+    manager = (socketio.AsyncRedisManager(settings.redis_url, channel="hearing-server")
+               if settings.redis_url else None)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
+        client_manager=manager,
         cors_allowed_origins=[],
         max_http_buffer_size=4 * settings.max_message_bytes,
         logger=False,
@@ -120,7 +138,7 @@ def build_app(settings: Settings) -> web.Application:
     hearings = HearingService(store, tokens, events, settings.base_url)
     staff = StaffService(store, tokens)
     courtroom = CourtroomService(store, tokens, events, relay, late,  # type: ignore[arg-type]
-                                 settings, recorder=recorder)
+                                 settings, recorder=recorder, nodes=nodes)
     namespace = HearingNamespace(courtroom, settings.max_message_bytes,
                                  settings.events_per_second, settings.event_burst)
     sio.register_namespace(namespace)
@@ -135,6 +153,7 @@ def build_app(settings: Settings) -> web.Application:
     app[HEARINGS] = hearings
     app[STAFF] = staff
     app[COURTROOM] = courtroom
+    app[NODES] = nodes
     app[RECORDER] = recorder
     app[RECORDS] = RecordsService(settings.data_dir / "records", store,
                                   AuditLog(settings.data_dir / "audit.jsonl"),
@@ -146,11 +165,35 @@ def build_app(settings: Settings) -> web.Application:
     app.add_routes(record_routes)
     add_pages(app)
 
+    def hosted() -> list[str]:
+        here = {r for r, router in relay.routers.items() if not router.closed}
+        here.update(c.hearing_id for c in namespace.connections.values())
+        return sorted(here)
+
+    async def heartbeat() -> None:
+        healthy = True
+        while True:
+            try:
+                await nodes.heartbeat(relay.peer_count(), relay.forwarded_streams(), hosted())
+                if not healthy:
+                    logger.warning("the shared store (Redis) is reachable again")
+                healthy = True
+            except HearingError as exc:
+                if healthy:
+                    logger.error("%s; running hearings keep their media", exc.message)
+                healthy = False
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
     async def resources(app: web.Application) -> AsyncIterator[None]:
         recovered = recorder.recover()
         if recovered:
             logger.warning("recovered %d recording segment(s) after an unclean stop", recovered)
+        beat = asyncio.ensure_future(heartbeat())
         yield
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+        await nodes.close()
         await relay.close()
         await recorder.close()
         await app[RECORDS].close()

@@ -47,21 +47,50 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = build_app(settings)
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
     base = settings.base_url
     print(f"Hearing Server on {base}  (data: {settings.data_dir.resolve()})", flush=True)
     print(f"  staff console: {base}/console", flush=True)
     print("  first hearing: hearing-server staff add clerk --role clerk; then sign in to the"
           " console, or: hearing-server hearing create --case-number C-1 --title Test"
           " --at 2026-12-01T10:00:00Z --judge 'Judge Ada' --party 'Sam Party'", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None,
-                shutdown_timeout=10)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(_serve(app, settings))
     return 0
+
+
+async def _serve(app: Any, settings: Settings) -> None:
+    """Run until SIGINT, or drain on SIGTERM: take no new hearings, let running ones
+    finish for up to ``drain_timeout`` seconds, hand over what is left, then exit."""
+    import signal
+
+    from aiohttp import web
+
+    from .api.routes import COURTROOM
+
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    stop = asyncio.Event()
+    drain = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, drain.set)
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(drain.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for w in waiters:
+        w.cancel()
+    if drain.is_set() and not stop.is_set():
+        logging.getLogger("hearing_server").warning(
+            "SIGTERM: draining (no new hearings; up to %.0f s for running ones)",
+            settings.drain_timeout)
+        await app[COURTROOM].drain(settings.drain_timeout, stop)
+    await runner.cleanup()
 
 
 async def _staff_add(args: argparse.Namespace) -> int:

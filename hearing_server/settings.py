@@ -54,6 +54,8 @@ class Settings:
     event_burst: int = 40
     recording_segment_seconds: float = 60.0
     redis_url: str = ""
+    #: On SIGTERM, wait this long for running hearings before handing them over.
+    drain_timeout: float = 300.0
     log_level: str = "INFO"
     log_json: bool = False
 

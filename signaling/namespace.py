@@ -88,6 +88,7 @@ class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 {"code": "input.invalid", "message": "hearing_id must be a string"})
         try:
             hearing, claims = await self.courtroom.authenticate(token, hearing_id)
+            await self.courtroom.place(hearing)
             key = (hearing.id, claims.participant_id)
             old_sid = self.sids.get(key)
             if old_sid is not None and old_sid in self.connections:

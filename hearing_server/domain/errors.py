@@ -14,16 +14,18 @@ class HearingError(Exception):
     code: str = "error.internal"
     status: int = 500
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 extra: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
+        self.extra = extra or {}
         if code is not None:
             self.code = code
         if status is not None:
             self.status = status
 
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        return {"code": self.code, "message": self.message, **self.extra}
 
 
 class NotFound(HearingError):

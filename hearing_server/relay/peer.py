@@ -221,8 +221,9 @@ class Peer:
         self._offer_mlines = sdp.count("\r\nm=")
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
+        offered_tracks = self.track_map()
         await self._signal("media.offer", {
-            "type": "offer", "sdp": sdp, "tracks": self.track_map(),
+            "type": "offer", "sdp": sdp, "tracks": offered_tracks,
             "publish": self.publish_map(),
         })
         try:
@@ -235,6 +236,9 @@ class Peer:
         await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         self._check_codecs()
         self._slots_ready()
+        now_tracks = self.track_map()
+        if now_tracks != offered_tracks:  # slots were re-pointed while we negotiated
+            await self._signal("media.tracks", {"tracks": now_tracks})
 
     def _slots_ready(self) -> None:
         """Feed negotiated slots once media can actually flow (connected), so a

@@ -7,6 +7,8 @@ participants (through the :class:`Notifier`) and the relay.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -14,7 +16,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..auth.tokens import JoinClaims, TokenService
-from ..domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TokenError
+from ..domain.errors import (
+    Conflict,
+    HearingError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TokenError,
+)
 from ..domain.hearing import Hearing, HearingKind, HearingStatus
 from ..domain.ids import ParticipantId
 from ..domain.policy import Source
@@ -24,6 +33,7 @@ from ..relay.sfu import Relay
 from ..settings import Settings
 from ..store.base import Store
 from ..store.eventlog import EventLog
+from ..store.nodes import Nodes
 from .ports import Notifier
 from .recording import RecordingService
 
@@ -60,6 +70,7 @@ class CourtroomService:
     def __init__(self, store: Store, tokens: TokenService, events: EventLog, relay: Relay,
                  notifier: Notifier, settings: Settings,
                  recorder: RecordingService | None = None,
+                 nodes: Nodes | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._tokens = tokens
@@ -69,6 +80,7 @@ class CourtroomService:
         self._settings = settings
         self._clock = clock
         self._recorder = recorder
+        self._nodes = nodes
 
     # ---- entering -------------------------------------------------------------------------
 
@@ -95,6 +107,31 @@ class CourtroomService:
             raise TokenError("this link does not match the hearing's participants",
                              code="token.invalid")
         return hearing, claims
+
+    async def place(self, hearing: Hearing) -> None:
+        """Make sure the hearing's media lives on this node, or send the joiner on."""
+        if self._nodes is None:
+            return
+        placement = await self._nodes.place(hearing.id)
+        if not placement.here:
+            raise HearingError("this hearing is hosted by another node",
+                               code="node.redirect", status=307,
+                               extra={"url": placement.url, "node": placement.node_id})
+        if placement.moved_from is not None:
+            now = self._clock()
+            lost = placement.moved_from
+
+            def adopt(s: Session) -> Event:
+                for m in s.members.values():
+                    if m.connected:
+                        m.connected = False
+                        m.last_seen = now
+                return Event("hearing_moved", None, None, {"from": lost, "to": placement.node_id})
+
+            event = await self._change(hearing, adopt)
+            self._events.append(hearing.id, event)
+            logger.warning("hearing %s moved from lost node %s to %s", hearing.id, lost,
+                           placement.node_id)
 
     async def open_link(self, token: Any, address: str, user_agent: str) -> dict[str, Any]:
         """The join page opened a link: record the first opening and describe the hearing."""
@@ -414,6 +451,30 @@ class CourtroomService:
             self._recorder.apply(hearing, session)
         await self._notifier.session_changed(hearing, session)
         return session
+
+    async def drain(self, timeout: float, stop: asyncio.Event) -> None:
+        """Stop taking hearings; wait for running ones; then hand them over."""
+        if self._nodes is not None:
+            try:
+                await self._nodes.set_draining(True)
+            except HearingError as exc:
+                logger.error("could not announce the drain: %s", exc.message)
+        deadline = self._clock() + timeout
+        while self._relay.routers and self._clock() < deadline and not stop.is_set():
+            await asyncio.sleep(0.5)
+        for hearing_id in list(self._relay.routers):
+            router = self._relay.routers[hearing_id]
+            participants = list(router.peers)
+            if self._nodes is not None:
+                with contextlib.suppress(HearingError):
+                    await self._nodes.release(hearing_id)
+            self._events.append(hearing_id, Event("hearing_handed_over", None, None,
+                                                  {"reason": "node draining"}))
+            await self._relay.close_hearing(hearing_id)
+            for pid in participants:
+                await self._notifier.disconnect_participant(
+                    hearing_id, pid, "node.moving",
+                    {"code": "node.moving", "message": "the server is restarting; reconnecting"})
 
     async def recording_failed(self, hearing_id: str, code: str) -> None:
         """Tell everyone who may record, at once, that the recording failed."""

@@ -11,7 +11,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..domain.errors import Unavailable
 from ..domain.hearing import Hearing
@@ -29,12 +33,19 @@ def unavailable(exc: Exception) -> Unavailable:
                        code="store.unavailable")
 
 
+def connect(url: str) -> aioredis.Redis:
+    """A client that retries a command on a fresh connection after Redis restarts."""
+    return aioredis.from_url(
+        url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+        health_check_interval=5,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError])
+
+
 class RedisStore:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.redis: aioredis.Redis = aioredis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
-            health_check_interval=10)
+        self.redis: aioredis.Redis = connect(url)
 
     async def _call(self, coro: Any) -> Any:
         try:

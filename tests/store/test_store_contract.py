@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -39,11 +39,11 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 def hearing(hid: str = "h1", when: int = 10) -> Hearing:
     return Hearing(
         id=HearingId(hid), case_number="C-1", title="T", kind=HearingKind.HEARING,
-        scheduled_at=datetime(2026, 12, 1, when, tzinfo=timezone.utc), duration_minutes=60,
+        scheduled_at=datetime(2026, 12, 1, when, tzinfo=UTC), duration_minutes=60,
         participants=(ParticipantSpec(ParticipantId("j"), "Judge", Role.JUDGE),
                       ParticipantSpec(ParticipantId("j2"), "Judge Two", Role.JUDGE),
                       ParticipantSpec(ParticipantId("p"), "Party", Role.PARTY)),
-        created_at=datetime(2026, 11, 1, tzinfo=timezone.utc))
+        created_at=datetime(2026, 11, 1, tzinfo=UTC))
 
 
 async def test_hearings_are_saved_listed_in_time_order_and_updated(store: Store) -> None:
