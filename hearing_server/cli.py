@@ -39,8 +39,6 @@ def _services(settings: Settings) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from .app import build_app
 
     settings = _settings(args)

@@ -452,16 +452,17 @@ class CourtroomService:
         await self._notifier.session_changed(hearing, session)
         return session
 
-    async def drain(self, timeout: float, stop: asyncio.Event) -> None:
+    async def drain(self, grace: float, stop: asyncio.Event) -> None:
         """Stop taking hearings; wait for running ones; then hand them over."""
         if self._nodes is not None:
             try:
                 await self._nodes.set_draining(True)
             except HearingError as exc:
                 logger.error("could not announce the drain: %s", exc.message)
-        deadline = self._clock() + timeout
+        deadline = self._clock() + grace
         while self._relay.routers and self._clock() < deadline and not stop.is_set():
-            await asyncio.sleep(0.5)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
         for hearing_id in list(self._relay.routers):
             router = self._relay.routers[hearing_id]
             participants = list(router.peers)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import socketio
 
 from bench.media import cached_clips
 from bench.participant import Participant
@@ -50,7 +51,7 @@ class Cluster:
 
     def start(self, name: str) -> Node:
         port = free_port()
-        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115
+        log = open(self.folder / f"{name}.log", "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(self.data), "serve",
              "--host", "127.0.0.1", "--port", str(port)],
@@ -151,7 +152,7 @@ async def test_party_reaching_the_other_node_is_routed_to_the_hearing_and_surviv
 async def test_redis_stopping_refuses_new_joins_keeps_media_and_recovers(
         cluster: Cluster) -> None:
     a = cluster.start("node-a")
-    hid, tokens, ids = tokens_of(cluster.hearing())
+    _, tokens, ids = tokens_of(cluster.hearing())
     video, audio = cached_clips()
     judge = Participant(a.url, tokens["judge"], "judge", video, audio)
     party = Participant(a.url, tokens["party"], "party", video, audio)
@@ -163,7 +164,7 @@ async def test_redis_stopping_refuses_new_joins_keeps_media_and_recovers(
         cluster.redis.stop()
         before = judge.media.frames_from(ids["party"], "camera")
         late = Participant(a.url, tokens["party"], "late", video, audio)
-        with pytest.raises(Exception):
+        with pytest.raises(socketio.exceptions.ConnectionError):
             await late.connect()
         assert late.refusal is not None and late.refusal["code"] == "store.unavailable"
         await asyncio.sleep(1.5)
@@ -189,7 +190,7 @@ async def test_sigterm_drains_the_node_and_hands_its_hearing_to_another(
         cluster: Cluster) -> None:
     a = cluster.start("node-a")
     b = cluster.start("node-b")
-    hid, tokens, ids = tokens_of(cluster.hearing())
+    hid, tokens, _ = tokens_of(cluster.hearing())
     video, audio = cached_clips()
     judge = Participant(a.url, tokens["judge"], "judge", video, audio)
     try:
