@@ -21,6 +21,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         data_dir=args.data_dir,
+        public_url=args.public_url,
     )
 
 
@@ -193,6 +194,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hearing-server", description=__doc__)
     p.add_argument("--config", help="TOML settings file")
     p.add_argument("--data-dir", help="data folder (default ./data)")
+    p.add_argument("--public-url", help="base URL of join links (default http://host:port;"
+                   " also HEARING_PUBLIC_URL)")
     sub = p.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run a node")

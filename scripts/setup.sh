@@ -9,6 +9,7 @@ command -v ffprobe >/dev/null 2>&1 || want_apt+=(ffmpeg)
 if [[ "${HEARING_SETUP_TESTS:-0}" == "1" ]]; then
   [[ -x /usr/bin/chromium ]] || want_apt+=(chromium)
   command -v redis-server >/dev/null 2>&1 || want_apt+=(redis-server)
+  [[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || want_apt+=(fonts-wqy-microhei)
 fi
 if (( ${#want_apt[@]} )); then
   echo "setup: installing ${want_apt[*]} with apt-get" >&2

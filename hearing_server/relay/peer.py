@@ -104,6 +104,8 @@ class Peer:
         self._offer_mlines = 0
         self._slot_transceivers: dict[Slot, RTCRtpTransceiver] = {}
         self._buffers: dict[Source, Any] = {}
+        #: the track map the client last heard (in an offer or a media.tracks)
+        self.sent_tracks: dict[str, Any] = {}
         self._tasks: set[asyncio.Future[None]] = set()
         self.pc.on("connectionstatechange", self._on_state)
         loop = asyncio.get_running_loop()
@@ -222,6 +224,7 @@ class Peer:
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
         offered_tracks = self.track_map()
+        self.sent_tracks = offered_tracks
         await self._signal("media.offer", {
             "type": "offer", "sdp": sdp, "tracks": offered_tracks,
             "publish": self.publish_map(),
@@ -238,6 +241,7 @@ class Peer:
         self._slots_ready()
         now_tracks = self.track_map()
         if now_tracks != offered_tracks:  # slots were re-pointed while we negotiated
+            self.sent_tracks = now_tracks
             await self._signal("media.tracks", {"tracks": now_tracks})
 
     def _slots_ready(self) -> None:

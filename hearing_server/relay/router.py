@@ -142,6 +142,8 @@ class Router:
             wanted = [p for p in live
                       if may_receive(session, peer.participant_id, p.participant_id, p.source)]
             changed, needs_offer = self._assign(peer, wanted)
+            # a producer that closed detached its slots itself: compare with what was sent
+            changed = changed or peer.track_map() != peer.sent_tracks
             if needs_offer or peer is initial_for:
                 peer.request_negotiation()
             elif changed and not peer.negotiating:
@@ -171,8 +173,10 @@ class Router:
         return changed, needs_offer
 
     async def _send_tracks(self, peer: Peer) -> None:
+        tracks = peer.track_map()
+        peer.sent_tracks = tracks
         with contextlib.suppress(Exception):
-            await self._signal(peer.participant_id, "media.tracks", {"tracks": peer.track_map()})
+            await self._signal(peer.participant_id, "media.tracks", {"tracks": tracks})
 
     # ---- lifecycle --------------------------------------------------------------------------
 

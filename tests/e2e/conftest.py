@@ -68,11 +68,13 @@ class Server:
         return done.stdout
 
     def create_hearing(self, case_number: str = "C-1", title: str = "T",
-                       **people: str) -> dict[str, Any]:
+                       **people: str | list[str]) -> dict[str, Any]:
+        """``hearing create``; keyword arguments are role=name or role=[names]."""
         args = ["hearing", "create", "--case-number", case_number, "--title", title,
                 "--at", "2026-12-01T10:00:00Z"]
-        for role, name in people.items():
-            args += [f"--{role}", name]
+        for role, names in people.items():
+            for name in [names] if isinstance(names, str) else names:
+                args += [f"--{role}", name]
         data: dict[str, Any] = json.loads(self.cli(*args))
         return data
 

@@ -357,3 +357,105 @@ def test_join_page_explains_bad_links_and_speaks_chinese(server: Server, browser
         assert page.js_errors == [], page.js_errors
     finally:
         page.context.close()
+
+
+def test_denied_locked_removed_and_replaced_are_explained(server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-4", title="Estate of Ray",
+                                    judge="Judge Ada", party=["Ann Able", "Bob Baker"])
+    judge_link = next(p["link"] for p in created["participants"] if p["role"] == "judge")
+    ann, bob = (p for p in created["participants"] if p["role"] == "party")
+    judge = new_page(browser)
+    guest = new_page(browser)
+    try:
+        judge.goto(judge_link)
+        pass_device_check(judge)
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+
+        # -- denied, with the reason the court gave
+        guest.goto(ann["link"])
+        pass_device_check(guest)
+        guest.click("#enter-btn")
+        expect(guest.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        judge.click(f"#deny-{ann['id']}")
+        judge.fill(f"#reason-{ann['id']}", "Not a party to this case")
+        judge.click(f"#confirm-deny-{ann['id']}")
+        expect(guest.locator("#ended-card")).to_have_attribute("data-kind", "denied")
+        expect(guest.locator("#ended-title")).to_have_text("The court did not admit you")
+        expect(guest.locator("#ended-detail")).to_contain_text("Not a party to this case")
+        shot(guest, "40-party-denied")
+
+        # -- a locked hearing refuses the connection: the page says why
+        judge.check("#lock-toggle")
+        expect(judge.locator("#lock-badge")).to_be_visible()
+        guest.goto("about:blank")
+        guest.goto(bob["link"])
+        pass_device_check(guest)
+        guest.click("#enter-btn")
+        expect(guest.locator("#ended-card")).to_have_attribute("data-code", "hearing.locked",
+                                                               timeout=15000)
+        expect(guest.locator("#ended-title")).to_have_text("The hearing is locked")
+        shot(guest, "41-party-refused-locked")
+
+        # -- admitted, then removed by the court
+        judge.uncheck("#lock-toggle")
+        expect(judge.locator("#lock-badge")).to_be_hidden()
+        guest.goto("about:blank")
+        guest.goto(bob["link"])
+        pass_device_check(guest)
+        guest.click("#enter-btn")
+        expect(guest.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        judge.click(f"#admit-{bob['id']}")
+        expect(guest.locator("#screen-room")).to_be_visible(timeout=15000)
+        judge.click(f"#remove-{bob['id']}")
+        judge.fill(f"#reason-{bob['id']}", "Disrupting the hearing")
+        shot(judge, "42-judge-removing")
+        judge.click(f"#confirm-remove-{bob['id']}")
+        expect(guest.locator("#ended-card")).to_have_attribute("data-kind", "removed")
+        expect(guest.locator("#ended-detail")).to_contain_text("Disrupting the hearing")
+        shot(guest, "43-party-removed")
+
+        # -- the judge opens their link in another window: the first one says so
+        guest.goto("about:blank")
+        guest.goto(judge_link)
+        pass_device_check(guest)
+        guest.click("#enter-btn")
+        expect(guest.locator("#screen-room")).to_be_visible(timeout=15000)
+        expect(judge.locator("#ended-card")).to_have_attribute("data-kind", "replaced")
+        expect(judge.locator("#ended-retry")).to_be_visible()
+        shot(judge, "44-judge-replaced")
+        assert judge.js_errors == [], judge.js_errors
+        assert guest.js_errors == [], guest.js_errors
+    except Exception:
+        shot(judge, "zz-failure-judge2")
+        shot(guest, "zz-failure-guest")
+        print(server.log())
+        raise
+    finally:
+        judge.context.close()
+        guest.context.close()
+
+
+def test_device_check_explains_a_blocked_camera(server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-5", title="T", judge="Judge Ada",
+                                    witness="Wes Witness")
+    link = next(p["link"] for p in created["participants"] if p["role"] == "witness")
+    page = new_page(browser)
+    try:
+        page.context.add_init_script("""
+          navigator.mediaDevices.getUserMedia = async () => {
+            throw new DOMException("Permission denied", "NotAllowedError");
+          };""")
+        page.goto(link)
+        page.click("#dc-start")
+        expect(page.locator("#device-check")).to_have_attribute("data-state", "failed")
+        expect(page.locator("#dc-messages")).to_contain_text("blocked")
+        expect(page.locator("#dc-messages")).to_contain_text("neither see nor hear you")
+        expect(page.locator("#enter-btn")).to_be_enabled()
+        shot(page, "45-device-check-blocked")
+    finally:
+        page.context.close()

@@ -113,3 +113,22 @@ async def test_removed_participant_connection_is_closed_and_its_tracks_stop() ->
         assert judge.frames_from("party", "camera") <= before + 1
     finally:
         await h.close()
+
+
+async def test_subscribers_hear_when_a_publisher_stops_sharing_or_leaves() -> None:
+    from hearing_server.domain.policy import Source
+
+    h = Harness()
+    try:
+        judge = await h.join("judge", Role.JUDGE)
+        await h.join("party", Role.PARTY)
+        await wait_for(lambda: judge.frames_from("party", "camera") > 5, 10)
+        await h.router.unpublish("party", Source.CAMERA)
+        await wait_for(lambda: not any(
+            t and t["participant_id"] == "party" and t["source"] == "camera"
+            for t in judge.tracks.values()), 5)
+        await h.router.disconnect("party", "left")
+        await wait_for(lambda: not any(
+            t and t["participant_id"] == "party" for t in judge.tracks.values()), 5)
+    finally:
+        await h.close()

@@ -74,7 +74,7 @@ async def test_caucus_media_never_reaches_the_other_side_even_during_moves(
             mediator.call("caucus.move", {"participant_id": "mediator", "room": cid}),
             mediator.call("caucus.move", {"participant_id": "mediator", "room": cid}))
         assert sorted(m["ok"] for m in moves) == [False, True]  # two moves at once: one wins
-        assert [m for m in moves if not m["ok"]][0]["error"]["code"] == "caucus.already_there"
+        assert next(m for m in moves if not m["ok"])["error"]["code"] == "caucus.already_there"
         await asyncio.sleep(0.3)
         iso.wrap()  # slots added by renegotiation
         witness_before = {s: ps["witness"].media.frames_from(s, "camera")

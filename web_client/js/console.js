@@ -298,7 +298,6 @@ async function openHearing(id) {
   ui.service = [];
   ui.events = [];
   showDetail("hearing");
-  ui.current = ui.current || null;
   renderHearing();
   renderHearings();
   focusHeading($("#hp-title"));
