@@ -133,8 +133,12 @@ def build_app(settings: Settings) -> web.Application:
     async def recording_failed(hearing_id: str, code: str) -> None:
         await courtroom.recording_failed(hearing_id, code)
 
+    async def recording_receiving(hearing_id: str) -> None:
+        await courtroom.recording_receiving(hearing_id)
+
     recorder = RecordingService(settings.data_dir / "records", signer, events,
-                                settings.recording_segment_seconds, recording_failed)
+                                settings.recording_segment_seconds, recording_failed,
+                                recording_receiving)
     hearings = HearingService(store, tokens, events, settings.base_url)
     staff = StaffService(store, tokens)
     courtroom = CourtroomService(store, tokens, events, relay, late,  # type: ignore[arg-type]

@@ -117,6 +117,8 @@ class Session:
     locked: bool = False
     recording: RecordingState = RecordingState.OFF
     recording_reason: str = ""
+    #: the recorder reported it receives media since recording last (re)started
+    recording_active: bool = False
     members: dict[str, Member] = field(default_factory=dict)
     #: caucus id -> name (mediation only); members carry the room they are in
     caucuses: dict[str, str] = field(default_factory=dict)
@@ -154,6 +156,7 @@ class Session:
             "locked": self.locked,
             "recording": self.recording.value,
             "recording_reason": self.recording_reason,
+            "recording_active": self.recording_active,
             "caucuses": [{"id": cid, "name": name} for cid, name in self.caucuses.items()],
             "settlement": self.settlement.public() if self.settlement else None,
         }
@@ -438,6 +441,7 @@ class Session:
         self._not_over()
         self.phase = Phase.ADJOURNED
         self.recording = RecordingState.OFF
+        self.recording_active = False
         return Event("adjourned", actor)
 
     def set_recording(self, actor: str, action: str, reason: str) -> Event:
@@ -461,7 +465,15 @@ class Session:
                                code="recording.reason_required", status=400)
         self.recording = new
         self.recording_reason = reason
+        self.recording_active = False
         return Event("recording_" + action, actor, None, {"reason": reason})
+
+    def recording_receiving(self) -> Event | None:
+        """The recorder reports media arriving: the record is really being made."""
+        if self.recording is not RecordingState.ON or self.recording_active:
+            return None
+        self.recording_active = True
+        return Event("recording_receiving", None)
 
     # ---- serialisation -------------------------------------------------------
 
@@ -490,6 +502,7 @@ class Session:
             locked=d["locked"],
             recording=RecordingState(d["recording"]),
             recording_reason=d["recording_reason"],
+            recording_active=bool(d.get("recording_active", False)),
             members=members,
             caucuses=dict(d.get("caucuses", {})),
             caucus_counter=int(d.get("caucus_counter", 0)),

@@ -477,6 +477,19 @@ class CourtroomService:
                     hearing_id, pid, "node.moving",
                     {"code": "node.moving", "message": "the server is restarting; reconnecting"})
 
+    async def recording_receiving(self, hearing_id: str) -> None:
+        """The recorder receives media: show the hearing as recorded."""
+        hearing = await self._store.get_hearing(hearing_id)
+        if hearing is None:
+            return
+        try:
+            event = await self._change(hearing, lambda s: s.recording_receiving())
+        except HearingError as exc:
+            logger.error("could not mark the recording active: %s", exc.message)
+            return
+        if event is not None:
+            await self._after(hearing, event)
+
     async def recording_failed(self, hearing_id: str, code: str) -> None:
         """Tell everyone who may record, at once, that the recording failed."""
         session = await self._store.get_session(hearing_id)

@@ -34,6 +34,7 @@ from ..store.eventlog import EventLog
 logger = logging.getLogger(__name__)
 
 FailureFn = Callable[[str, str], Awaitable[None]]
+ReceivingFn = Callable[[str], Awaitable[None]]
 
 
 @dataclass
@@ -74,12 +75,15 @@ def attendance(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 class RecordingService:
     def __init__(self, records_dir: Path, signer: Signer, events: EventLog,
-                 segment_seconds: float, on_failure: FailureFn) -> None:
+                 segment_seconds: float, on_failure: FailureFn,
+                 on_receiving: ReceivingFn | None = None) -> None:
         self.records_dir = records_dir
         self._signer = signer
         self._events = events
         self._segment_seconds = segment_seconds
         self._on_failure = on_failure
+        self._on_receiving = on_receiving
+        self._reported: set[str] = set()
         self._archives: dict[str, HearingArchive] = {}
         self._tracks: dict[str, dict[int, _Track]] = {}
         self._sessions: dict[str, tuple[Hearing, Session]] = {}
@@ -152,6 +156,8 @@ class RecordingService:
                 if (member is not None and member.room == MAIN_ROOM and not producer.closed
                         and is_forwarded(session, producer.participant_id, producer.source)):
                     wanted[id(producer)] = producer
+        if not recording:
+            self._reported.discard(hearing_id)
         for key in list(tracks):
             if key not in wanted or tracks[key].producer.closed:
                 self._stop(tracks.pop(key))
@@ -176,6 +182,10 @@ class RecordingService:
 
         def sink(frame: EncodedFrame) -> None:
             recorder.write(frame.data, frame.timestamp, frame.keyframe)
+            if hearing.id not in self._reported and recorder.recording:
+                self._reported.add(hearing.id)
+                if self._on_receiving is not None:
+                    self._spawn(self._on_receiving(hearing.id))
 
         producer.sinks.append(sink)
         producer.request_keyframe()
@@ -191,7 +201,10 @@ class RecordingService:
         logger.error("hearing %s: recording failed: %s %s", hearing_id, exc.code, exc)
         self._events.append(hearing_id, Event("recording_failed", None, None,
                                               {"code": exc.code, "detail": str(exc)}))
-        task = asyncio.ensure_future(self._on_failure(hearing_id, exc.code))
+        self._spawn(self._on_failure(hearing_id, exc.code))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

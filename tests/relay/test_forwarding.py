@@ -59,3 +59,29 @@ async def test_two_subscribers_receive_publisher_audio_and_video_at_source_rate(
                 assert slot.packer._vp8 is None or slot.packer._vp8.codec is None
     finally:
         await h.close()
+
+
+async def test_h264_hearing_forwards_h264_without_transcoding(no_codecs: list[str]) -> None:
+    from bench.client import MediaClient
+    from bench.media import encode_audio, encode_video
+    from hearing_server.relay.peer import PeerConfig
+
+    h = Harness(PeerConfig(video_codec="h264", ice_timeout=10))
+    video = encode_video(320, 240, seconds=2, codec="h264", gop=30)
+    audio = encode_audio(seconds=2)
+    created_before = len(no_codecs)
+    try:
+        h.member("judge", Role.JUDGE)
+        h.clients["judge"] = MediaClient("judge", video, audio)
+        await h.router.connect("judge", Role.JUDGE, h.session)
+        party = await h.join("party", Role.PARTY, publish=False)
+        await wait_for(lambda: party.frames_from("judge", "camera") > 20, 15)
+        offers = [p for pid, e, p in h.signals if pid == "party" and e == "media.offer"]
+        assert "H264/90000" in offers[0]["sdp"] and "VP8/90000" not in offers[0]["sdp"]
+        video_rx = next(r for r in party.received.values() if r.kind == "video")
+        assert video_rx.keyframes >= 1
+        server_codecs = [c for c in no_codecs[created_before:] if c not in ("libopus", "opus")]
+        assert server_codecs == []
+        assert decoder_threads() == []
+    finally:
+        await h.close()

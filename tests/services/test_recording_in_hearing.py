@@ -40,6 +40,8 @@ async def test_hearing_is_recorded_per_track_without_transcoding_and_sealed_at_a
         assert hello["state"]["recording"] == "on"  # recording first
         recorder = running.app[RECORDER]
         await wait_for(lambda: recorder.recording_tracks(h.hearing_id) == 4, 5)
+        await wait_for(lambda: any(e == "state" and d["state"]["recording_active"]
+                                   for e, d in judge.events), 5)
         await asyncio.sleep(2.5)
         ack = await judge.call("recording", {"action": "pause", "reason": "sidebar"})
         assert ack["ok"]
