@@ -18,7 +18,7 @@ from recording.signing import load_or_create_key
 from signaling.namespace import HearingNamespace
 from signaling.notifier import SocketNotifier
 
-from .api.metrics import METRICS_REGISTRY, metrics, registry_for
+from .api.metrics import METRICS_REGISTRY, metrics
 from .api.records import EXPORTS, RECORDS
 from .api.records import routes as record_routes
 from .api.routes import (
@@ -32,6 +32,7 @@ from .api.routes import (
 )
 from .auth.tokens import TokenService
 from .domain.errors import HearingError
+from .relay.metrics import registry_for
 from .relay.peer import PeerConfig
 from .relay.sfu import Relay
 from .services.courtroom import CourtroomService

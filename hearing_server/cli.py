@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .domain.errors import HearingError
+from .logs import configure as configure_logging
 from .settings import Settings, load_settings
 
 
@@ -43,8 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import build_app
 
     settings = _settings(args)
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_json)
     app = build_app(settings)
     base = settings.base_url
     print(f"Hearing Server on {base}  (data: {settings.data_dir.resolve()})", flush=True)
@@ -183,6 +183,29 @@ async def _records_export(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _records_composite(args: argparse.Namespace) -> int:
+    from recording.composite import render_composite
+
+    store, records = _audited_records(args)
+    from .store.audit import AuditLog
+
+    AuditLog(_settings(args).data_dir / "audit.jsonl").append(
+        f"cli:{getpass.getuser()}", "render_composite", args.hearing_id, "allowed",
+        "command line")
+    folder = records.folder(args.hearing_id)
+    await store.close()
+
+    def bar(fraction: float) -> None:
+        done = int(fraction * 40)
+        sys.stderr.write(f"\r[{'#' * done}{'.' * (40 - done)}] {fraction * 100:5.1f}%")
+        sys.stderr.flush()
+
+    out = await render_composite(folder, Path(args.out), on_progress=bar)
+    sys.stderr.write("\n")
+    print(json.dumps({"composite": str(out)}))
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from recording.verify import main as verify_main
 
@@ -251,6 +274,11 @@ def parser() -> argparse.ArgumentParser:
     rx.add_argument("hearing_id")
     rx.add_argument("--dest", default=".")
     rx.set_defaults(afunc=_records_export)
+
+    rc = rsub.add_parser("composite", help="render the composite viewing copy (progress bar)")
+    rc.add_argument("hearing_id")
+    rc.add_argument("--out", required=True, help="output file (.webm or .mp4)")
+    rc.set_defaults(afunc=_records_composite)
 
     verify = sub.add_parser("verify", help="verify a hearing folder or exported bundle offline")
     verify.add_argument("path")

@@ -83,3 +83,17 @@ def test_domain_imports_nothing_async_or_external() -> None:
         text = path.read_text()
         for banned in ("asyncio", "aiohttp", "aiortc", "redis", "socketio"):
             assert f"import {banned}" not in text, (path, banned)
+
+
+def test_json_logs_are_one_object_a_line() -> None:
+    import json
+    import logging
+
+    from hearing_server.logs import JsonFormatter
+
+    record = logging.LogRecord("hearing_server.x", logging.INFO, __file__, 1, "admitted %s",
+                               ("p1",), None)
+    record.hearing_id = "h1"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "admitted p1" and line["hearing_id"] == "h1"
+    assert line["level"] == "info"
