@@ -20,6 +20,7 @@ frame with ``encoder.pack``. The relay therefore:
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable
 from types import MethodType
@@ -31,7 +32,7 @@ from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 
 from .frames import EncodedFrame, is_keyframe
 
@@ -251,7 +252,88 @@ class Packer:
 
 
 def install_packer(sender: RTCRtpSender, packer: Packer,
-                   on_keyframe_request: Callable[[], None]) -> None:
-    """Make ``sender`` packetise encoded frames and pass PLI/FIR to the relay."""
+                   on_keyframe_request: Callable[[], None]) -> FastSender:
+    """Make ``sender`` packetise encoded frames and pass PLI/FIR to the relay; return the
+    :class:`FastSender` that sends frames for it."""
     setattr(sender, _TX + "encoder", packer)
     sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+    return FastSender(sender, packer)
+
+
+NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+
+
+class FastSender:
+    """Sends a slot's frames the moment the relay has them, without a task per subscriber.
+
+    aiortc's sender would await its track, then await three nested coroutines per
+    packet (DTLS transport, ICE connection, datagram protocol). This does the same
+    work synchronously — packetise, add the mid and abs-send-time extensions,
+    keep the packet in the sender's history (so aiortc still answers NACKs with
+    retransmissions), SRTP-protect, write to the selected ICE pair — and keeps
+    the sender's counters so its RTCP sender reports stay right. aiortc's own send
+    loop stays idle (the slot never hands it a frame).
+    """
+
+    def __init__(self, sender: RTCRtpSender, packer: Packer) -> None:
+        self.sender = sender
+        self.packer = packer
+        self.payload_type: int | None = None
+        self.mid: str | None = None
+        self.packets = 0
+        self._sequence = random.randint(0, 0xFFFF)
+        self._timestamp_origin = random.randint(0, 0xFFFFFFFF)
+        self._history: dict[int, RtpPacket] = getattr(sender, _TX + "rtp_history")
+        self._extensions = getattr(sender, _TX + "rtp_header_extensions_map")
+        original_send = sender.send
+
+        async def send(parameters: Any) -> None:
+            self.payload_type = parameters.codecs[0].payloadType
+            self.mid = parameters.muxId
+            await original_send(parameters)
+
+        sender.send = send  # type: ignore[method-assign]
+
+    def send(self, frame: EncodedFrame) -> bool:
+        """Send one frame now; False when the connection cannot carry it yet."""
+        pt = self.payload_type
+        dtls = self.sender.transport
+        if pt is None or dtls.state != "connected":
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        payloads, ts = self.packer.pack(frame)
+        timestamp = (self._timestamp_origin + ts) & 0xFFFFFFFF
+        now = time.time()
+        abs_send_time = int((now + NTP_EPOCH_OFFSET) * 262144) & 0xFFFFFF  # 6.18 fixed point
+        protect = dtls._tx_srtp.protect
+        protocol = pair.protocol
+        transport = getattr(protocol, "transport", None)
+        plain_udp = isinstance(protocol, aioice.ice.StunProtocol) and transport is not None
+        ssrc = self.sender._ssrc
+        seq = self._sequence
+        last = len(payloads) - 1
+        octets = 0
+        for i, payload in enumerate(payloads):
+            packet = RtpPacket(payload_type=pt, marker=1 if i == last else 0,
+                               sequence_number=seq, timestamp=timestamp, ssrc=ssrc,
+                               payload=payload)
+            packet.extensions.abs_send_time = abs_send_time
+            packet.extensions.mid = self.mid
+            self._history[seq % RTP_HISTORY_SIZE] = packet
+            data = protect(packet.serialize(self._extensions))
+            if plain_udp:
+                transport.sendto(data, pair.remote_addr)  # type: ignore[union-attr]
+            else:  # e.g. a TURN allocation: its protocol wraps the data itself
+                asyncio.ensure_future(protocol.send_data(data, pair.remote_addr))
+            octets += len(payload)
+            seq = (seq + 1) & 0xFFFF
+        self._sequence = seq
+        self.packets += len(payloads)
+        s = self.sender
+        setattr(s, _TX + "ntp_timestamp", int((now + NTP_EPOCH_OFFSET) * 4294967296))
+        setattr(s, _TX + "rtp_timestamp", timestamp)
+        setattr(s, _TX + "octet_count", getattr(s, _TX + "octet_count") + octets)
+        setattr(s, _TX + "packet_count", getattr(s, _TX + "packet_count") + len(payloads))
+        return True

@@ -14,7 +14,7 @@ from aiortc import MediaStreamTrack, RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError
 
 from ..domain.policy import Source
-from .aiortc_hook import Packer, send_pli
+from .aiortc_hook import FastSender, Packer, send_pli
 from .frames import DelayHistogram, EncodedFrame, TrackCounters
 
 logger = logging.getLogger(__name__)
@@ -119,6 +119,8 @@ class Slot(MediaStreamTrack):
         super().__init__()
         self.kind = kind
         self.packer = packer
+        #: when set, frames are sent at once by the relay instead of aiortc's send loop
+        self.fast: FastSender | None = None
         self.producer: Producer | None = None
         self.mid: str | None = None
         self.ready = False
@@ -140,6 +142,14 @@ class Slot(MediaStreamTrack):
                 self.counters.dropped += 1
                 return
             self._waiting_keyframe = False
+        fast = self.fast
+        if fast is not None:
+            if not fast.send(frame):
+                self.counters.dropped += 1
+                if self.kind == "video":
+                    self._waiting_keyframe = True  # resume cleanly once it can send
+                    self.request_keyframe()
+            return
         if len(self._queue) >= SLOT_QUEUE_FRAMES:
             # the subscriber's leg is not keeping up: start again from a keyframe
             self.counters.dropped += len(self._queue)

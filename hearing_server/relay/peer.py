@@ -51,6 +51,8 @@ class PeerConfig:
     answer_timeout: float = 15.0
     public_ip: str = ""
     low_delay: bool = True
+    #: send frames from the relay directly (False: through aiortc's per-sender task)
+    fast_send: bool = True
 
 
 def codec_preferences(kind: str, video_codec: str) -> list[Any]:
@@ -166,7 +168,9 @@ class Peer:
         slot = Slot(kind, Packer(codec, frame_step))
         transceiver = self.pc.addTransceiver(slot, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind, self.config.video_codec))
-        install_packer(transceiver.sender, slot.packer, slot.request_keyframe)
+        fast = install_packer(transceiver.sender, slot.packer, slot.request_keyframe)
+        if self.config.fast_send:
+            slot.fast = fast
         self.slots.append(slot)
         self._slot_transceivers[slot] = transceiver
         return slot

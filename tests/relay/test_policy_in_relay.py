@@ -52,7 +52,7 @@ async def test_force_muted_track_stops_at_the_relay_and_resumes_when_lifted() ->
         video_before = judge.frames_from("party", "camera")
         await asyncio.sleep(1.0)
         assert judge.frames_from("party", "microphone") == before
-        assert judge.frames_from("party", "camera") > video_before + 20
+        assert judge.frames_from("party", "camera") > video_before + 5  # video goes on
         h.session.members["party"].forced_audio_mute = False
         h.apply()
         await wait_for(lambda: judge.frames_from("party", "microphone") > before + 20, 5)
