@@ -285,6 +285,7 @@ class FastSender:
         self._timestamp_origin = random.randint(0, 0xFFFFFFFF)
         self._history: dict[int, RtpPacket] = getattr(sender, _TX + "rtp_history")
         self._extensions = getattr(sender, _TX + "rtp_header_extensions_map")
+        self._pending: set[asyncio.Future[None]] = set()
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
@@ -326,7 +327,9 @@ class FastSender:
             if plain_udp:
                 transport.sendto(data, pair.remote_addr)  # type: ignore[union-attr]
             else:  # e.g. a TURN allocation: its protocol wraps the data itself
-                asyncio.ensure_future(protocol.send_data(data, pair.remote_addr))
+                task = asyncio.ensure_future(protocol.send_data(data, pair.remote_addr))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
             octets += len(payload)
             seq = (seq + 1) & 0xFFFF
         self._sequence = seq

@@ -85,3 +85,24 @@ async def test_h264_hearing_forwards_h264_without_transcoding(no_codecs: list[st
         assert decoder_threads() == []
     finally:
         await h.close()
+
+
+async def test_fast_path_keeps_nack_history_and_sender_report_counters() -> None:
+    h = Harness()
+    try:
+        await h.join("judge", Role.JUDGE)
+        party = await h.join("party", Role.PARTY, publish=False)
+        await wait_for(lambda: party.frames("video") > 10, 10)
+        slot = next(s for s in h.router.peers["party"].slots if s.kind == "video")
+        assert slot.fast is not None and slot.fast.packets > 10
+        sender = slot.fast.sender
+        history = sender._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
+        last_seq = (slot.fast._sequence - 1) & 0xFFFF
+        assert history[last_seq % 128].sequence_number == last_seq
+        # a NACK from the subscriber is answered from that history by aiortc itself
+        before = sender.transport._RTCDtlsTransport__tx_packets  # type: ignore[attr-defined]
+        await sender._retransmit(last_seq)
+        assert sender.transport._RTCDtlsTransport__tx_packets == before + 1  # type: ignore[attr-defined]
+        assert sender._RTCRtpSender__packet_count == slot.fast.packets  # type: ignore[attr-defined]
+    finally:
+        await h.close()
