@@ -80,7 +80,7 @@ def start_group(base: str, g: Group, warmup: float, duration: float,
 
 
 def run_scenario(name: str, mode: str, groups: list[Group], warmup: float, duration: float,
-                 uvloop: bool = False) -> dict[str, Any]:
+                 uvloop: bool = True) -> dict[str, Any]:
     proc, base = start_server(mode, uvloop)
     loads: list[subprocess.Popen[str]] = []
     try:
@@ -88,7 +88,7 @@ def run_scenario(name: str, mode: str, groups: list[Group], warmup: float, durat
         # publishers first (the baseline can only subscribe to tracks that exist)
         publishers = [g for g in groups if g.publish]
         others = [g for g in groups if not g.publish]
-        follow = mode == "relay"
+        follow = mode.startswith("relay")
         for g in publishers:
             loads.append(start_group(base, g, warmup + 2.0 if others else warmup, duration,
                                      follow))
@@ -192,6 +192,7 @@ def scenarios(smoke: bool) -> list[tuple[str, str, list[Group]]]:
             ("smoke 1->1", "baseline", [Group("p", 1, True), Group("s", 1, False)]),
         ]
     out: list[tuple[str, str, list[Group]]] = [
+        ("1 publisher -> 1 subscriber", "baseline", [Group("p", 1, True), Group("s", 1, False)]),
         ("1 publisher -> 3 subscribers", "baseline", [Group("p", 1, True), Group("s", 3, False)]),
         ("1 publisher -> 3 subscribers", "relay", [Group("p", 1, True), Group("s", 3, False)]),
         ("courtroom: 5 publish and subscribe", "relay", [Group("p", 5, True)]),
@@ -199,6 +200,8 @@ def scenarios(smoke: bool) -> list[tuple[str, str, list[Group]]]:
     for observers in (10, 30):
         out.append((f"gallery: 3 publishers -> {observers} observers", "relay",
                     [Group("p", 3, True), *split("o", observers, 10)]))
+    out.append(("1 publisher -> 20 subscribers", "relay-aiortc-send",
+                [Group("p", 1, True), *split("r", 20, 10)]))
     for subs in (20, 40, 60):
         out.append((f"ramp: 1 publisher -> {subs} subscribers", "relay",
                     [Group("p", 1, True), *split("r", subs, 10)]))
@@ -246,22 +249,67 @@ def main(argv: list[str] | None = None) -> int:
         print(f"-- {name} [{mode}]", flush=True)
         rows.append(run_scenario(name, mode, groups, warmup, duration))
         print(json.dumps(rows[-1]), flush=True)
-    base = next((r for r in rows if r["mode"] == "baseline"), None)
-    ours = next((r for r in rows if r["mode"] == "relay"
-                 and base is not None and r["scenario"] == base["scenario"]), None)
-    ratio = None
-    if base and ours and ours["server_cores_per_stream"]:
-        ratio = round(base["server_cores_per_stream"] / ours["server_cores_per_stream"], 1)
     report = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "duration_s": duration, "rows": rows, "baseline_over_relay": ratio}
+              "duration_s": duration, "rows": rows, **ratios(rows)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(table(rows))
-    if ratio is not None:
-        print(f"baseline CPU per stream / relay CPU per stream = {ratio}x")
+    print(summary(report))
     if args.docs:
         write_docs(report)
     return 0
+
+
+def fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Least-squares line (slope, intercept) through (streams, cores)."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    if sxx == 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx
+    return slope, my - slope * mx
+
+
+def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The headline figures: per-stream cost against the baseline, and the ceiling."""
+    out: dict[str, Any] = {"baseline_over_relay": None, "marginal_baseline_over_relay": None,
+                           "relay_marginal_cores_per_stream": None,
+                           "streams_per_core_at_99pct": None}
+    base = {r["forwarded_streams"]: r for r in rows if r["mode"] == "baseline"}
+    relay = [r for r in rows if r["mode"] == "relay"]
+    same = next((r for r in relay if base.get(3) and r["scenario"] == base[3]["scenario"]), None)
+    if same and base.get(3) and same["server_cores_per_stream"]:
+        out["baseline_over_relay"] = round(
+            base[3]["server_cores_per_stream"] / same["server_cores_per_stream"], 1)
+    ramp = [r for r in relay if r["scenario"].startswith("ramp")
+            or r["scenario"] == "1 publisher -> 3 subscribers"]
+    line = fit([(r["forwarded_streams"], r["server_cores"]) for r in ramp])
+    if line is not None:
+        slope, intercept = line
+        out["relay_marginal_cores_per_stream"] = round(slope, 5)
+        good = [r for r in ramp if (r["video_delivery_min"] or 0) >= 0.99]
+        if slope > 0 and good:
+            out["streams_per_core_at_99pct"] = int((1.0 - intercept) / slope)
+        if base.get(1) and base.get(3) and slope > 0:
+            base_marginal = (base[3]["server_cores"] - base[1]["server_cores"]) / 2
+            out["baseline_marginal_cores_per_stream"] = round(base_marginal, 4)
+            out["marginal_baseline_over_relay"] = round(base_marginal / slope, 1)
+    return out
+
+
+def summary(report: dict[str, Any]) -> str:
+    return (
+        f"baseline/relay CPU per stream, same scenario (1 -> 3): "
+        f"{report['baseline_over_relay']}x\n"
+        f"baseline/relay CPU per added subscriber: {report['marginal_baseline_over_relay']}x "
+        f"(relay {report['relay_marginal_cores_per_stream']} cores per forwarded stream, "
+        f"baseline {report.get('baseline_marginal_cores_per_stream')})\n"
+        f"forwarded streams per core at >=99% delivery (extrapolated from the ramp): "
+        f"{report['streams_per_core_at_99pct']}")
 
 
 def write_docs(report: dict[str, Any]) -> None:
@@ -271,8 +319,7 @@ def write_docs(report: dict[str, Any]) -> None:
     head = text.split(marker)[0].rstrip() + "\n\n"
     body = (f"{marker}\n\nMeasured {report['when']} on {report['machine']}; "
             f"{report['duration_s']} s per scenario.\n\n{table(report['rows'])}\n\n"
-            f"Baseline CPU per stream over relay CPU per stream: "
-            f"**{report['baseline_over_relay']}x**.\n")
+            + "\n".join(f"* {line}" for line in summary(report).splitlines()) + "\n")
     path.write_text(head + body)
 
 

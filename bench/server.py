@@ -47,10 +47,11 @@ def rss_mb() -> float:
 
 
 class RelayMode:
-    def __init__(self) -> None:
+    def __init__(self, fast_send: bool = True) -> None:
         self.session = Session(HearingId("bench"), HearingKind.HEARING)
         self.pending: dict[str, asyncio.Queue[dict[str, Any]]] = {}
-        self.router = Router("bench", PeerConfig(ice_timeout=30), self._signal)
+        self.router = Router("bench", PeerConfig(ice_timeout=30, fast_send=fast_send),
+                             self._signal)
 
     async def _signal(self, pid: str, event: str, payload: dict[str, Any]) -> None:
         if event == "media.offer":
@@ -114,7 +115,8 @@ class BaselineMode:
 
 
 def build(mode: str) -> web.Application:
-    impl: Any = RelayMode() if mode == "relay" else BaselineMode()
+    impl: Any = (RelayMode() if mode == "relay" else RelayMode(fast_send=False)
+                 if mode == "relay-aiortc-send" else BaselineMode())
     app = web.Application()
 
     async def join(request: web.Request) -> web.Response:
@@ -151,7 +153,7 @@ def build(mode: str) -> web.Application:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--mode", choices=["relay", "baseline"], required=True)
+    p.add_argument("--mode", choices=["relay", "relay-aiortc-send", "baseline"], required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--uvloop", action="store_true")
     args = p.parse_args()
