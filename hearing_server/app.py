@@ -24,6 +24,7 @@ from .api.records import routes as record_routes
 from .api.routes import (
     COURTROOM,
     HEARINGS,
+    NODE_ORIGINS,
     STAFF,
     WEB_ROOT,
     add_pages,
@@ -159,6 +160,11 @@ def build_app(settings: Settings) -> web.Application:
     app[STAFF] = staff
     app[COURTROOM] = courtroom
     app[NODES] = nodes
+
+    async def origins() -> list[str]:
+        return [n.url for n in await nodes.live_nodes()]
+
+    app[NODE_ORIGINS] = origins
     app[RECORDER] = recorder
     app[RECORDS] = RecordsService(settings.data_dir / "records", store,
                                   AuditLog(settings.data_dir / "audit.jsonl"),

@@ -71,7 +71,7 @@ async def _serve(app: Any, settings: Settings) -> None:
 
     from .api.routes import COURTROOM
 
-    runner = web.AppRunner(app, handle_signals=False)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

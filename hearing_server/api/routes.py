@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -28,6 +29,8 @@ HEARINGS: web.AppKey[HearingService] = web.AppKey("hearings", HearingService)
 STAFF: web.AppKey[StaffService] = web.AppKey("staff", StaffService)
 COURTROOM: web.AppKey[CourtroomService] = web.AppKey("courtroom", CourtroomService)
 WEB_ROOT: web.AppKey[Path] = web.AppKey("web_root", Path)
+NodeOrigins = Callable[[], Awaitable[list[str]]]
+NODE_ORIGINS: web.AppKey[NodeOrigins] = web.AppKey("node_origins")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -210,12 +213,32 @@ async def open_link(request: web.Request) -> web.Response:
     return web.json_response(info)
 
 
+async def node_origins(request: web.Request) -> list[str]:
+    """Every node's origin (http and ws forms): a join may be sent on to another node."""
+    finder = request.app.get(NODE_ORIGINS)
+    if finder is None:
+        return []
+    try:
+        urls = await finder()
+    except HearingError:
+        return []
+    out: list[str] = []
+    for url in urls:
+        parsed = urlsplit(url)
+        if parsed.scheme in ("http", "https") and parsed.netloc:
+            ws = "wss" if parsed.scheme == "https" else "ws"
+            out += [f"{parsed.scheme}://{parsed.netloc}", f"{ws}://{parsed.netloc}"]
+    return out
+
+
 def page(name: str) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
+        connect = " ".join(["'self'", *await node_origins(request)])
         return web.FileResponse(request.app[WEB_ROOT] / name, headers={
             "Cache-Control": "no-store",
             "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; "
-                                       "img-src 'self' data: blob:; style-src 'self'",
+                                       "img-src 'self' data: blob:; style-src 'self'; "
+                                       f"connect-src {connect}",
             "Referrer-Policy": "no-referrer",
         })
     return handler

@@ -190,6 +190,10 @@ class CourtroomService:
             await self._after(hearing, event)
 
     async def replaced(self, hearing_id: str, participant_id: str) -> None:
+        """A newer connection took over: close the old one's media quietly."""
+        router = self._relay.existing(hearing_id)
+        if router is not None:
+            await router.disconnect(participant_id, "replaced")
         self._events.append(hearing_id, Event("connection_replaced", participant_id,
                                               participant_id))
 

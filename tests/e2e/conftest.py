@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +57,12 @@ class Server:
     data_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
+    #: extra environment for the CLI (for example the Redis URL of a multi-node setup)
+    env: dict[str, str] = field(default_factory=dict)
 
     def cli(self, *args: str) -> str:
         # the CLI builds join links from the public URL: point it at this server
-        env = dict(os.environ, HEARING_PUBLIC_URL=self.url)
+        env = dict(os.environ, HEARING_PUBLIC_URL=self.url, **self.env)
         done = subprocess.run([*_cli(), "--data-dir", str(self.data_dir), *args],
                               capture_output=True, text=True, timeout=60, check=False, env=env)
         if done.returncode != 0:
@@ -68,10 +70,11 @@ class Server:
         return done.stdout
 
     def create_hearing(self, case_number: str = "C-1", title: str = "T",
+                       kind: str = "hearing",
                        **people: str | list[str]) -> dict[str, Any]:
         """``hearing create``; keyword arguments are role=name or role=[names]."""
         args = ["hearing", "create", "--case-number", case_number, "--title", title,
-                "--at", "2026-12-01T10:00:00Z"]
+                "--kind", kind, "--at", "2026-12-01T10:00:00Z"]
         for role, names in people.items():
             for name in [names] if isinstance(names, str) else names:
                 args += [f"--{role}", name]
@@ -100,38 +103,54 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
     raise RuntimeError(f"the server did not start:\n{log.read_text(errors='replace')}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("e2e")
-    data_dir = base / "data"
-    port = free_port()
-    log_path = base / "server.log"
+def start_server(data_dir: Path, log_path: Path, port: int | None = None,
+                 env: dict[str, str] | None = None) -> Server:
+    """Start ``hearing-server serve`` on 127.0.0.1 and wait until it is healthy."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, HEARING_ICE_TIMEOUT="20", HEARING_PUBLIC_URL=url)
+    extra = dict(env or {})
+    full_env = dict(os.environ, HEARING_ICE_TIMEOUT="20", HEARING_PUBLIC_URL=url, **extra)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [*_cli(), "--data-dir", str(data_dir), "serve", "--host", "127.0.0.1",
              "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
-    srv = Server(url, data_dir, log_path, process)
+            stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=str(ROOT))
+    srv = Server(url, data_dir, log_path, process, extra)
     try:
         _wait_healthy(url, process, log_path)
+    except Exception:
+        stop_server(srv)
+        raise
+    return srv
+
+
+def stop_server(srv: Server) -> None:
+    if srv.process.poll() is not None:
+        return
+    srv.process.terminate()
+    try:
+        srv.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        srv.process.kill()
+        srv.process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("e2e")
+    srv = start_server(base / "data", base / "server.log")
+    try:
         srv.cli("staff", "add", "clerk1", "--role", "clerk", "--name", "Clerk One",
                 "--password", STAFF_PASSWORD)
         yield srv
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_server(srv)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+    if not Path(CHROMIUM).exists():  # never skip: the test command installs it
+        pytest.fail(f"no Chromium at {CHROMIUM}: run ./scripts/test.sh, which installs it")
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -152,9 +171,9 @@ def shot(page: Any, name: str) -> Path:
 
 
 def new_page(browser: Any, locale: str = "en-GB", width: int = 1280,
-             height: int = 800) -> Any:
+             height: int = 800, bypass_csp: bool = False) -> Any:
     context = browser.new_context(locale=locale, viewport={"width": width, "height": height},
-                                  permissions=["camera", "microphone"])
+                                  permissions=["camera", "microphone"], bypass_csp=bypass_csp)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

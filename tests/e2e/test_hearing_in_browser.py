@@ -11,52 +11,9 @@ from typing import Any
 import pytest
 
 from .conftest import STAFF_PASSWORD, Server, new_page, shot
+from .helpers import pass_device_check, people, wait_remote_video
 
 pytestmark = pytest.mark.timeout(180)
-
-FRAMES_ADVANCE = """async ([pid, source]) => {
-  const v = document.querySelector(
-    `video.remote-video[data-participant-id="${pid}"][data-source="${source}"]`);
-  if (!v || v.videoWidth === 0) return null;
-  const a = v.getVideoPlaybackQuality().totalVideoFrames;
-  await new Promise((r) => setTimeout(r, 1000));
-  const b = v.getVideoPlaybackQuality().totalVideoFrames;
-  return {width: v.videoWidth, height: v.videoHeight, before: a, after: b};
-}"""
-
-
-def people(created: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {p["role"]: p for p in created["participants"]}
-
-
-def pass_device_check(page: Any) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.locator("#screen-prejoin")).to_be_visible()
-    expect(page.locator("#enter-btn")).to_be_disabled()
-    page.click("#dc-start")
-    expect(page.locator("#device-check")).to_have_attribute("data-state", "ok", timeout=15000)
-    # the fake microphone beeps: the level meter must move at some point
-    page.wait_for_function(
-        "() => Number(document.querySelector('#dc-meter').getAttribute('aria-valuenow')) > 5",
-        timeout=15000)
-    page.wait_for_function("() => document.querySelector('#dc-video').videoWidth > 0",
-                           timeout=15000)
-    expect(page.locator("#dc-camera option")).not_to_have_count(0)
-    expect(page.locator("#enter-btn")).to_be_enabled()
-
-
-def wait_remote_video(page: Any, pid: str, source: str = "camera") -> dict[str, Any]:
-    page.wait_for_function(
-        """([pid, source]) => { const v = document.querySelector(
-             `video.remote-video[data-participant-id="${pid}"][data-source="${source}"]`);
-           return v && v.videoWidth > 0; }""", arg=[pid, source], timeout=30000)
-    stats: dict[str, Any] = page.evaluate(FRAMES_ADVANCE, [pid, source])
-    assert stats is not None, "the remote video vanished"
-    assert stats["width"] > 0 and stats["height"] > 0
-    assert stats["after"] > stats["before"], f"frames did not advance: {stats}"
-    return stats
-
 
 def test_judge_admits_party_they_see_each_other_mute_and_adjourn(server: Server,
                                                                    browser: Any) -> None:

@@ -5,6 +5,7 @@ import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, onLanguageChange,
 } from "./i18n.js";
 import { ROLES } from "./roles.js";
+import { Records } from "./records.js";
 
 const REFRESH_MS = 5000;
 
@@ -19,6 +20,8 @@ const ui = {
   refreshTimer: null,
   serviceAt: null,
   status: null,
+  records: null, // the case records panel (records.js)
+  hearingRecord: undefined, // the open hearing's record summary: undefined = not asked, null = none
 };
 
 const SCREENS = ["loading", "signin", "workspace"];
@@ -160,6 +163,9 @@ function showDetail(which) {
   $("#detail-empty").hidden = which !== "empty";
   $("#schedule-panel").hidden = which !== "schedule";
   $("#hearing-panel").hidden = which !== "hearing";
+  $("#records-panel").hidden = which !== "records";
+  $("#recordings-btn").classList.toggle("is-active", which === "records");
+  if (which !== "records" && ui.records) ui.records.closeRecord();
   if (which !== "hearing") {
     stopRefresh();
     ui.current = null;
@@ -297,6 +303,7 @@ async function openHearing(id) {
   }
   ui.service = [];
   ui.events = [];
+  ui.hearingRecord = undefined;
   showDetail("hearing");
   renderHearing();
   renderHearings();
@@ -324,6 +331,56 @@ function renderHearing() {
   $("#hp-created").textContent = `${x.created_by || "—"} · ${fmtDateTime(x.created_at, "short")}`;
   renderService();
   renderEvents();
+  renderHearingRecord();
+}
+
+/** The hearing's case record, asked for when the hearing opens and when its phase moves on
+ * (not on every refresh: each request is an audited access). */
+async function loadHearingRecord() {
+  if (!ui.current) return;
+  const id = ui.current.hearing.id;
+  try {
+    const data = await api("GET", `/api/v1/recordings?hearing_id=${encodeURIComponent(id)}`);
+    if (!ui.current || ui.current.hearing.id !== id) return;
+    ui.hearingRecord = (data.recordings || [])[0] || null;
+  } catch (err) {
+    if (err.status === 401) return signOut();
+    ui.hearingRecord = { error: err };
+  }
+  renderHearingRecord();
+}
+
+function renderHearingRecord() {
+  const text = $("#hp-record-text");
+  const badge = $("#hp-record-badge");
+  const open = $("#hp-open-record");
+  const r = ui.hearingRecord;
+  open.hidden = !r || Boolean(r.error);
+  badge.hidden = !r || Boolean(r.error);
+  if (r === undefined) {
+    text.textContent = "";
+    return;
+  }
+  if (r === null) {
+    text.textContent = t("console.recordings_text");
+    return;
+  }
+  if (r.error) {
+    text.textContent = errorText(r.error);
+    return;
+  }
+  badge.textContent = r.sealed ? t("recs.sealed") : t("recs.open_record_state");
+  badge.className = `badge ${r.sealed ? "status-joined" : "badge-warn"}`;
+  badge.dataset.sealed = r.sealed ? "true" : "false";
+  text.textContent = t("recs.files_n", { media: r.media_files, files: r.files })
+    + (r.started_at ? ` · ${t("recs.recorded_at", { time: fmtDateTime(r.started_at, "short") })}` : "");
+}
+
+async function openRecords(hearingId) {
+  setStatus(null);
+  showDetail("records");
+  renderHearings();
+  await ui.records.open(hearingId);
 }
 
 async function refresh() {
@@ -338,7 +395,10 @@ async function refresh() {
     if (!ui.current || ui.current.hearing.id !== id) return;
     ui.service = service.links || [];
     ui.events = events.events || [];
+    const before = ui.current.state ? `${ui.current.state.phase}/${ui.current.state.recording}` : "";
     ui.current = { hearing: detail.hearing, state: detail.state };
+    const after = detail.state ? `${detail.state.phase}/${detail.state.recording}` : "";
+    if (ui.hearingRecord === undefined || before !== after) loadHearingRecord();
     ui.serviceAt = Date.now();
   } catch (err) {
     if (err.status === 401) return signOut();
@@ -465,7 +525,7 @@ async function reissue(pid) {
 }
 
 const DETAIL_FIELDS = ["reason", "kind", "state", "role", "source", "address", "from", "to",
-  "case_number", "scheduled_at", "code", "detail"];
+  "name", "seconds_in_previous", "case_number", "scheduled_at", "code", "detail", "sha256"];
 
 function renderEvents() {
   const body = $("#events-body");
@@ -481,7 +541,10 @@ function renderEvents() {
       else if (key === "role") value = roleName(value);
       else if (key === "source" && hasKey(`source.${value}`)) value = t(`source.${value}`);
       else if (key === "state" && hasKey(`presence.${value}`)) value = t(`presence.${value}`);
-      else if (key === "scheduled_at" || key === "from" || key === "to") value = fmtDateTime(value, "short");
+      else if (key === "scheduled_at" || ((key === "from" || key === "to") && /^\d{4}-\d\d-\d\dT/.test(String(value)))) {
+        value = fmtDateTime(value, "short");
+      } else if ((key === "from" || key === "to") && value === "main") value = t("caucus.main");
+      else if (key === "sha256") value = `${String(value).slice(0, 12)}…`;
       details.push(`${t(`ev.field.${key}`)}: ${value}`);
     }
     const label = hasKey(`ev.${e.type}`) ? t(`ev.${e.type}`) : e.type;
@@ -505,6 +568,7 @@ function main() {
     renumberRows();
     renderTimeZone();
     if (ui.current) renderHearing();
+    ui.records.rerender();
   });
   $("#signin-form").addEventListener("submit", signIn);
   $("#signout-btn").addEventListener("click", signOut);
@@ -519,6 +583,20 @@ function main() {
   });
   $("#hearing-filter").addEventListener("input", renderHearings);
   $("#service-refresh").addEventListener("click", refresh);
+  ui.records = new Records({
+    hearings: () => ui.hearings,
+    failed: (err) => {
+      if (err && err.status === 401) {
+        signOut();
+        return true;
+      }
+      return false;
+    },
+  });
+  $("#recordings-btn").addEventListener("click", () => openRecords());
+  $("#hp-open-record").addEventListener("click", () => {
+    if (ui.current) openRecords(ui.current.hearing.id);
+  });
   start();
 }
 

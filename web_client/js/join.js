@@ -31,6 +31,9 @@ const app = {
   connectedOnce: false,
   inRoom: false,
   over: false,
+  moving: false, // the node is draining: reconnecting to whichever node takes the hearing
+  redirects: 0, // node.redirect hops since the last successful connection
+  nodeUrl: "", // "" = this page's server, else the node we were sent to
   ending: null,
   lobbySince: 0,
   lobbyTimer: null,
@@ -174,7 +177,7 @@ function teardown() {
 /** A connection refusal's {code, message} (err.data from the server), or null for a network error. */
 function refusal(err) {
   const data = err && err.data;
-  if (data && typeof data === "object" && data.code) return { code: data.code, message: data.message || "" };
+  if (data && typeof data === "object" && data.code) return { ...data, code: String(data.code), message: data.message || "" };
   const msg = String((err && err.message) || "");
   try {
     const parsed = JSON.parse(msg);
@@ -184,7 +187,8 @@ function refusal(err) {
   const code = msg.match(/'code':\s*'([^']+)'/);
   if (code) {
     const text = msg.match(/'message':\s*(['"])(.*?)\1\s*[,}]/);
-    return { code: code[1], message: text ? text[2] : "" };
+    const url = msg.match(/'url':\s*'([^']+)'/);
+    return { code: code[1], message: text ? text[2] : "", ...(url ? { url: url[1] } : {}) };
   }
   return null;
 }
@@ -230,13 +234,34 @@ function connect() {
   showScreen("connecting");
   $("#connecting-text").textContent = t("join.connecting");
   if (app.devices) app.devices.stopMeter();
-  const socket = io("/hearing", {
+  openSocket("");
+}
+
+/**
+ * Open the socket.io connection to `/hearing` on this page's server (`base` empty) or on
+ * another node (`base` = its URL, after a node.redirect). The same token, the same page.
+ */
+function openSocket(base) {
+  if (app.socket) {
+    const old = app.socket;
+    old.off();
+    old.io.off();
+    old.disconnect();
+  }
+  const options = {
     auth: { token: app.token },
     reconnectionDelay: 500,
     reconnectionDelayMax: 4000,
     timeout: 10000,
-  });
+  };
+  if (base) {
+    // another origin: a fresh manager, and WebSocket first (no cross-origin polling needed)
+    options.forceNew = true;
+    options.transports = ["websocket", "polling"];
+  }
+  const socket = io(`${base}/hearing`, options);
   app.socket = socket;
+  app.nodeUrl = base;
   socket.on("connect", onConnect);
   socket.on("connect_error", onConnectError);
   socket.on("disconnect", onDisconnect);
@@ -245,6 +270,7 @@ function connect() {
   socket.on("denied", (d) => end("denied", { reason: d && d.reason }));
   socket.on("removed", (d) => end("removed", { reason: d && d.reason }));
   socket.on("replaced", () => end("replaced"));
+  socket.on("node.moving", onMoving);
   socket.on("muted", (d) => { if (d && d.forced && app.room) app.room.forceMuted(d.kind); });
   socket.on("unmuted", (d) => { if (d && app.room) app.room.muteLifted(d.kind); });
   socket.on("mute.request", (d) => { if (d && app.room) app.room.muteRequested(d.kind); });
@@ -260,22 +286,68 @@ function connect() {
   socket.on("media.offer", (offer) => { if (app.media && app.inRoom) app.media.offer(offer); });
   socket.on("media.tracks", (d) => { if (app.media && d) app.media.updateTracks(d.tracks); });
   socket.on("media.closed", (d) => {
-    if (app.over) return;
+    if (app.over || app.moving) return;
+    // no media connection in this page yet: the notice is about an older window's connection
+    // (the server addresses media.closed to the participant, not to the connection)
+    if (!app.media || !app.media.pc) return;
     end("media", { code: (d && d.code) || "media.closed", message: (d && d.message) || "" });
   });
+  return socket;
+}
+
+const MAX_REDIRECTS = 3;
+
+/** The node we reached does not host the hearing: connect to the one that does. */
+function redirect(info) {
+  app.redirects += 1;
+  let base = "";
+  try {
+    const url = new URL(String(info.url), location.href);
+    base = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    base = "";
+  }
+  if (!base || app.redirects > MAX_REDIRECTS) {
+    end("refused", { code: "node.redirect_failed", message: String(info.message || "") });
+    return;
+  }
+  if (base === location.origin) base = "";
+  if (app.connectedOnce) showBanner("banner.moving", "info");
+  openSocket(base);
+}
+
+/** The node is draining: it says so, then closes the connection. Come back through the front door. */
+function onMoving() {
+  if (app.over) return;
+  app.moving = true;
+  if (app.media) app.media.close();
+  showBanner("banner.moving", "info");
+  if (app.room && app.inRoom) app.room.render();
+}
+
+function reconnectAfterMove() {
+  const socket = app.socket;
+  setTimeout(() => {
+    if (app.over || socket !== app.socket) return;
+    // the page's own origin routes us to whichever node hosts the hearing now
+    app.redirects = 0;
+    openSocket("");
+  }, 300 + Math.floor(Math.random() * 700));
 }
 
 async function onConnect() {
   const socket = app.socket;
   const again = app.connectedOnce;
   app.connectedOnce = true;
+  app.redirects = 0;
   const welcome = await emitAck(socket, "hello", {});
   if (app.over || socket !== app.socket) return;
   if (!welcome.ok) {
     end("refused", welcome.error);
     return;
   }
-  if (again) hideBanner();
+  if (again || app.moving) hideBanner();
+  app.moving = false;
   app.you = welcome.you;
   app.state = welcome.state;
   app.presence = welcome.presence || [];
@@ -291,24 +363,34 @@ async function onConnect() {
 function onConnectError(err) {
   if (app.over) return;
   const socket = app.socket;
-  if (socket && !socket.active) {
-    // the server refused this connection: socket.io will not retry
-    end("refused", refusal(err) || { code: "connection.refused", message: err && err.message });
+  const refused = refusal(err);
+  if (refused && refused.code === "node.redirect" && refused.url) {
+    redirect(refused);
     return;
   }
-  showBanner(app.connectedOnce ? "banner.reconnecting" : "banner.cannot_reach");
+  if (socket && !socket.active) {
+    // the server refused this connection: socket.io will not retry
+    end("refused", refused || { code: "connection.refused", message: err && err.message });
+    return;
+  }
+  showBanner(app.moving ? "banner.moving" : app.connectedOnce ? "banner.reconnecting" : "banner.cannot_reach",
+    app.moving ? "info" : "warn");
   if (!app.connectedOnce) $("#connecting-text").textContent = t("join.still_connecting");
 }
 
 function onDisconnect(reason) {
   if (app.over || reason === "io client disconnect") return;
+  if (reason === "io server disconnect" && app.moving) {
+    reconnectAfterMove();
+    return;
+  }
   if (reason === "io server disconnect") {
     // the server closed us without a reason we understood (events arrive before this)
     setTimeout(() => { if (!app.over) end("closed"); }, 300);
     return;
   }
   if (app.media) app.media.close();
-  showBanner("banner.reconnecting");
+  showBanner(app.moving ? "banner.moving" : "banner.reconnecting", app.moving ? "info" : "warn");
   if (app.room && app.inRoom) app.room.render();
 }
 

@@ -4,6 +4,7 @@ import { $, h, clear, initials } from "./dom.js";
 import { t, errorText, roleName, onLanguageChange } from "./i18n.js";
 import { can, byRoleThenName } from "./roles.js";
 import { ModPanel } from "./moderation.js";
+import { Mediation, MAIN_ROOM } from "./mediation.js";
 
 export class Room {
   /**
@@ -36,6 +37,7 @@ export class Room {
       leaveDialog: $("#leave-dialog"),
     };
     this.mod = new ModPanel(app, this);
+    this.mediation = new Mediation(app, this);
     this.el.mic.addEventListener("click", () => this.toggle("audio"));
     this.el.cam.addEventListener("click", () => this.toggle("video"));
     this.el.screen.addEventListener("click", () => this.toggleScreen());
@@ -62,6 +64,7 @@ export class Room {
     this.el.mic.hidden = !can(role, "publish");
     this.el.cam.hidden = !can(role, "publish");
     this.mod.setup(role);
+    this.mediation.setup(role, (app.state && app.state.kind) || app.info.hearing.kind);
     this.el.peoplePanel.hidden = can(role, "see_lobby");
     this.render();
   }
@@ -77,6 +80,7 @@ export class Room {
     this.renderPeople();
     this.renderControls();
     this.mod.render();
+    this.mediation.render();
   }
 
   me() {
@@ -113,8 +117,9 @@ export class Room {
     }
     const screens = [];
     const people = [];
+    // in a mediation only the people in my room (joint session or caucus) are on screen
     const others = app.presence
-      .filter((p) => p.participant_id !== me && p.state === "admitted")
+      .filter((p) => p.participant_id !== me && p.state === "admitted" && this.mediation.withMe(p))
       .sort(byRoleThenName);
     for (const p of others) {
       const mids = byPid.get(p.participant_id) || {};
@@ -144,7 +149,8 @@ export class Room {
     grid.dataset.count = String(wanted.length);
     grid.classList.toggle("has-screen", wanted.some((w) => w.source === "screen"));
     if (!wanted.length) {
-      grid.append(h("p", { class: "grid-empty", dataset: { key: "empty" } }, t("room.nobody_yet")));
+      grid.append(h("p", { class: "grid-empty", dataset: { key: "empty" } },
+        t(this.mediation.enabled ? "caucus.nobody_here" : "room.nobody_yet")));
     }
   }
 
@@ -241,7 +247,10 @@ export class Room {
       if (p.forced_audio_mute) states.push(t("room.flag_forced"));
       else if (p.audio_muted) states.push(t("room.flag_muted"));
       if (!p.connected) states.push(t("room.flag_reconnecting"));
-      list.append(h("li", { class: "person" },
+      if (this.mediation.enabled && !this.mediation.withMe(p)) {
+        states.push((p.room || MAIN_ROOM) === MAIN_ROOM ? t("caucus.in_main") : t("caucus.in_private"));
+      }
+      list.append(h("li", { class: "person", dataset: { participantId: p.participant_id, room: p.room || MAIN_ROOM } },
         h("span", { class: "avatar avatar-small", "aria-hidden": "true" }, initials(p.name)),
         h("span", { class: "person-main" },
           h("span", { class: "person-name" }, p.participant_id === me ? t("room.you_name", { name: p.name }) : p.name),
