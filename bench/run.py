@@ -196,6 +196,7 @@ def scenarios(smoke: bool) -> list[tuple[str, str, list[Group]]]:
         ("1 publisher -> 3 subscribers", "baseline", [Group("p", 1, True), Group("s", 3, False)]),
         ("1 publisher -> 3 subscribers", "relay", [Group("p", 1, True), Group("s", 3, False)]),
         ("courtroom: 5 publish and subscribe", "relay", [Group("p", 5, True)]),
+        ("courtroom: 5 publish and subscribe", "relay-recording", [Group("p", 5, True)]),
     ]
     for observers in (10, 30):
         out.append((f"gallery: 3 publishers -> {observers} observers", "relay",
@@ -298,6 +299,12 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
             base_marginal = (base[3]["server_cores"] - base[1]["server_cores"]) / 2
             out["baseline_marginal_cores_per_stream"] = round(base_marginal, 4)
             out["marginal_baseline_over_relay"] = round(base_marginal / slope, 1)
+    court = {r["mode"]: r for r in rows if r["scenario"].startswith("courtroom")}
+    if "relay" in court and "relay-recording" in court:
+        tracks = 2 * court["relay"]["publishers"]
+        out["recording_cores_per_track"] = round(
+            (court["relay-recording"]["server_cores"] - court["relay"]["server_cores"]) / tracks,
+            5)
     return out
 
 
@@ -309,7 +316,9 @@ def summary(report: dict[str, Any]) -> str:
         f"(relay {report['relay_marginal_cores_per_stream']} cores per forwarded stream, "
         f"baseline {report.get('baseline_marginal_cores_per_stream')})\n"
         f"forwarded streams per core at >=99% delivery (extrapolated from the ramp): "
-        f"{report['streams_per_core_at_99pct']}")
+        f"{report['streams_per_core_at_99pct']}\n"
+        f"recording cost per track (courtroom with and without recording): "
+        f"{report.get('recording_cores_per_track')} cores")
 
 
 def write_docs(report: dict[str, Any]) -> None:

@@ -17,7 +17,9 @@ import argparse
 import asyncio
 import os
 import resource
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -34,8 +36,10 @@ from hearing_server.domain.ids import HearingId, ParticipantId
 from hearing_server.domain.roles import Role
 from hearing_server.domain.session import Member, Presence, Session
 from hearing_server.relay.aiortc_hook import restrict_host_addresses
+from hearing_server.relay.forwarding import Producer
 from hearing_server.relay.peer import PeerConfig
 from hearing_server.relay.router import Router
+from recording.segment import TrackRecorder
 
 
 def rss_mb() -> float:
@@ -47,11 +51,24 @@ def rss_mb() -> float:
 
 
 class RelayMode:
-    def __init__(self, fast_send: bool = True) -> None:
+    def __init__(self, fast_send: bool = True, record_to: Path | None = None) -> None:
         self.session = Session(HearingId("bench"), HearingKind.HEARING)
         self.pending: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self.router = Router("bench", PeerConfig(ice_timeout=30, fast_send=fast_send),
                              self._signal)
+        self.recorders: list[TrackRecorder] = []
+        if record_to is not None:
+            self.router.on_new_producer(lambda p: self._record(p, record_to))
+
+    def _record(self, producer: Producer, folder: Path) -> None:
+        """Record every published track as the product does: packets in, no transcoding."""
+        kind = "audio" if producer.kind == "audio" else "video"
+        recorder = TrackRecorder(folder, f"{producer.participant_id}-{kind}", kind,  # type: ignore[arg-type]
+                                 producer.codec,  # type: ignore[arg-type]
+                                 48000 if kind == "audio" else 90000,
+                                 request_keyframe=producer.request_keyframe)
+        self.recorders.append(recorder)
+        producer.sinks.append(lambda f: recorder.write(f.data, f.timestamp, f.keyframe))
 
     async def _signal(self, pid: str, event: str, payload: dict[str, Any]) -> None:
         if event == "media.offer":
@@ -115,8 +132,14 @@ class BaselineMode:
 
 
 def build(mode: str) -> web.Application:
-    impl: Any = (RelayMode() if mode == "relay" else RelayMode(fast_send=False)
-                 if mode == "relay-aiortc-send" else BaselineMode())
+    if mode == "relay":
+        impl: Any = RelayMode()
+    elif mode == "relay-aiortc-send":
+        impl = RelayMode(fast_send=False)
+    elif mode == "relay-recording":
+        impl = RelayMode(record_to=Path(tempfile.mkdtemp(prefix="bench-rec-")))
+    else:
+        impl = BaselineMode()
     app = web.Application()
 
     async def join(request: web.Request) -> web.Response:
@@ -153,7 +176,8 @@ def build(mode: str) -> web.Application:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--mode", choices=["relay", "relay-aiortc-send", "baseline"], required=True)
+    p.add_argument("--mode", choices=["relay", "relay-aiortc-send", "relay-recording",
+                                      "baseline"], required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--uvloop", action="store_true")
     args = p.parse_args()
