@@ -154,7 +154,7 @@ def build(mode: str) -> web.Application:
     async def next_offer(request: web.Request) -> web.Response:
         data = await request.json()
         try:
-            return web.json_response(await impl.next_offer(data["pid"], 0.5))
+            return web.json_response(await impl.next_offer(data["pid"], 10.0))
         except (TimeoutError, AttributeError):
             return web.json_response({})
 
