@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio
 from aiohttp import web
@@ -61,6 +62,11 @@ SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
 WEB_CLIENT = Path(__file__).resolve().parent.parent / "web_client"
 
 
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def load_secret(data_dir: Path) -> bytes:
     """The node's token secret, created (mode 0600) in the data folder on first start."""
     path = data_dir / "secret.key"
@@ -102,12 +108,24 @@ def build_app(settings: Settings) -> web.Application:
     tokens = build_tokens(settings)
     events = EventLog(settings.data_dir / "hearings")
     nodes = build_nodes(settings)
+    known_origins = {origin_of(settings.base_url)}
+
+    def allow_origin(origin: str | None, environ: dict[str, Any]) -> bool:
+        """Same origin, or any node's public origin (a join may be sent on to another node).
+        Clients without an Origin header (not browsers) are not subject to CORS."""
+        if origin is None:
+            return True
+        scheme = str(environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme")
+                     or "http").split(",")[0].strip()
+        host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")
+        return origin == f"{scheme}://{host}" or origin in known_origins
+
     manager = (socketio.AsyncRedisManager(settings.redis_url, channel="hearing-server")
                if settings.redis_url else None)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
-        cors_allowed_origins=[],
+        cors_allowed_origins=allow_origin,
         max_http_buffer_size=4 * settings.max_message_bytes,
         logger=False,
         engineio_logger=False,
@@ -186,6 +204,9 @@ def build_app(settings: Settings) -> web.Application:
         while True:
             try:
                 await nodes.heartbeat(relay.peer_count(), relay.forwarded_streams(), hosted())
+                live = {origin_of(n.url) for n in await nodes.live_nodes()}
+                known_origins.clear()
+                known_origins.update(live | {origin_of(settings.base_url)})
                 if not healthy:
                     logger.warning("the shared store (Redis) is reachable again")
                 healthy = True

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import struct
 import time
 from collections.abc import Callable
 from types import MethodType
@@ -32,7 +33,7 @@ from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
-from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
+from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket
 
 from .frames import EncodedFrame, is_keyframe
 
@@ -261,6 +262,7 @@ def install_packer(sender: RTCRtpSender, packer: Packer,
 
 
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+_RTP_HEADER = struct.Struct("!BBHLL")
 
 
 class FastSender:
@@ -295,6 +297,14 @@ class FastSender:
 
         sender.send = send  # type: ignore[method-assign]
 
+    def _extension_block(self, extensions: HeaderExtensions) -> bytes:
+        """The RTP header extension bytes (profile, length, elements), encoded by aiortc."""
+        profile, value = self._extensions.set(extensions)
+        if not value:
+            return b""
+        block: bytes = struct.pack("!HH", profile, len(value) >> 2) + value
+        return block
+
     def send(self, frame: EncodedFrame) -> bool:
         """Send one frame now; False when the connection cannot carry it yet."""
         pt = self.payload_type
@@ -316,14 +326,17 @@ class FastSender:
         seq = self._sequence
         last = len(payloads) - 1
         octets = 0
+        extensions = HeaderExtensions(mid=self.mid, abs_send_time=abs_send_time)
+        ext_block = self._extension_block(extensions)
+        first_byte = 0x90 if ext_block else 0x80  # version 2, extension bit
         for i, payload in enumerate(payloads):
-            packet = RtpPacket(payload_type=pt, marker=1 if i == last else 0,
-                               sequence_number=seq, timestamp=timestamp, ssrc=ssrc,
-                               payload=payload)
-            packet.extensions.abs_send_time = abs_send_time
-            packet.extensions.mid = self.mid
+            marker = 1 if i == last else 0
+            packet = RtpPacket(payload_type=pt, marker=marker, sequence_number=seq,
+                               timestamp=timestamp, ssrc=ssrc, payload=payload)
+            packet.extensions = extensions  # kept for NACK retransmissions by aiortc
             self._history[seq % RTP_HISTORY_SIZE] = packet
-            data = protect(packet.serialize(self._extensions))
+            header = _RTP_HEADER.pack(first_byte, (marker << 7) | pt, seq, timestamp, ssrc)
+            data = protect(header + ext_block + payload)
             if plain_udp:
                 transport.sendto(data, pair.remote_addr)  # type: ignore[union-attr]
             else:  # e.g. a TURN allocation: its protocol wraps the data itself

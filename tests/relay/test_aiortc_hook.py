@@ -86,3 +86,27 @@ def test_vp8_and_h264_keyframes_are_recognised() -> None:
     assert is_keyframe("h264", b"\x00\x00\x00\x01\x67abc\x00\x00\x01\x65x") is True
     assert is_keyframe("h264", b"\x00\x00\x00\x01\x41abc") is False
     assert is_keyframe("opus", b"\x01") is True
+
+
+def test_fast_sender_writes_the_same_bytes_as_aiortc_serialize() -> None:
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+    from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap
+
+    from hearing_server.relay.aiortc_hook import _RTP_HEADER, FastSender
+
+    extmap = HeaderExtensionsMap()
+    extmap.configure(RTCRtpParameters(headerExtensions=[
+        RTCRtpHeaderExtensionParameters(id=1, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
+        RTCRtpHeaderExtensionParameters(
+            id=3, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")]))
+    fake = FastSender.__new__(FastSender)
+    fake._extensions = extmap
+    ext = HeaderExtensions(mid="3", abs_send_time=0x123456)
+    block = fake._extension_block(ext)
+    for marker in (0, 1):
+        packet = RtpPacket(payload_type=96, marker=marker, sequence_number=65535,
+                           timestamp=0xFFFFFFF0, ssrc=0xDEADBEEF, payload=b"\x10vp8 data")
+        packet.extensions = ext
+        ours = _RTP_HEADER.pack(0x90, (marker << 7) | 96, 65535, 0xFFFFFFF0, 0xDEADBEEF) \
+            + block + b"\x10vp8 data"
+        assert ours == packet.serialize(extmap)

@@ -159,3 +159,23 @@ async def test_a_flooding_client_is_rate_limited_and_others_are_served(running: 
     assert (await clerk.call("hello"))["ok"]  # another participant is unaffected
     for c in (clerk, judge):
         await c.close()
+
+
+async def test_browsers_from_foreign_origins_cannot_open_the_socket(running: Running) -> None:
+    import socketio
+
+    h = await schedule(running)
+    sio = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await sio.connect(running.url, namespaces=["/hearing"], auth={"token": h.tokens["judge"]},
+                          transports=["websocket"], headers={"Origin": "http://evil.example"},
+                          wait_timeout=5)
+    http = getattr(sio.eio, "http", None)
+    if http is not None and not http.closed:
+        await http.close()
+    same = socketio.AsyncClient(reconnection=False)
+    await same.connect(running.url, namespaces=["/hearing"], auth={"token": h.tokens["judge"]},
+                       transports=["websocket"], headers={"Origin": running.url},
+                       wait_timeout=5)
+    assert same.connected
+    await same.disconnect()
