@@ -160,13 +160,23 @@ class RecordingService:
             self._reported.discard(hearing_id)
         for key in list(tracks):
             if key not in wanted or tracks[key].producer.closed:
-                self._stop(tracks.pop(key))
+                track = tracks.pop(key)
+                self._stop(track)
+                self._events.append(hearing_id, Event(
+                    "recording_track_stopped", None, track.producer.participant_id, {
+                        "source": track.producer.source.value,
+                        "reason": "left" if track.producer.closed else "not recorded now",
+                        "segments": len(track.recorder.segments)}))
         for key, producer in wanted.items():
             if key not in tracks:
                 try:
                     tracks[key] = self._start(hearing, session, producer)
                 except RecordingError as exc:
                     self._failed(hearing.id, exc)
+                    continue
+                self._events.append(hearing_id, Event(
+                    "recording_track_started", None, producer.participant_id, {
+                        "source": producer.source.value, "codec": producer.codec}))
 
     def _start(self, hearing: Hearing, session: Session, producer: Producer) -> _Track:
         member = session.members[producer.participant_id]

@@ -78,3 +78,44 @@ async def test_hearing_is_recorded_per_track_without_transcoding_and_sealed_at_a
     assert pause and pause[0]["reason"] == "sidebar"
     attendance = json.loads((folder / "attendance.json").read_text())
     assert {p["participant_id"] for p in attendance["participants"]} >= {"judge", "party"}
+
+
+async def test_a_publisher_who_leaves_and_rejoins_is_recorded_in_both_periods(
+        running: Running) -> None:
+    h = await schedule(running)
+    video, audio = cached_clips()
+    judge = Participant(running.url, h.tokens["judge"], "judge", video, audio)
+    party = Participant(running.url, h.tokens["party"], "party", video, audio)
+    try:
+        await judge.connect()
+        await party.connect()
+        assert (await judge.call("admit", {"participant_id": "party"}))["ok"]
+        assert (await judge.call("conduct", {"action": "start"}))["ok"]
+        recorder = running.app[RECORDER]
+        await wait_for(lambda: recorder.recording_tracks(h.hearing_id) == 4, 10)
+        await asyncio.sleep(2.0)
+        await party.close()  # the party's network drops
+        await wait_for(lambda: recorder.recording_tracks(h.hearing_id) == 2, 10)
+        party = Participant(running.url, h.tokens["party"], "party", video, audio)
+        await party.connect()  # back within the grace period: straight into the room
+        await wait_for(lambda: recorder.recording_tracks(h.hearing_id) == 4, 10)
+        await asyncio.sleep(2.0)
+        assert (await judge.call("conduct", {"action": "adjourn"}))["ok"]
+    finally:
+        await party.close()
+        await judge.close()
+    folder = recorder.folder(h.hearing_id)
+    assert verify_folder(folder).ok
+    manifest = json.loads((folder / "manifest.json").read_text())
+    party_video = [e for e in manifest["entries"] if e.get("media")
+                   and e["media"]["participant_id"] == "party" and e["media"]["kind"] == "video"]
+    assert len(party_video) == 2  # before the drop and after the return
+    for e in party_video:
+        assert {s["codec_name"] for s in probe(folder / e["path"])["streams"]} == {"vp8"}  # type: ignore[attr-defined]
+    events = [json.loads(x) for x in (folder / "events.jsonl").read_text().splitlines()]
+    stopped = [e for e in events if e["type"] == "recording_track_stopped"
+               and e["subject"] == "party"]
+    started = [e for e in events if e["type"] == "recording_track_started"
+               and e["subject"] == "party"]
+    assert len(stopped) >= 2 and len(started) == 4
+    assert {e["reason"] for e in stopped} >= {"left"}
