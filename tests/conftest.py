@@ -142,3 +142,22 @@ async def staff_session(running: Running, role: str = "clerk") -> ClientSession:
                                   "password": "correct horse battery"}) as resp:
         assert resp.status == 200, await resp.text()
     return session
+
+
+async def admitted_pair(running: Running, h: Scheduled) -> tuple[Any, Any]:
+    """The judge and the party of ``h`` with media, the party admitted and both seeing
+    each other (real socket.io clients and aiortc peers with pre-encoded media)."""
+    from bench.media import cached_clips
+    from bench.participant import Participant
+    from tests.relay.harness import wait_for
+
+    video, audio = cached_clips()
+    judge = Participant(running.url, h.tokens["judge"], "judge", video, audio)
+    party = Participant(running.url, h.tokens["party"], "party", video, audio)
+    await judge.connect()
+    await party.connect()
+    ack = await judge.call("admit", {"participant_id": "party"})
+    assert ack["ok"], ack
+    await wait_for(lambda: judge.media.frames_from("party", "camera") > 5
+                   and party.media.frames_from("judge", "camera") > 5, 15)
+    return judge, party

@@ -9,25 +9,18 @@ from pathlib import Path
 import pytest
 
 import recording.segment
-from bench.media import cached_clips
 from bench.participant import Participant
 from hearing_server.api.routes import HEARINGS
 from hearing_server.app import RECORDER
-from tests.conftest import Running, schedule
+from tests.conftest import Running, admitted_pair, schedule
 from tests.relay.harness import wait_for
 
 
 async def test_full_disk_tells_the_judge_at_once_and_media_goes_on(
         running: Running, monkeypatch: pytest.MonkeyPatch) -> None:
     h = await schedule(running)
-    video, audio = cached_clips()
-    judge = Participant(running.url, h.tokens["judge"], "judge", video, audio)
-    party = Participant(running.url, h.tokens["party"], "party", video, audio)
+    judge, party = await admitted_pair(running, h)
     try:
-        await judge.connect()
-        await party.connect()
-        await judge.call("admit", {"participant_id": "party"})
-        await wait_for(lambda: judge.media.frames_from("party", "camera") > 5, 15)
         real_open = recording.segment.open_output
 
         def open_on_full_disk(path: Path, *args: object, **kwargs: object) -> object:

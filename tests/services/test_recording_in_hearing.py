@@ -12,7 +12,7 @@ from bench.media import cached_clips
 from bench.participant import Participant
 from hearing_server.app import RECORDER
 from recording.verify import verify_folder
-from tests.conftest import Running, schedule
+from tests.conftest import Running, admitted_pair, schedule
 from tests.relay.harness import wait_for
 
 
@@ -27,14 +27,8 @@ def probe(path: Path) -> dict[str, object]:
 async def test_hearing_is_recorded_per_track_without_transcoding_and_sealed_at_adjournment(
         running: Running) -> None:
     h = await schedule(running)
-    video, audio = cached_clips()
-    judge = Participant(running.url, h.tokens["judge"], "judge", video, audio)
-    party = Participant(running.url, h.tokens["party"], "party", video, audio)
+    judge, party = await admitted_pair(running, h)
     try:
-        await judge.connect()
-        await party.connect()
-        assert (await judge.call("admit", {"participant_id": "party"}))["ok"]
-        await wait_for(lambda: judge.media.frames_from("party", "camera") > 5, 15)
         assert (await judge.call("conduct", {"action": "start"}))["ok"]
         hello = await judge.call("hello")
         assert hello["state"]["recording"] == "on"  # recording first
@@ -84,12 +78,8 @@ async def test_a_publisher_who_leaves_and_rejoins_is_recorded_in_both_periods(
         running: Running) -> None:
     h = await schedule(running)
     video, audio = cached_clips()
-    judge = Participant(running.url, h.tokens["judge"], "judge", video, audio)
-    party = Participant(running.url, h.tokens["party"], "party", video, audio)
+    judge, party = await admitted_pair(running, h)
     try:
-        await judge.connect()
-        await party.connect()
-        assert (await judge.call("admit", {"participant_id": "party"}))["ok"]
         assert (await judge.call("conduct", {"action": "start"}))["ok"]
         recorder = running.app[RECORDER]
         await wait_for(lambda: recorder.recording_tracks(h.hearing_id) == 4, 10)
