@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from typing import Any
 
 import socketio
+
+from hearing_server.tasks import TaskSet
 
 from .client import MediaClient
 from .media import Clip
@@ -28,7 +29,7 @@ class Participant:
         self.errors: list[Any] = []
         self.admitted_at: float | None = None
         self._media_started = False
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._tasks = TaskSet()
         self.sio.on("*", self._on_event, namespace=NAMESPACE)
         self.sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
         self.refusal: dict[str, Any] | None = None
@@ -44,9 +45,7 @@ class Participant:
             self.admitted_at = time.monotonic()
             await self.start_media()
         elif event == "media.offer":
-            task = asyncio.ensure_future(self._answer(data))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._answer(data))
         elif event == "media.tracks":
             self.media.update_tracks(data["tracks"])
 

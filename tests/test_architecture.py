@@ -10,14 +10,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # a module in layer L may import from the layers listed for it (and itself)
 LAYERS = {
     "hearing_server.domain": {"hearing_server.domain"},
+    "hearing_server.tasks": set(),
     "hearing_server.auth": {"hearing_server.domain", "hearing_server.auth"},
     "hearing_server.store": {"hearing_server.domain", "hearing_server.auth",
                              "hearing_server.store"},
-    "hearing_server.relay": {"hearing_server.domain", "hearing_server.relay"},
+    "hearing_server.relay": {"hearing_server.domain", "hearing_server.relay",
+                             "hearing_server.tasks"},
     "recording": {"recording"},
     "hearing_server.services": {"hearing_server.domain", "hearing_server.auth",
                                 "hearing_server.store", "hearing_server.relay",
                                 "hearing_server.services", "hearing_server.settings",
+                                "hearing_server.tasks",
                                 "recording"},
     "signaling": {"hearing_server.domain", "hearing_server.services", "signaling"},
     "hearing_server.api": {"hearing_server.domain", "hearing_server.auth",

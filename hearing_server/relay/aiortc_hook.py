@@ -35,6 +35,7 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket
 
+from ..tasks import TaskSet
 from .frames import EncodedFrame, is_keyframe
 
 PINNED_AIORTC_VERSION = "1.16.0"
@@ -287,7 +288,7 @@ class FastSender:
         self._timestamp_origin = random.randint(0, 0xFFFFFFFF)
         self._history: dict[int, RtpPacket] = getattr(sender, _TX + "rtp_history")
         self._extensions = getattr(sender, _TX + "rtp_header_extensions_map")
-        self._pending: set[asyncio.Future[None]] = set()
+        self._pending = TaskSet()
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
@@ -340,9 +341,7 @@ class FastSender:
             if plain_udp:
                 transport.sendto(data, pair.remote_addr)  # type: ignore[union-attr]
             else:  # e.g. a TURN allocation: its protocol wraps the data itself
-                task = asyncio.ensure_future(protocol.send_data(data, pair.remote_addr))
-                self._pending.add(task)
-                task.add_done_callback(self._pending.discard)
+                self._pending.spawn(protocol.send_data(data, pair.remote_addr))
             octets += len(payload)
             seq = (seq + 1) & 0xFFFF
         self._sequence = seq

@@ -30,6 +30,7 @@ from aiortc import (
 
 from ..domain.errors import HearingError
 from ..domain.policy import Source
+from ..tasks import TaskSet
 from .aiortc_hook import Packer, install_packer, publisher_ssrc, tap_receiver
 from .forwarding import Producer, Slot
 
@@ -108,7 +109,7 @@ class Peer:
         self._buffers: dict[Source, Any] = {}
         #: the track map the client last heard (in an offer or a media.tracks)
         self.sent_tracks: dict[str, Any] = {}
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._tasks = TaskSet()
         self.pc.on("connectionstatechange", self._on_state)
         loop = asyncio.get_running_loop()
         self._ice_timer = loop.call_later(config.ice_timeout, self._on_ice_timeout)
@@ -329,9 +330,7 @@ class Peer:
                 "media.ice_timeout", "the media connection did not establish in time"))
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
     async def close(self, code: str = "closed", message: str = "") -> None:
         """Close the connection and its tracks. Idempotent."""

@@ -18,6 +18,7 @@ from typing import Any
 from ..domain.policy import Source, is_forwarded, may_publish, may_receive
 from ..domain.roles import Role
 from ..domain.session import Session
+from ..tasks import TaskSet
 from .forwarding import Producer, Slot
 from .frames import DelayHistogram
 from .peer import MediaError, Peer, PeerConfig
@@ -37,7 +38,7 @@ class Router:
         self.closed = False
         self._signal = signal
         self._frame_sinks: list[Callable[[Producer], None]] = []
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._tasks = TaskSet()
         #: forwarding delay of connections that have closed (live ones are read from slots)
         self.closed_delay = {"audio": DelayHistogram(), "video": DelayHistogram()}
 
@@ -147,9 +148,7 @@ class Router:
             if needs_offer or peer is initial_for:
                 peer.request_negotiation()
             elif changed and not peer.negotiating:
-                task = asyncio.ensure_future(self._send_tracks(peer))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._tasks.spawn(self._send_tracks(peer))
 
     @staticmethod
     def _assign(peer: Peer, wanted: list[Producer]) -> tuple[bool, bool]:
@@ -184,8 +183,7 @@ class Router:
         if self.closed:
             return
         self.closed = True
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         await asyncio.gather(*(p.close("closed") for p in list(self.peers.values())),
                              return_exceptions=True)
         self.peers.clear()

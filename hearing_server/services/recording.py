@@ -9,10 +9,9 @@ event log and attendance and the manifest is signed with the node's key.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,12 @@ from ..relay.forwarding import Producer
 from ..relay.frames import EncodedFrame
 from ..relay.router import Router
 from ..store.eventlog import EventLog
+from ..tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 
-FailureFn = Callable[[str, str], Awaitable[None]]
-ReceivingFn = Callable[[str], Awaitable[None]]
+FailureFn = Callable[[str, str], Coroutine[Any, Any, None]]
+ReceivingFn = Callable[[str], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -88,7 +88,7 @@ class RecordingService:
         self._tracks: dict[str, dict[int, _Track]] = {}
         self._sessions: dict[str, tuple[Hearing, Session]] = {}
         self._routers: dict[str, Router] = {}
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._tasks = TaskSet()
 
     def folder(self, hearing_id: str) -> Path:
         return self.records_dir / hearing_id
@@ -213,10 +213,8 @@ class RecordingService:
                                               {"code": exc.code, "detail": str(exc)}))
         self._spawn(self._on_failure(hearing_id, exc.code))
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._tasks.spawn(coro)
 
     # ---- adjournment -------------------------------------------------------------------
 
@@ -250,5 +248,4 @@ class RecordingService:
         for hearing_id in list(self._tracks):
             for track in self._tracks.pop(hearing_id).values():
                 self._stop(track)
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
