@@ -54,11 +54,19 @@ class RelayMode:
     def __init__(self, fast_send: bool = True, record_to: Path | None = None) -> None:
         self.session = Session(HearingId("bench"), HearingKind.HEARING)
         self.pending: dict[str, asyncio.Queue[dict[str, Any]]] = {}
-        self.router = Router("bench", PeerConfig(ice_timeout=30, fast_send=fast_send),
-                             self._signal)
         self.recorders: list[TrackRecorder] = []
-        if record_to is not None:
-            self.router.on_new_producer(lambda p: self._record(p, record_to))
+        self._recorded: set[int] = set()
+        self._record_to = record_to
+        self.router = Router("bench", PeerConfig(ice_timeout=30, fast_send=fast_send),
+                             self._signal, on_tracks_changed=self._tracks_changed)
+
+    def _tracks_changed(self) -> None:
+        if self._record_to is None:
+            return
+        for producer in list(self.router.producers.values()):
+            if producer.serial not in self._recorded:
+                self._recorded.add(producer.serial)
+                self._record(producer, self._record_to)
 
     def _record(self, producer: Producer, folder: Path) -> None:
         """Record every published track as the product does: packets in, no transcoding."""
@@ -68,7 +76,7 @@ class RelayMode:
                                  48000 if kind == "audio" else 90000,
                                  request_keyframe=producer.request_keyframe)
         self.recorders.append(recorder)
-        producer.sinks.append(lambda f: recorder.write(f.data, f.timestamp, f.keyframe))
+        producer.add_sink(lambda f: recorder.write(f.data, f.timestamp, f.keyframe))
 
     async def _signal(self, pid: str, event: str, payload: dict[str, Any]) -> None:
         if event == "media.offer":

@@ -1,13 +1,19 @@
-"""Composition root: builds the aiohttp application and wires every part. No logic here."""
+"""Composition root: builds the aiohttp application bottom-up and wires every part.
+
+Stores first, then the transport's registry and notifier, then the relay and the
+recorder, then the services with their ports, then the edges (socket.io, REST).
+Observers are connected by subscription once their objects exist; nothing is
+bound late. Each resource has its own cleanup context, so a failure closing one
+does not skip the others. No logic here.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,20 +22,22 @@ import socketio
 from aiohttp import web
 
 from recording.signing import load_or_create_key
-from signaling.namespace import HearingNamespace
+from signaling.connections import Connections
+from signaling.namespace import HearingNamespace, Limits, Services
 from signaling.notifier import SocketNotifier
+from signaling.server import HearingSocketServer
 
+from .api.errors import error_middleware
 from .api.metrics import METRICS_REGISTRY, metrics
 from .api.records import EXPORTS, RECORDS
 from .api.records import routes as record_routes
 from .api.routes import (
-    COURTROOM,
+    ENTRY,
     HEARINGS,
     NODE_ORIGINS,
     STAFF,
     WEB_ROOT,
     add_pages,
-    error_middleware,
     routes,
 )
 from .auth.tokens import TokenService
@@ -37,11 +45,17 @@ from .domain.errors import HearingError
 from .relay.metrics import registry_for
 from .relay.peer import PeerConfig
 from .relay.sfu import Relay
-from .services.courtroom import CourtroomService
+from .services.drain import DrainService
+from .services.entry import EntryService
 from .services.hearings import HearingService
+from .services.media import MediaService
+from .services.mediation import MediationService
+from .services.moderation import ModerationService
 from .services.recording import RecordingService
+from .services.recording_events import RecordingAlerts
 from .services.records import RecordsService
 from .services.staff import StaffService
+from .services.unit_of_work import SessionObservers, UnitOfWork
 from .settings import Settings
 from .store.audit import AuditLog
 from .store.base import Store
@@ -49,6 +63,7 @@ from .store.eventlog import EventLog
 from .store.local import LocalStore
 from .store.nodes import HEARTBEAT_SECONDS, LocalNodes, Nodes, RedisNodes
 from .store.redis_store import RedisStore
+from .tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +72,12 @@ STORE: web.AppKey[Store] = web.AppKey("store", Store)
 RELAY: web.AppKey[Relay] = web.AppKey("relay", Relay)
 RECORDER: web.AppKey[RecordingService] = web.AppKey("recorder", RecordingService)
 NODES: web.AppKey[Nodes] = web.AppKey("nodes", Nodes)
-SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
+SIO: web.AppKey[HearingSocketServer] = web.AppKey("sio", HearingSocketServer)
+DRAIN: web.AppKey[DrainService] = web.AppKey("drain", DrainService)
 
 WEB_CLIENT = Path(__file__).resolve().parent.parent / "web_client"
+
+Cleanup = Callable[[web.Application], AsyncIterator[None]]
 
 
 def origin_of(url: str) -> str:
@@ -99,114 +117,51 @@ def ice_host_addresses(settings: Settings) -> list[str]:
     return ["127.0.0.1"] if settings.host in ("127.0.0.1", "localhost") else []
 
 
-def build_app(settings: Settings) -> web.Application:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
-    app[SETTINGS] = settings
-    app[WEB_ROOT] = WEB_CLIENT
-    store = build_store(settings)
-    tokens = build_tokens(settings)
-    events = EventLog(settings.data_dir / "hearings")
-    nodes = build_nodes(settings)
-    known_origins = {origin_of(settings.base_url)}
+class KnownOrigins:
+    """This node's public origin and every live node's (a join may be sent on)."""
 
-    def allow_origin(origin: str | None, environ: dict[str, Any]) -> bool:
-        """Same origin, or any node's public origin (a join may be sent on to another node).
-        Clients without an Origin header (not browsers) are not subject to CORS."""
+    def __init__(self, base_url: str) -> None:
+        self._own = origin_of(base_url)
+        self.origins = {self._own}
+
+    def update(self, urls: list[str]) -> None:
+        self.origins = {origin_of(u) for u in urls} | {self._own}
+
+    def allow(self, origin: str | None, environ: dict[str, Any]) -> bool:
+        """Same origin, or any node's public origin. Clients without an Origin header
+        (not browsers) are not subject to CORS."""
         if origin is None:
             return True
         scheme = str(environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme")
                      or "http").split(",")[0].strip()
         host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")
-        return origin == f"{scheme}://{host}" or origin in known_origins
+        return origin == f"{scheme}://{host}" or origin in self.origins
 
-    manager = (socketio.AsyncRedisManager(settings.redis_url, channel="hearing-server")
-               if settings.redis_url else None)
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp",
-        client_manager=manager,
-        cors_allowed_origins=allow_origin,
-        max_http_buffer_size=4 * settings.max_message_bytes,
-        logger=False,
-        engineio_logger=False,
-    )
 
-    class LateNotifier:
-        """Breaks the cycle relay -> notifier -> namespace -> courtroom -> relay."""
+def closing(close: Callable[[], Awaitable[None]]) -> Cleanup:
+    """One cleanup context for one resource."""
 
-        target: SocketNotifier | None = None
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        try:
+            await close()
+        except Exception:
+            logger.exception("closing %s failed", getattr(close, "__qualname__", close))
 
-        async def to_participant(self, hearing_id: str, participant_id: str, event: str,
-                                 payload: dict[str, Any]) -> None:
-            if self.target is not None:
-                await self.target.to_participant(hearing_id, participant_id, event, payload)
+    return ctx
 
-    late = LateNotifier()
-    relay = Relay(
-        PeerConfig(video_codec=settings.video_codec, ice_timeout=settings.ice_timeout,
-                   public_ip=settings.public_ip),
-        late.to_participant,
-        host_addresses=ice_host_addresses(settings),
-    )
-    signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
 
-    async def recording_failed(hearing_id: str, code: str) -> None:
-        await courtroom.recording_failed(hearing_id, code)
+def heartbeat(nodes: Nodes, relay: Relay, connections: Connections,
+              origins: KnownOrigins) -> Cleanup:
+    """Announce this node (load, hosted hearings) and learn the others, every few seconds."""
 
-    async def recording_receiving(hearing_id: str) -> None:
-        await courtroom.recording_receiving(hearing_id)
-
-    recorder = RecordingService(settings.data_dir / "records", signer, events,
-                                settings.recording_segment_seconds, recording_failed,
-                                recording_receiving)
-    hearings = HearingService(store, tokens, events, settings.base_url)
-    staff = StaffService(store, tokens)
-    courtroom = CourtroomService(store, tokens, events, relay, late,  # type: ignore[arg-type]
-                                 settings, recorder=recorder, nodes=nodes)
-    namespace = HearingNamespace(courtroom, settings.max_message_bytes,
-                                 settings.events_per_second, settings.event_burst)
-    sio.register_namespace(namespace)
-    notifier = SocketNotifier(sio, namespace)
-    late.target = notifier
-    courtroom._notifier = notifier
-    sio.attach(app)
-
-    app[STORE] = store
-    app[RELAY] = relay
-    app[SIO] = sio
-    app[HEARINGS] = hearings
-    app[STAFF] = staff
-    app[COURTROOM] = courtroom
-    app[NODES] = nodes
-
-    async def origins() -> list[str]:
-        return [n.url for n in await nodes.live_nodes()]
-
-    app[NODE_ORIGINS] = origins
-    app[RECORDER] = recorder
-    app[RECORDS] = RecordsService(settings.data_dir / "records", store,
-                                  AuditLog(settings.data_dir / "audit.jsonl"),
-                                  signer.public_key_b64)
-    app[EXPORTS] = settings.data_dir / "exports"
-    app[METRICS_REGISTRY] = registry_for(relay)
-    app.router.add_get("/metrics", metrics)
-    app.add_routes(routes)
-    app.add_routes(record_routes)
-    add_pages(app)
-
-    def hosted() -> list[str]:
-        here = {r for r, router in relay.routers.items() if not router.closed}
-        here.update(c.hearing_id for c in namespace.connections.values())
-        return sorted(here)
-
-    async def heartbeat() -> None:
+    async def beat() -> None:
         healthy = True
         while True:
             try:
-                await nodes.heartbeat(relay.peer_count(), relay.forwarded_streams(), hosted())
-                live = {origin_of(n.url) for n in await nodes.live_nodes()}
-                known_origins.clear()
-                known_origins.update(live | {origin_of(settings.base_url)})
+                hosted = sorted(set(relay.hosted()) | connections.hearings())
+                await nodes.heartbeat(relay.peer_count(), relay.forwarded_streams(), hosted)
+                origins.update([n.url for n in await nodes.live_nodes()])
                 if not healthy:
                     logger.warning("the shared store (Redis) is reachable again")
                 healthy = True
@@ -216,20 +171,112 @@ def build_app(settings: Settings) -> web.Application:
                 healthy = False
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
-    async def resources(app: web.Application) -> AsyncIterator[None]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        tasks = TaskSet()
+        tasks.spawn(beat())
+        yield
+        await tasks.aclose()
+
+    return ctx
+
+
+def recovery(recorder: RecordingService) -> Cleanup:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
         recovered = recorder.recover()
         if recovered:
             logger.warning("recovered %d recording segment(s) after an unclean stop", recovered)
-        beat = asyncio.ensure_future(heartbeat())
         yield
-        beat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beat
-        await nodes.close()
-        await relay.close()
-        await recorder.close()
-        await app[RECORDS].close()
-        await store.close()
 
-    app.cleanup_ctx.append(resources)
+    return ctx
+
+
+def build_app(settings: Settings) -> web.Application:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
+    app[SETTINGS] = settings
+    app[WEB_ROOT] = WEB_CLIENT
+
+    # stores
+    store = build_store(settings)
+    nodes = build_nodes(settings)
+    tokens = build_tokens(settings)
+    events = EventLog(settings.data_dir / "hearings")
+    audit = AuditLog(settings.data_dir / "audit.jsonl")
+    signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
+
+    # the transport's registry and the notifier
+    origins = KnownOrigins(settings.base_url)
+    manager = (socketio.AsyncRedisManager(settings.redis_url, channel="hearing-server")
+               if settings.redis_url else None)
+    sio = HearingSocketServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=origins.allow,
+        max_http_buffer_size=4 * settings.max_message_bytes,
+        logger=False,
+        engineio_logger=False,
+    )
+    connections = Connections()
+    notifier = SocketNotifier(sio, connections)
+
+    # media and the record
+    relay = Relay(
+        PeerConfig(video_codec=settings.video_codec, ice_timeout=settings.ice_timeout,
+                   public_ip=settings.public_ip),
+        notifier.to_participant,
+        host_addresses=ice_host_addresses(settings),
+    )
+    observers = SessionObservers()
+    observers.subscribe(relay)
+    work = UnitOfWork(store, events, observers, notifier)
+    recorder = RecordingService(settings.data_dir / "records", signer, events,
+                                settings.recording_segment_seconds, relay,
+                                RecordingAlerts(work))
+    observers.subscribe(recorder)
+    relay.subscribe(recorder)
+
+    # use cases
+    entry = EntryService(work, tokens, relay, settings, nodes)
+    services = Services(entry=entry, moderation=ModerationService(work, relay, recorder),
+                        mediation=MediationService(work), media=MediaService(work, relay))
+    records = RecordsService(settings.data_dir / "records", store, audit,
+                             signer.public_key_b64)
+
+    # edges
+    sio.register_namespace(HearingNamespace(services, connections, Limits(
+        settings.max_message_bytes, settings.events_per_second, settings.event_burst)))
+    sio.attach(app)
+
+    app[STORE] = store
+    app[NODES] = nodes
+    app[SIO] = sio
+    app[RELAY] = relay
+    app[RECORDER] = recorder
+    app[RECORDS] = records
+    app[EXPORTS] = settings.data_dir / "exports"
+    app[HEARINGS] = HearingService(store, tokens, events, settings.base_url)
+    app[STAFF] = StaffService(store, tokens)
+    app[ENTRY] = entry
+    app[DRAIN] = DrainService(work, relay, nodes)
+
+    async def node_origins() -> list[str]:
+        return [n.url for n in await nodes.live_nodes()]
+
+    app[NODE_ORIGINS] = node_origins
+    app[METRICS_REGISTRY] = registry_for(relay)
+    app.router.add_get("/metrics", metrics)
+    app.add_routes(routes)
+    app.add_routes(record_routes)
+    add_pages(app)
+
+    # resources, closed in the reverse order: store last
+    app.cleanup_ctx.extend([
+        closing(store.close),
+        closing(records.close),
+        closing(recorder.close),
+        closing(relay.close),
+        closing(nodes.close),
+        recovery(recorder),
+        heartbeat(nodes, relay, connections, origins),
+    ])
     return app

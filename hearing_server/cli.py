@@ -69,7 +69,7 @@ async def _serve(app: Any, settings: Settings) -> None:
 
     from aiohttp import web
 
-    from .api.routes import COURTROOM
+    from .app import DRAIN
 
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
     await runner.setup()
@@ -88,7 +88,7 @@ async def _serve(app: Any, settings: Settings) -> None:
         logging.getLogger("hearing_server").warning(
             "SIGTERM: draining (no new hearings; up to %.0f s for running ones)",
             settings.drain_timeout)
-        await app[COURTROOM].drain(settings.drain_timeout, stop)
+        await app[DRAIN].drain(settings.drain_timeout, stop)
     await runner.cleanup()
 
 

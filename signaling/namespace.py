@@ -1,9 +1,13 @@
 """The ``/hearing`` socket.io namespace: parse, authorise, call a service, answer.
 
 Identity and role come from the join token given when connecting, never from
-a message. Every event is answered through its acknowledgement with
-``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}``;
-HearingError codes are translated here and nowhere else.
+a message. Only the transport raises ``connect`` and ``disconnect`` (see
+:mod:`signaling.server`); every client event goes through the same rate limit,
+size check and allow-list, is parsed once into a typed command
+(:mod:`hearing_server.domain.commands`) and handed to its use case. Every event is
+answered through its acknowledgement with ``{"ok": true, ...}`` or
+``{"ok": false, "error": {"code", "message"}}``; errors are translated here and
+nowhere else.
 """
 
 from __future__ import annotations
@@ -11,174 +15,168 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
 
-from hearing_server.domain.errors import HearingError
-from hearing_server.domain.roles import Capability, Role, can
-from hearing_server.services.courtroom import CourtroomService
+from hearing_server.domain import commands as c
+from hearing_server.domain.errors import Code, HearingError, spec
+from hearing_server.domain.roles import Capability, can
+from hearing_server.services.entry import EntryService
+from hearing_server.services.media import MediaService
+from hearing_server.services.mediation import MediationService
+from hearing_server.services.moderation import ModerationService
 
+from .connections import Connection, Connections
 from .ratelimit import TokenBucket
+from .rooms import NAMESPACE, hearing_room, participant_room
 
 logger = logging.getLogger(__name__)
 
-NAMESPACE = "/hearing"
 #: A client that keeps flooding after this many refused events is disconnected.
 FLOOD_DISCONNECT_AFTER = 200
 
-Handler = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
+Handler = Callable[[str, str, Any], Awaitable[dict[str, Any] | None]]
 
 
-def hearing_room(hearing_id: str, sees_lobby: bool) -> str:
-    return f"h:{hearing_id}:{'staff' if sees_lobby else 'public'}"
+@dataclass(frozen=True)
+class Services:
+    """The use cases the namespace calls."""
+
+    entry: EntryService
+    moderation: ModerationService
+    mediation: MediationService
+    media: MediaService
 
 
-def participant_room(hearing_id: str, participant_id: str) -> str:
-    return f"p:{hearing_id}:{participant_id}"
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int
+    events_per_second: float
+    event_burst: int
 
 
-@dataclass
-class Connection:
-    hearing_id: str
-    participant_id: str
-    role: Role
-    bucket: TokenBucket
-    welcome: dict[str, Any] = field(default_factory=dict)
-    replaced: bool = False
-    kicked: bool = False
+def error(code: Code, message: str = "") -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code.value, "message": message or spec(code).meaning}}
 
 
-def error(code: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message}}
+def handlers(s: Services) -> dict[type[Any], Handler]:
+    """Which use case handles which command."""
+    m, d, v = s.moderation, s.mediation, s.media
+    return {
+        c.Admit: m.admit, c.Deny: m.deny, c.Remove: m.remove, c.Mute: m.mute,
+        c.Unmute: m.unmute, c.SelfMute: m.self_mute, c.Lock: m.lock, c.Conduct: m.conduct,
+        c.Recording: m.recording,
+        c.MediaReady: v.ready, c.MediaAnswer: v.answer, c.MediaCandidate: v.candidate,
+        c.MediaPublish: v.publish, c.MediaUnpublish: v.unpublish,
+        c.CaucusOpen: d.caucus_open, c.CaucusMove: d.caucus_move, c.CaucusEnd: d.caucus_end,
+        c.SettlementDraft: d.settlement_draft, c.SettlementConfirm: d.settlement_confirm,
+        c.SettlementGet: d.settlement_get,
+    }
 
 
 class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    def __init__(self, courtroom: CourtroomService, max_message_bytes: int,
-                 events_per_second: float, event_burst: int) -> None:
+    def __init__(self, services: Services, connections: Connections, limits: Limits) -> None:
         super().__init__(NAMESPACE)
-        self.courtroom = courtroom
-        self.max_message_bytes = max_message_bytes
-        self.events_per_second = events_per_second
-        self.event_burst = event_burst
-        self.connections: dict[str, Connection] = {}
-        self.sids: dict[tuple[str, str], str] = {}
-        c = courtroom
-        self.handlers: dict[str, Handler] = {
-            "admit": c.admit, "deny": c.deny, "remove": c.remove, "mute": c.mute,
-            "unmute": c.unmute, "self_mute": c.self_mute, "lock": c.lock,
-            "conduct": c.conduct, "recording": c.recording,
-            "media.ready": c.media_ready, "media.answer": c.media_answer,
-            "media.candidate": c.media_candidate, "media.publish": c.media_publish,
-            "media.unpublish": c.media_unpublish,
-            "caucus.open": c.caucus_open, "caucus.move": c.caucus_move,
-            "caucus.end": c.caucus_end, "settlement.draft": c.settlement_draft,
-            "settlement.confirm": c.settlement_confirm, "settlement.get": c.settlement_get,
-        }
+        self.services = services
+        self.connections = connections
+        self.limits = limits
+        self.handlers = handlers(services)
 
-    # ---- connecting ------------------------------------------------------------------------
+    # ---- the transport's lifecycle ------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        entry = self.services.entry
         token = auth.get("token") if isinstance(auth, dict) else None
         hearing_id = auth.get("hearing_id") if isinstance(auth, dict) else None
         if hearing_id is not None and not isinstance(hearing_id, str):
             raise socketio.exceptions.ConnectionRefusedError(
                 "hearing_id must be a string",
-                {"code": "input.invalid", "message": "hearing_id must be a string"})
+                {"code": Code.INPUT_INVALID.value, "message": "hearing_id must be a string"})
         try:
-            hearing, claims = await self.courtroom.authenticate(token, hearing_id)
-            await self.courtroom.place(hearing)
-            key = (hearing.id, claims.participant_id)
-            old_sid = self.sids.get(key)
-            if old_sid is not None and old_sid in self.connections:
-                old = self.connections[old_sid]
+            hearing, claims = await entry.authenticate(token, hearing_id)
+            await entry.place(hearing)
+            old_sid = self.connections.sid_of(hearing.id, claims.participant_id)
+            old = self.connections.get(old_sid) if old_sid is not None else None
+            if old_sid is not None and old is not None:
                 old.replaced = True
                 await self.emit("replaced", {
-                    "code": "connection.replaced",
+                    "code": Code.CONNECTION_REPLACED.value,
                     "message": "you joined from another window or device; this one is closed",
                 }, to=old_sid)
-                await self.courtroom.replaced(hearing.id, claims.participant_id)
+                await entry.replaced(hearing.id, claims.participant_id)
                 await self.disconnect(old_sid)
             conn = Connection(hearing.id, claims.participant_id, claims.role,
-                              TokenBucket(self.events_per_second, self.event_burst))
-            self.connections[sid] = conn
-            self.sids[key] = sid
+                              TokenBucket(self.limits.events_per_second,
+                                          self.limits.event_burst))
+            self.connections.add(sid, conn)
             await self.enter_room(sid, participant_room(hearing.id, claims.participant_id))
             await self.enter_room(sid, hearing_room(hearing.id,
                                                     can(claims.role, Capability.SEE_LOBBY)))
-            conn.welcome = await self.courtroom.join(hearing, claims)
+            conn.welcome = await entry.join(hearing, claims)
         except HearingError as exc:
-            self._forget(sid)
+            self.connections.forget(sid)
             logger.info("connection refused: %s", exc.code)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from exc
 
-    def _forget(self, sid: str) -> Connection | None:
-        conn = self.connections.pop(sid, None)
-        if conn is not None and self.sids.get((conn.hearing_id, conn.participant_id)) == sid:
-            del self.sids[(conn.hearing_id, conn.participant_id)]
-        return conn
-
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        conn = self._forget(sid)
+        conn = self.connections.forget(sid)
         if conn is None or conn.replaced:
             return
         try:
-            await self.courtroom.connection_lost(conn.hearing_id, conn.participant_id)
+            await self.services.entry.connection_lost(conn.hearing_id, conn.participant_id)
         except HearingError:
             pass
 
-    # ---- events -----------------------------------------------------------------------------
+    # ---- client events ------------------------------------------------------------------------
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
+            # only the transport gets here with these names (signaling.server)
             return await super().trigger_event(event, *args)
         sid = args[0]
         data = args[1] if len(args) > 1 else None
         conn = self.connections.get(sid)
         if conn is None:
-            return error("connection.unknown", "this connection has not joined a hearing")
+            return error(Code.CONNECTION_UNKNOWN, "this connection has not joined a hearing")
         if not conn.bucket.take():
             if conn.bucket.refused > FLOOD_DISCONNECT_AFTER:
                 logger.warning("disconnecting %s in %s for flooding", conn.participant_id,
                                conn.hearing_id)
                 await self.disconnect(sid)
-            return error("rate.limited", "too many messages; slow down")
+            return error(Code.RATE_LIMITED, "too many messages; slow down")
         if len(args) > 2:
-            return error("input.invalid", "an event takes one object")
+            return error(Code.INPUT_INVALID, "an event takes one object")
         try:
             size = len(json.dumps(data))
-        except (TypeError, ValueError):
-            return error("input.invalid", "the message is not JSON")
-        if size > self.max_message_bytes:
-            return error("event.too_large",
-                         f"the message is larger than {self.max_message_bytes} bytes")
+        except (TypeError, ValueError, RecursionError):
+            return error(Code.INPUT_INVALID, "the message is not JSON")
+        if size > self.limits.max_message_bytes:
+            return error(Code.EVENT_TOO_LARGE,
+                         f"the message is larger than {self.limits.max_message_bytes} bytes")
+        if not isinstance(event, str) or event not in c.CLIENT_EVENTS:
+            shown = event[:60] if isinstance(event, str) else type(event).__name__
+            return error(Code.EVENT_UNKNOWN, f"unknown event {shown!r}")
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            return error("input.invalid", "an event's payload must be an object")
-        if event == "hello":
-            session = await self.courtroom.session(conn.hearing_id)
-            welcome = dict(conn.welcome)
-            if session is not None:
-                welcome["state"] = session.public_state()
-                welcome["presence"] = session.presence_for(conn.role)
-                me = session.members.get(conn.participant_id)
-                if me is not None:
-                    welcome["you"] = me.public()
-            return {"ok": True, **welcome}
-        if event == "leave":
-            await self.courtroom.connection_lost(conn.hearing_id, conn.participant_id,
-                                                 explicit=True)
-            return {"ok": True}
-        handler = self.handlers.get(event)
-        if handler is None:
-            return error("event.unknown", f"unknown event {event[:60]!r}")
+            return error(Code.INPUT_INVALID, "an event's payload must be an object")
         try:
-            result = await handler(conn.hearing_id, conn.participant_id, data)
+            return await self._dispatch(conn, c.parse(event, data))
         except HearingError as exc:
             return {"ok": False, "error": exc.to_dict()}
         except Exception:
             logger.exception("event %s from %s failed", event, conn.participant_id)
-            return error("error.internal", "the server could not handle this event")
+            return error(Code.ERROR_INTERNAL, "the server could not handle this event")
+
+    async def _dispatch(self, conn: Connection, cmd: c.Command) -> dict[str, Any]:
+        entry = self.services.entry
+        if isinstance(cmd, c.Hello):
+            return {"ok": True, **await entry.hello(conn.hearing_id, conn.participant_id,
+                                                    conn.welcome)}
+        if isinstance(cmd, c.Leave):
+            await entry.connection_lost(conn.hearing_id, conn.participant_id, explicit=True)
+            return {"ok": True}
+        result = await self.handlers[type(cmd)](conn.hearing_id, conn.participant_id, cmd)
         return {"ok": True, **(result or {})}

@@ -1,8 +1,5 @@
-"""The services' :class:`Notifier`, implemented with socket.io rooms.
-
-Rooms (not local sids) are used so that, with python-socketio's Redis
-manager, an event raised on one node reaches clients connected to another.
-"""
+"""The services' :class:`~hearing_server.services.ports.Notifier`, implemented with
+socket.io rooms (see :mod:`signaling.rooms`)."""
 
 from __future__ import annotations
 
@@ -14,13 +11,14 @@ from hearing_server.domain.hearing import Hearing
 from hearing_server.domain.roles import Role
 from hearing_server.domain.session import Session
 
-from .namespace import NAMESPACE, HearingNamespace, hearing_room, participant_room
+from .connections import Connections
+from .rooms import NAMESPACE, hearing_room, participant_room
 
 
 class SocketNotifier:
-    def __init__(self, sio: socketio.AsyncServer, namespace: HearingNamespace) -> None:
+    def __init__(self, sio: socketio.AsyncServer, connections: Connections) -> None:
         self._sio = sio
-        self._ns = namespace
+        self._connections = connections
 
     async def to_participant(self, hearing_id: str, participant_id: str, event: str,
                              payload: dict[str, Any]) -> None:
@@ -39,9 +37,9 @@ class SocketNotifier:
     async def disconnect_participant(self, hearing_id: str, participant_id: str, event: str,
                                      payload: dict[str, Any]) -> None:
         await self.to_participant(hearing_id, participant_id, event, payload)
-        sid = self._ns.sids.get((hearing_id, participant_id))
+        sid = self._connections.sid_of(hearing_id, participant_id)
         if sid is not None:
-            conn = self._ns.connections.get(sid)
+            conn = self._connections.get(sid)
             if conn is not None:
                 conn.kicked = True
             await self._sio.disconnect(sid, namespace=NAMESPACE)

@@ -25,8 +25,13 @@ LAYERS = {
     "signaling": {"hearing_server.domain", "hearing_server.services", "signaling"},
     "hearing_server.api": {"hearing_server.domain", "hearing_server.auth",
                            "hearing_server.services", "hearing_server.store",
-                           "hearing_server.api"},
+                           "hearing_server.api", "recording"},
 }
+#: the only relay modules a service may use: the façade and its frame type
+RELAY_FACADE = {"hearing_server.relay.sfu", "hearing_server.relay.frames"}
+#: services are plain use cases: no transport, no media stack, no database client
+BANNED_IN_SERVICES = ("aiortc", "aioice", "aiohttp", "socketio", "engineio", "redis", "av")
+COMPOSITION_ROOT = ("hearing_server/app.py", "hearing_server/cli.py")
 PROJECT = ("hearing_server", "signaling", "recording", "bench")
 
 
@@ -79,6 +84,90 @@ def test_imports_point_down_the_layers_only() -> None:
                 if not any(target == a or target.startswith(a + ".") for a in allowed):
                     problems.append(f"{mod} imports {imported}")
     assert problems == []
+
+
+def all_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module)
+    return out
+
+
+def package_of(module: str) -> str:
+    layer = layer_of(module)
+    return layer if layer is not None else module.rsplit(".", 1)[0] if "." in module else module
+
+
+def test_the_package_graph_has_no_cycle() -> None:
+    graph: dict[str, set[str]] = {}
+    for top in ("hearing_server", "signaling", "recording"):
+        for path in (ROOT / top).rglob("*.py"):
+            mod = module_name(path)
+            if layer_of(mod) is None:
+                continue
+            here = package_of(mod)
+            for imported in imports(path):
+                there = package_of(imported)
+                if there != here and layer_of(imported) is not None:
+                    graph.setdefault(here, set()).add(there)
+    seen: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        if seen.get(node) == 1:
+            raise AssertionError("import cycle: " + " -> ".join([*trail, node]))
+        if seen.get(node) == 2:
+            return
+        seen[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, [*trail, node])
+        seen[node] = 2
+
+    for node in sorted(graph):
+        visit(node, [])
+
+
+def test_services_import_no_transport_media_stack_or_database_client() -> None:
+    problems = []
+    for path in (ROOT / "hearing_server" / "services").rglob("*.py"):
+        for imported in all_imports(path):
+            if imported.split(".")[0] in BANNED_IN_SERVICES:
+                problems.append(f"{module_name(path)} imports {imported}")
+            if imported.startswith("hearing_server.relay") and imported not in RELAY_FACADE:
+                problems.append(f"{module_name(path)} reaches into {imported}")
+        for imported in imports(path):
+            if imported.startswith("hearing_server.relay") and imported not in RELAY_FACADE:
+                problems.append(f"{module_name(path)} reaches into {imported}")
+    assert problems == []
+
+
+def test_the_architecture_check_sees_an_upward_import(tmp_path: Path) -> None:
+    """The check itself works: an upward import in a domain module is reported."""
+    module = ROOT / "hearing_server" / "domain" / "_probe_upward.py"
+    module.write_text("from ..services import entry\nimport aiohttp\n")
+    try:
+        found = imports(module)
+        assert "hearing_server.services.entry" in found or "hearing_server.services" in found
+        assert not any(t.startswith("hearing_server.services") for t in
+                       LAYERS["hearing_server.domain"])
+        assert "aiohttp" in all_imports(module)
+    finally:
+        module.unlink()
+
+
+def test_the_composition_root_needs_no_type_ignore_or_late_binding() -> None:
+    for name in COMPOSITION_ROOT[:1]:
+        text = (ROOT / name).read_text()
+        assert "type: ignore" not in text
+        assert "Late" not in text and "._" not in text.replace("self._", "")
+
+
+def test_no_service_module_is_over_250_lines() -> None:
+    for path in (ROOT / "hearing_server" / "services").rglob("*.py"):
+        assert len(path.read_text().splitlines()) <= 260, path
 
 
 def test_domain_imports_nothing_async_or_external() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..domain.errors import AuthError, HearingError, InvalidInput
+from ..domain.errors import AuthError, Code, HearingError
 from ..services.records import RecordsService
 from .routes import staff_claims
 
@@ -62,8 +62,7 @@ async def file(request: web.Request) -> web.StreamResponse:
         try:
             request.http_range  # noqa: B018  (parses the header; ValueError when malformed)
         except ValueError as exc:
-            raise HearingError("the Range header is malformed", code="range.invalid",
-                               status=416) from exc
+            raise HearingError("the Range header is malformed", code=Code.RANGE_INVALID) from exc
     headers = {"Cache-Control": "private, no-store"}
     if action == "download":
         headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
@@ -107,8 +106,8 @@ async def composite_status(request: web.Request) -> web.StreamResponse:
     job = records.composite(hid)
     if want_file:
         if job.state != "done" or job.path is None:
-            raise InvalidInput("the composite is not ready", code="records.composite_not_ready",
-                               status=409)
+            raise HearingError("the composite is not ready",
+                               code=Code.RECORDS_COMPOSITE_NOT_READY)
         return web.FileResponse(job.path, headers={"Content-Type": "video/webm",
                                                    "Cache-Control": "private, no-store"})
     return web.json_response(job.to_dict())

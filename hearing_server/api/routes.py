@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from ..auth.tokens import StaffClaims
-from ..domain.errors import AuthError, HearingError, InvalidInput, PermissionDenied
+from ..domain.errors import AuthError, Code, HearingError, InvalidInput, PermissionDenied
 from ..domain.roles import STAFF_MAY_SCHEDULE
-from ..services.courtroom import CourtroomService
+from ..services.entry import EntryService
 from ..services.hearings import HearingService
 from ..services.staff import StaffService
 from .openapi import OPENAPI
@@ -27,7 +27,7 @@ MAX_BODY = 256 * 1024
 
 HEARINGS: web.AppKey[HearingService] = web.AppKey("hearings", HearingService)
 STAFF: web.AppKey[StaffService] = web.AppKey("staff", StaffService)
-COURTROOM: web.AppKey[CourtroomService] = web.AppKey("courtroom", CourtroomService)
+ENTRY: web.AppKey[EntryService] = web.AppKey("entry", EntryService)
 WEB_ROOT: web.AppKey[Path] = web.AppKey("web_root", Path)
 NodeOrigins = Callable[[], Awaitable[list[str]]]
 NODE_ORIGINS: web.AppKey[NodeOrigins] = web.AppKey("node_origins")
@@ -35,44 +35,18 @@ NODE_ORIGINS: web.AppKey[NodeOrigins] = web.AppKey("node_origins")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def error_body(code: str, message: str, status: int) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except HearingError as exc:
-        return error_body(exc.code, exc.message, exc.status)
-    except web.HTTPNotFound:
-        return error_body("route.not_found", f"no such path {request.path}", 404)
-    except web.HTTPMethodNotAllowed:
-        return error_body("route.method_not_allowed", f"{request.method} is not allowed here",
-                          405)
-    except web.HTTPRequestEntityTooLarge:
-        return error_body("request.too_large", "the request body is too large", 413)
-    except web.HTTPException:
-        raise
-    except Exception:
-        logger.exception("request %s %s failed", request.method, request.path)
-        return error_body("error.internal", "the server could not handle this request", 500)
-
-
 async def body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise InvalidInput("the request body is too large", code="request.too_large",
-                           status=413)
+        raise InvalidInput("the request body is too large", code=Code.REQUEST_TOO_LARGE)
     raw = await request.read()
     if len(raw) > MAX_BODY:
-        raise InvalidInput("the request body is too large", code="request.too_large",
-                           status=413)
+        raise InvalidInput("the request body is too large", code=Code.REQUEST_TOO_LARGE)
     if not raw:
         return {}
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("the request body is not valid JSON", code="input.not_json") from exc
+        raise InvalidInput("the request body is not valid JSON", code=Code.INPUT_NOT_JSON) from exc
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object")
     return data
@@ -86,7 +60,7 @@ async def staff_claims(request: web.Request) -> StaffClaims:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         return await staff.from_session(cookie)
-    raise AuthError("sign in or give an API key", code="auth.required")
+    raise AuthError("sign in or give an API key", code=Code.AUTH_REQUIRED)
 
 
 async def scheduler(request: web.Request) -> StaffClaims:
@@ -155,7 +129,7 @@ async def create_hearing(request: web.Request) -> web.Response:
 async def get_hearing(request: web.Request) -> web.Response:
     await scheduler(request)
     hearing = await request.app[HEARINGS].get(request.match_info["id"])
-    session = await request.app[COURTROOM].session(hearing.id)
+    session = await request.app[ENTRY].session(hearing.id)
     return web.json_response({
         "hearing": hearing.to_dict(),
         "state": session.public_state() if session else None,
@@ -208,7 +182,7 @@ async def events(request: web.Request) -> web.Response:
 async def open_link(request: web.Request) -> web.Response:
     """The join page opened a link: describe the hearing and record the opening."""
     data = await body(request)
-    info = await request.app[COURTROOM].open_link(
+    info = await request.app[ENTRY].open_link(
         data.get("token"), request.remote or "", request.headers.get("User-Agent", ""))
     return web.json_response(info)
 

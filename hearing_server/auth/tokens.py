@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from ..domain.errors import TokenError
+from ..domain.errors import Code, TokenError
 from ..domain.ids import HearingId, LinkId, ParticipantId
 from ..domain.roles import Role, StaffRole
 
@@ -71,7 +71,7 @@ class TokenService:
         try:
             role = Role(claims["role"])
         except ValueError as exc:
-            raise TokenError("the token names an unknown role", code="token.invalid") from exc
+            raise TokenError("the token names an unknown role", code=Code.TOKEN_INVALID) from exc
         return JoinClaims(
             hearing_id=HearingId(str(claims["hid"])),
             participant_id=ParticipantId(str(claims["sub"])),
@@ -94,22 +94,22 @@ class TokenService:
         try:
             role = StaffRole(claims["role"])
         except ValueError as exc:
-            raise TokenError("the token names an unknown role", code="token.invalid") from exc
+            raise TokenError("the token names an unknown role", code=Code.TOKEN_INVALID) from exc
         return StaffClaims(str(claims["sub"]), role, float(claims["exp"]))
 
     def _decode(self, token: Any, audience: str, required: list[str]) -> dict[str, Any]:
         if not token:
-            raise TokenError("no token was given", code="token.missing")
+            raise TokenError("no token was given", code=Code.TOKEN_MISSING)
         if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
-            raise TokenError("the token is not a valid token string", code="token.malformed")
+            raise TokenError("the token is not a valid token string", code=Code.TOKEN_MALFORMED)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError as exc:
-            raise TokenError("the token is malformed", code="token.malformed") from exc
+            raise TokenError("the token is malformed", code=Code.TOKEN_MALFORMED) from exc
         if header.get("alg") != ALGORITHM:
             raise TokenError(
                 f"the token's algorithm {header.get('alg')!r} is not accepted",
-                code="token.algorithm",
+                code=Code.TOKEN_ALGORITHM,
             )
         try:
             decoded: dict[str, Any] = jwt.decode(
@@ -122,14 +122,15 @@ class TokenService:
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenError("the link has expired; ask the court for a new one",
-                             code="token.expired") from exc
+                             code=Code.TOKEN_EXPIRED) from exc
         except jwt.ImmatureSignatureError as exc:
-            raise TokenError("the link is not valid yet", code="token.not_yet_valid") from exc
+            raise TokenError("the link is not valid yet", code=Code.TOKEN_NOT_YET_VALID) from exc
         except jwt.InvalidSignatureError as exc:
             raise TokenError("the token's signature is invalid",
-                             code="token.bad_signature") from exc
+                             code=Code.TOKEN_BAD_SIGNATURE) from exc
         except jwt.InvalidAudienceError as exc:
-            raise TokenError("the token is not meant for this use", code="token.invalid") from exc
+            raise TokenError("the token is not meant for this use",
+                             code=Code.TOKEN_INVALID) from exc
         except jwt.InvalidTokenError as exc:
-            raise TokenError(f"the token is invalid: {exc}", code="token.invalid") from exc
+            raise TokenError(f"the token is invalid: {exc}", code=Code.TOKEN_INVALID) from exc
         return decoded

@@ -1,68 +1,325 @@
-"""One exception hierarchy with stable string codes.
+"""The one error catalogue: every stable code, declared once, with its kind and meaning.
 
-Every boundary (HTTP, socket.io, CLI) translates a :class:`HearingError` in one
-place into a body ``{"code": ..., "message": ...}``. The codes are part of the
-public protocol: never rename one, add new ones instead.
+Every boundary translates a :class:`HearingError` in exactly one place: the REST
+API maps the code's :class:`Kind` to an HTTP status (``api/errors.py``), the
+socket.io namespace puts ``{"code", "message"}`` into the acknowledgement or the
+refused connection, the CLI prints one line and exits with a status per kind.
+Codes are part of the public protocol: never rename one, add new ones instead.
+``docs/protocol.md`` lists the whole catalogue and the web client has a message for
+every code; ``tests/domain/test_error_catalogue.py`` keeps the three equal.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from typing import ClassVar
+
+
+class Kind(Enum):
+    """What sort of refusal a code is; each boundary maps a kind to its own form."""
+
+    INVALID = "invalid"              # the request is malformed
+    TOO_LARGE = "too_large"          # the request is larger than allowed
+    UNAUTHENTICATED = "unauthenticated"  # no, or no valid, credentials
+    DENIED = "denied"                # authenticated, but not allowed
+    NOT_FOUND = "not_found"          # no such thing
+    CONFLICT = "conflict"            # not possible in the current state
+    RATE_LIMITED = "rate_limited"    # too many requests
+    REDIRECT = "redirect"            # ask another node
+    UNAVAILABLE = "unavailable"      # try again later
+    INTERNAL = "internal"            # the server failed
+    CLIENT = "client"                # raised by the web client itself, never by the server
+
+
+class Code(StrEnum):
+    # transport and requests
+    INPUT_INVALID = "input.invalid"
+    INPUT_NOT_JSON = "input.not_json"
+    EVENT_TOO_LARGE = "event.too_large"
+    EVENT_UNKNOWN = "event.unknown"
+    REQUEST_TOO_LARGE = "request.too_large"
+    ROUTE_NOT_FOUND = "route.not_found"
+    ROUTE_METHOD_NOT_ALLOWED = "route.method_not_allowed"
+    RANGE_INVALID = "range.invalid"
+    RATE_LIMITED = "rate.limited"
+    CONNECTION_UNKNOWN = "connection.unknown"
+    CONNECTION_REPLACED = "connection.replaced"
+    ERROR_INTERNAL = "error.internal"
+    SERVICE_UNAVAILABLE = "service.unavailable"
+    STATE_CONFLICT = "state.conflict"
+    NOT_FOUND = "not_found.generic"
+    # join tokens
+    TOKEN_MISSING = "token.missing"
+    TOKEN_MALFORMED = "token.malformed"
+    TOKEN_INVALID = "token.invalid"
+    TOKEN_ALGORITHM = "token.algorithm"
+    TOKEN_BAD_SIGNATURE = "token.bad_signature"
+    TOKEN_EXPIRED = "token.expired"
+    TOKEN_NOT_YET_VALID = "token.not_yet_valid"
+    TOKEN_REVOKED = "token.revoked"
+    TOKEN_WRONG_HEARING = "token.wrong_hearing"
+    # staff
+    AUTH_REQUIRED = "auth.required"
+    AUTH_INVALID = "auth.invalid"
+    AUTH_INVALID_CREDENTIALS = "auth.invalid_credentials"
+    AUTH_INVALID_API_KEY = "auth.invalid_api_key"
+    PERMISSION_DENIED = "permission.denied"
+    PASSWORD_WEAK = "password.weak"
+    ROLE_UNKNOWN = "role.unknown"
+    # hearings and participants
+    HEARING_NOT_FOUND = "hearing.not_found"
+    HEARING_CANCELLED = "hearing.cancelled"
+    HEARING_ADJOURNED = "hearing.adjourned"
+    HEARING_LOCKED = "hearing.locked"
+    HEARING_BAD_PHASE = "hearing.bad_phase"
+    HEARING_IN_SESSION = "hearing.in_session"
+    HEARING_NO_HOST = "hearing.no_host"
+    PARTICIPANT_NOT_FOUND = "participant.not_found"
+    PARTICIPANT_NOT_IN_LOBBY = "participant.not_in_lobby"
+    PARTICIPANT_NOT_PRESENT = "participant.not_present"
+    PARTICIPANT_REMOVED = "participant.removed"
+    PARTICIPANT_DENIED = "participant.denied"
+    PARTICIPANT_SELF = "participant.self"
+    RECORDING_BAD_STATE = "recording.bad_state"
+    RECORDING_REASON_REQUIRED = "recording.reason_required"
+    # mediation
+    CAUCUS_NOT_MEDIATION = "caucus.not_mediation"
+    CAUCUS_NOT_FOUND = "caucus.not_found"
+    CAUCUS_ALREADY_THERE = "caucus.already_there"
+    CAUCUS_TOO_MANY = "caucus.too_many"
+    SETTLEMENT_NONE = "settlement.none"
+    SETTLEMENT_CHANGED = "settlement.changed"
+    SETTLEMENT_CONFIRMED = "settlement.confirmed"
+    SETTLEMENT_NAME_MISMATCH = "settlement.name_mismatch"
+    SETTLEMENT_NOT_CONFIRMED = "settlement.not_confirmed"
+    # media
+    MEDIA_ERROR = "media.error"
+    MEDIA_NOT_ADMITTED = "media.not_admitted"
+    MEDIA_NOT_CONNECTED = "media.not_connected"
+    MEDIA_CLOSED = "media.closed"
+    MEDIA_NO_OFFER = "media.no_offer"
+    MEDIA_ANSWER_TIMEOUT = "media.answer_timeout"
+    MEDIA_ICE_FAILED = "media.ice_failed"
+    MEDIA_ICE_TIMEOUT = "media.ice_timeout"
+    MEDIA_CONNECTION_LOST = "media.connection_lost"
+    SDP_INVALID = "sdp.invalid"
+    SDP_TOO_LARGE = "sdp.too_large"
+    CODEC_UNSUPPORTED = "codec.unsupported"
+    CANDIDATE_INVALID = "candidate.invalid"
+    # nodes and the shared store
+    NODE_REDIRECT = "node.redirect"
+    NODE_MOVING = "node.moving"
+    STORE_UNAVAILABLE = "store.unavailable"
+    # records (retrieval)
+    RECORDS_FORBIDDEN = "records.forbidden"
+    RECORDS_NOT_FOUND = "records.not_found"
+    RECORDS_NOT_SEALED = "records.not_sealed"
+    RECORDS_BAD_ID = "records.bad_id"
+    RECORDS_FILE_NOT_FOUND = "records.file_not_found"
+    RECORDS_NO_COMPOSITE = "records.no_composite"
+    RECORDS_COMPOSITE_NOT_READY = "records.composite_not_ready"
+    # the recording library (recording/errors.py), translated at the boundary
+    RECORDING_DISK_FULL = "recording.disk_full"
+    RECORDING_WRITE_FAILED = "recording.write_failed"
+    RECORDING_BAD_TRACK = "recording.bad_track"
+    ARCHIVE_NOT_FOUND = "archive.not_found"
+    ARCHIVE_BAD_PATH = "archive.bad_path"
+    ARCHIVE_SEALED = "archive.sealed"
+    ARCHIVE_DUPLICATE = "archive.duplicate"
+    ARCHIVE_FILE_MISSING = "archive.file_missing"
+    ARCHIVE_BUSY = "archive.busy"
+    MANIFEST_MALFORMED = "manifest.malformed"
+    SIGNING_KEY_INVALID = "signing.key_invalid"
+    COMPOSITE_FAILED = "composite.failed"
+    COMPOSITE_EMPTY = "composite.empty"
+    # raised by the web client only
+    UNKNOWN = "unknown"
+    CONNECTION_LOST = "connection.lost"
+    CONNECTION_REFUSED = "connection.refused"
+    NETWORK_UNREACHABLE = "network.unreachable"
+    ACK_TIMEOUT = "ack.timeout"
+    ACK_INVALID = "ack.invalid"
+    NODE_REDIRECT_FAILED = "node.redirect_failed"
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: Kind
+    meaning: str
+
+
+K = Kind
+C = Code
+
+CATALOGUE: dict[Code, Spec] = {
+    C.INPUT_INVALID: Spec(K.INVALID, "a field is missing or has the wrong type or size"),
+    C.INPUT_NOT_JSON: Spec(K.INVALID, "the body is not valid JSON"),
+    C.EVENT_TOO_LARGE: Spec(K.TOO_LARGE, "the event's payload is larger than allowed"),
+    C.EVENT_UNKNOWN: Spec(K.INVALID, "no such client event"),
+    C.REQUEST_TOO_LARGE: Spec(K.TOO_LARGE, "the request body is larger than allowed"),
+    C.ROUTE_NOT_FOUND: Spec(K.NOT_FOUND, "no such path"),
+    C.ROUTE_METHOD_NOT_ALLOWED: Spec(K.INVALID, "the method is not allowed on this path"),
+    C.RANGE_INVALID: Spec(K.INVALID, "the byte range asked for is not satisfiable"),
+    C.RATE_LIMITED: Spec(K.RATE_LIMITED, "too many requests or events; slow down"),
+    C.CONNECTION_UNKNOWN: Spec(K.UNAUTHENTICATED, "the connection has not joined a hearing"),
+    C.CONNECTION_REPLACED: Spec(K.CONFLICT, "the participant joined from another window"),
+    C.ERROR_INTERNAL: Spec(K.INTERNAL, "the server could not handle the request"),
+    C.SERVICE_UNAVAILABLE: Spec(K.UNAVAILABLE, "the service is unavailable for now"),
+    C.STATE_CONFLICT: Spec(K.CONFLICT, "not possible in the current state"),
+    C.NOT_FOUND: Spec(K.NOT_FOUND, "no such thing"),
+    C.TOKEN_MISSING: Spec(K.UNAUTHENTICATED, "no join token was given"),
+    C.TOKEN_MALFORMED: Spec(K.UNAUTHENTICATED, "the join token is not a JWT"),
+    C.TOKEN_INVALID: Spec(K.UNAUTHENTICATED, "the token's claims are wrong or its link unknown"),
+    C.TOKEN_ALGORITHM: Spec(K.UNAUTHENTICATED, "the token is not signed with HS256"),
+    C.TOKEN_BAD_SIGNATURE: Spec(K.UNAUTHENTICATED, "the token's signature does not verify"),
+    C.TOKEN_EXPIRED: Spec(K.UNAUTHENTICATED, "the token has expired"),
+    C.TOKEN_NOT_YET_VALID: Spec(K.UNAUTHENTICATED, "the token is not valid yet"),
+    C.TOKEN_REVOKED: Spec(K.UNAUTHENTICATED, "a newer link was issued for this participant"),
+    C.TOKEN_WRONG_HEARING: Spec(K.UNAUTHENTICATED, "the token is for another hearing"),
+    C.AUTH_REQUIRED: Spec(K.UNAUTHENTICATED, "sign in or give an API key"),
+    C.AUTH_INVALID: Spec(K.UNAUTHENTICATED, "the staff session is no longer valid"),
+    C.AUTH_INVALID_CREDENTIALS: Spec(K.UNAUTHENTICATED, "wrong username or password"),
+    C.AUTH_INVALID_API_KEY: Spec(K.UNAUTHENTICATED, "unknown API key"),
+    C.PERMISSION_DENIED: Spec(K.DENIED, "the role or account may not do this"),
+    C.PASSWORD_WEAK: Spec(K.INVALID, "the password is too weak"),
+    C.ROLE_UNKNOWN: Spec(K.INVALID, "no such role"),
+    C.HEARING_NOT_FOUND: Spec(K.NOT_FOUND, "no such hearing"),
+    C.HEARING_CANCELLED: Spec(K.CONFLICT, "the hearing was cancelled"),
+    C.HEARING_ADJOURNED: Spec(K.CONFLICT, "the hearing is adjourned"),
+    C.HEARING_LOCKED: Spec(K.CONFLICT, "the court locked the hearing to newcomers"),
+    C.HEARING_BAD_PHASE: Spec(K.CONFLICT, "not possible in the hearing's current phase"),
+    C.HEARING_IN_SESSION: Spec(K.CONFLICT, "the hearing is in session"),
+    C.HEARING_NO_HOST: Spec(K.INVALID, "a hearing needs a judge, a mediation a mediator"),
+    C.PARTICIPANT_NOT_FOUND: Spec(K.NOT_FOUND, "no such participant in the hearing"),
+    C.PARTICIPANT_NOT_IN_LOBBY: Spec(K.CONFLICT, "the participant is not waiting in the lobby"),
+    C.PARTICIPANT_NOT_PRESENT: Spec(K.CONFLICT, "the participant is not in the room"),
+    C.PARTICIPANT_REMOVED: Spec(K.DENIED, "the court removed this participant"),
+    C.PARTICIPANT_DENIED: Spec(K.DENIED, "the court denied this participant entry"),
+    C.PARTICIPANT_SELF: Spec(K.INVALID, "this cannot be done to oneself"),
+    C.RECORDING_BAD_STATE: Spec(K.CONFLICT, "the recording cannot do that in its state"),
+    C.RECORDING_REASON_REQUIRED: Spec(K.INVALID, "a pause or stop needs a reason"),
+    C.CAUCUS_NOT_MEDIATION: Spec(K.CONFLICT, "caucus rooms exist only in a mediation"),
+    C.CAUCUS_NOT_FOUND: Spec(K.NOT_FOUND, "no such caucus room"),
+    C.CAUCUS_ALREADY_THERE: Spec(K.CONFLICT, "the participant is already in that room"),
+    C.CAUCUS_TOO_MANY: Spec(K.CONFLICT, "too many caucus rooms are open"),
+    C.SETTLEMENT_NONE: Spec(K.NOT_FOUND, "there are no settlement terms yet"),
+    C.SETTLEMENT_CHANGED: Spec(K.CONFLICT, "the terms changed since they were read"),
+    C.SETTLEMENT_CONFIRMED: Spec(K.CONFLICT, "these terms are already confirmed"),
+    C.SETTLEMENT_NAME_MISMATCH: Spec(K.INVALID, "the typed name is not the participant's"),
+    C.SETTLEMENT_NOT_CONFIRMED: Spec(K.INVALID, "the explicit confirmation is missing"),
+    C.MEDIA_ERROR: Spec(K.INVALID, "the media connection could not be set up"),
+    C.MEDIA_NOT_ADMITTED: Spec(K.DENIED, "media starts once the participant is admitted"),
+    C.MEDIA_NOT_CONNECTED: Spec(K.CONFLICT, "the participant has no media connection"),
+    C.MEDIA_CLOSED: Spec(K.CONFLICT, "the hearing's media has ended"),
+    C.MEDIA_NO_OFFER: Spec(K.CONFLICT, "no offer is waiting for an answer"),
+    C.MEDIA_ANSWER_TIMEOUT: Spec(K.CONFLICT, "no answer to the server's offer came in time"),
+    C.MEDIA_ICE_FAILED: Spec(K.CONFLICT, "the media connection could not be established"),
+    C.MEDIA_ICE_TIMEOUT: Spec(K.CONFLICT, "the media connection did not connect in time"),
+    C.MEDIA_CONNECTION_LOST: Spec(K.CONFLICT, "the media connection was lost"),
+    C.SDP_INVALID: Spec(K.INVALID, "the SDP answer was not accepted"),
+    C.SDP_TOO_LARGE: Spec(K.TOO_LARGE, "the SDP answer is larger than allowed"),
+    C.CODEC_UNSUPPORTED: Spec(K.CONFLICT, "the browser cannot use the hearing's codec"),
+    C.CANDIDATE_INVALID: Spec(K.INVALID, "the ICE candidate was refused"),
+    C.NODE_REDIRECT: Spec(K.REDIRECT, "the hearing is hosted by another node"),
+    C.NODE_MOVING: Spec(K.UNAVAILABLE, "the node is draining; reconnect"),
+    C.STORE_UNAVAILABLE: Spec(K.UNAVAILABLE, "the shared store is unreachable"),
+    C.RECORDS_FORBIDDEN: Spec(K.DENIED, "the account may not read recordings"),
+    C.RECORDS_NOT_FOUND: Spec(K.NOT_FOUND, "there is no record for this hearing"),
+    C.RECORDS_NOT_SEALED: Spec(K.CONFLICT, "the record is not sealed yet"),
+    C.RECORDS_BAD_ID: Spec(K.INVALID, "not a hearing id"),
+    C.RECORDS_FILE_NOT_FOUND: Spec(K.NOT_FOUND, "the file is not part of the record"),
+    C.RECORDS_NO_COMPOSITE: Spec(K.NOT_FOUND, "no composite viewing copy was made"),
+    C.RECORDS_COMPOSITE_NOT_READY: Spec(K.CONFLICT, "the composite is still being rendered"),
+    C.RECORDING_DISK_FULL: Spec(K.UNAVAILABLE, "the disk holding the records is full"),
+    C.RECORDING_WRITE_FAILED: Spec(K.INTERNAL, "a recording file could not be written"),
+    C.RECORDING_BAD_TRACK: Spec(K.INVALID, "a track's name, codec or clock is not valid"),
+    C.ARCHIVE_NOT_FOUND: Spec(K.NOT_FOUND, "no record (manifest) in this folder"),
+    C.ARCHIVE_BAD_PATH: Spec(K.INVALID, "not a safe path inside the record"),
+    C.ARCHIVE_SEALED: Spec(K.CONFLICT, "the record is sealed"),
+    C.ARCHIVE_DUPLICATE: Spec(K.CONFLICT, "the file is already in the record"),
+    C.ARCHIVE_FILE_MISSING: Spec(K.CONFLICT, "a file listed in the record is absent"),
+    C.ARCHIVE_BUSY: Spec(K.CONFLICT, "the record is being written"),
+    C.MANIFEST_MALFORMED: Spec(K.INTERNAL, "the record's manifest cannot be read"),
+    C.SIGNING_KEY_INVALID: Spec(K.INVALID, "not a valid Ed25519 key"),
+    C.COMPOSITE_FAILED: Spec(K.INTERNAL, "the composite could not be rendered"),
+    C.COMPOSITE_EMPTY: Spec(K.CONFLICT, "the record holds no recording to composite"),
+    C.UNKNOWN: Spec(K.CLIENT, "something unexpected went wrong in the page"),
+    C.CONNECTION_LOST: Spec(K.CLIENT, "the page is not connected right now"),
+    C.CONNECTION_REFUSED: Spec(K.CLIENT, "the server refused the connection without a code"),
+    C.NETWORK_UNREACHABLE: Spec(K.CLIENT, "the page cannot reach the server"),
+    C.ACK_TIMEOUT: Spec(K.CLIENT, "the server did not acknowledge in time"),
+    C.ACK_INVALID: Spec(K.CLIENT, "the acknowledgement was not understood"),
+    C.NODE_REDIRECT_FAILED: Spec(K.CLIENT, "the nodes could not agree where a hearing is held"),
+}
+
+
+def spec(code: Code) -> Spec:
+    return CATALOGUE[code]
+
 
 class HearingError(Exception):
-    """Base of every expected error; ``code`` is stable, ``status`` is the HTTP status."""
+    """Base of every expected error; ``code`` is a member of the catalogue."""
 
-    code: str = "error.internal"
-    status: int = 500
+    default: ClassVar[Code] = Code.ERROR_INTERNAL
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+    def __init__(self, message: str = "", *, code: Code | None = None,
                  extra: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
+        self.code: Code = Code(code) if code is not None else self.default
+        self.message = message or CATALOGUE[self.code].meaning
+        super().__init__(self.message)
         self.extra = extra or {}
-        if code is not None:
-            self.code = code
-        if status is not None:
-            self.status = status
+
+    @property
+    def kind(self) -> Kind:
+        return CATALOGUE[self.code].kind
 
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, **self.extra}
+        return {"code": self.code.value, "message": self.message, **self.extra}
 
+
+# Convenience subclasses: a default code for the common cases.
 
 class NotFound(HearingError):
-    code = "not_found"
-    status = 404
+    default = Code.NOT_FOUND
 
 
 class InvalidInput(HearingError):
-    code = "input.invalid"
-    status = 400
+    default = Code.INPUT_INVALID
 
 
 class PermissionDenied(HearingError):
-    code = "permission.denied"
-    status = 403
+    default = Code.PERMISSION_DENIED
 
 
 class Conflict(HearingError):
-    code = "state.conflict"
-    status = 409
+    default = Code.STATE_CONFLICT
 
 
 class AuthError(HearingError):
-    code = "auth.required"
-    status = 401
+    default = Code.AUTH_REQUIRED
 
 
 class TokenError(HearingError):
-    code = "token.invalid"
-    status = 401
+    default = Code.TOKEN_INVALID
 
 
 class RateLimited(HearingError):
-    code = "rate.limited"
-    status = 429
+    default = Code.RATE_LIMITED
 
 
 class Unavailable(HearingError):
-    code = "service.unavailable"
-    status = 503
+    default = Code.SERVICE_UNAVAILABLE
+
+
+class MediaError(HearingError):
+    default = Code.MEDIA_ERROR
+
+
+def from_library(code: str, message: str) -> HearingError:
+    """Translate an error of a library below (the recording library) by its code."""
+    try:
+        known = Code(code)
+    except ValueError:
+        known = Code.ERROR_INTERNAL
+    return HearingError(message, code=known)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from .errors import InvalidInput
+from .errors import Code, InvalidInput
 from .ids import HearingId, ParticipantId, new_participant_id
 from .roles import Role
 
@@ -98,7 +98,7 @@ MAX_PARTICIPANTS = 50
 def _require_str(d: dict[str, Any], key: str, max_len: int) -> str:
     value = d.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"'{key}' must be a non-empty string", code="input.invalid")
+        raise InvalidInput(f"'{key}' must be a non-empty string", code=Code.INPUT_INVALID)
     if len(value) > max_len:
         raise InvalidInput(f"'{key}' is longer than {max_len} characters")
     return value.strip()
@@ -132,7 +132,7 @@ def parse_participants(raw: Any, kind: HearingKind) -> tuple[ParticipantSpec, ..
             raise InvalidInput(
                 f"unknown role {item.get('role')!r}; one of "
                 + ", ".join(r.value for r in Role),
-                code="role.unknown",
+                code=Code.ROLE_UNKNOWN,
             ) from exc
         pid = item.get("id")
         if pid is not None and (not isinstance(pid, str) or not re.fullmatch(r"[\w-]{1,40}", pid)):
@@ -143,7 +143,7 @@ def parse_participants(raw: Any, kind: HearingKind) -> tuple[ParticipantSpec, ..
     hosts = {Role.JUDGE} if kind is HearingKind.HEARING else {Role.MEDIATOR}
     if not any(p.role in hosts for p in out):
         host = "judge" if kind is HearingKind.HEARING else "mediator"
-        raise InvalidInput(f"a {kind.value} needs a {host}", code="hearing.no_host")
+        raise InvalidInput(f"a {kind.value} needs a {host}", code=Code.HEARING_NO_HOST)
     return tuple(out)
 
 

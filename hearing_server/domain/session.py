@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-from .errors import Conflict, HearingError, NotFound, PermissionDenied
+from .errors import Code, Conflict, HearingError, NotFound, PermissionDenied
 from .hearing import Hearing, HearingKind
 from .ids import HearingId, ParticipantId
 from .roles import Capability, Role, can
@@ -132,7 +132,7 @@ class Session:
         m = self.members.get(pid)
         if m is None:
             raise NotFound(f"participant {pid} is not in this hearing",
-                           code="participant.not_found")
+                           code=Code.PARTICIPANT_NOT_FOUND)
         return m
 
     def is_admitted(self, pid: str) -> bool:
@@ -165,7 +165,7 @@ class Session:
 
     def _mediation(self) -> None:
         if self.kind is not HearingKind.MEDIATION:
-            raise Conflict("caucus rooms exist only in a mediation", code="caucus.not_mediation")
+            raise Conflict("caucus rooms exist only in a mediation", code=Code.CAUCUS_NOT_MEDIATION)
         self._not_over()
 
     def _move(self, m: Member, room: str, now: float, actor: str) -> Event | None:
@@ -183,9 +183,9 @@ class Session:
         self._actor(actor, Capability.CAUCUS)
         self._mediation()
         if len(self.caucuses) >= MAX_CAUCUSES:
-            raise Conflict("too many caucus rooms are open", code="caucus.too_many")
+            raise Conflict("too many caucus rooms are open", code=Code.CAUCUS_TOO_MANY)
         if not participant_ids:
-            raise HearingError("choose who joins the caucus", code="input.invalid", status=400)
+            raise HearingError("choose who joins the caucus", code=Code.INPUT_INVALID)
         targets = [self._present(pid) for pid in participant_ids]
         self.caucus_counter += 1
         cid = f"caucus-{self.caucus_counter}"
@@ -202,7 +202,7 @@ class Session:
     def _present(self, pid: str) -> Member:
         m = self.member(pid)
         if m.presence is not Presence.ADMITTED:
-            raise Conflict(f"{m.name} is not in the mediation", code="participant.not_present")
+            raise Conflict(f"{m.name} is not in the mediation", code=Code.PARTICIPANT_NOT_PRESENT)
         return m
 
     def move(self, actor: str, pid: str, room: str, now: float) -> Event:
@@ -210,11 +210,11 @@ class Session:
         self._actor(actor, Capability.CAUCUS)
         self._mediation()
         if room != MAIN_ROOM and room not in self.caucuses:
-            raise HearingError("no such caucus room", code="caucus.not_found", status=404)
+            raise HearingError("no such caucus room", code=Code.CAUCUS_NOT_FOUND)
         m = self._present(pid)
         moved = self._move(m, room, now, actor)
         if moved is None:
-            raise Conflict(f"{m.name} is already there", code="caucus.already_there")
+            raise Conflict(f"{m.name} is already there", code=Code.CAUCUS_ALREADY_THERE)
         return moved
 
     def end_caucuses(self, actor: str, now: float) -> list[Event]:
@@ -235,9 +235,9 @@ class Session:
         self._actor(actor, Capability.CAUCUS)
         self._mediation()
         if not text.strip():
-            raise HearingError("the terms are empty", code="input.invalid", status=400)
+            raise HearingError("the terms are empty", code=Code.INPUT_INVALID)
         if len(text) > MAX_SETTLEMENT_CHARS:
-            raise HearingError("the terms are too long", code="input.invalid", status=400)
+            raise HearingError("the terms are too long", code=Code.INPUT_INVALID)
         self.settlement = Settlement(text, sha256, now)
         return Event("settlement_drafted", actor, None, {"sha256": sha256})
 
@@ -245,17 +245,17 @@ class Session:
         m = self._present(pid)
         if m.role is not Role.PARTY:
             raise PermissionDenied("only the parties confirm the settlement",
-                                   code="permission.denied")
+                                   code=Code.PERMISSION_DENIED)
         if self.settlement is None:
-            raise Conflict("there are no terms to confirm", code="settlement.none")
+            raise Conflict("there are no terms to confirm", code=Code.SETTLEMENT_NONE)
         if sha256 != self.settlement.sha256:
             raise Conflict("the terms changed; read them again before confirming",
-                           code="settlement.changed")
+                           code=Code.SETTLEMENT_CHANGED)
         if " ".join(typed_name.split()).casefold() != " ".join(m.name.split()).casefold():
             raise HearingError("type your name exactly as it is shown",
-                               code="settlement.name_mismatch", status=400)
+                               code=Code.SETTLEMENT_NAME_MISMATCH)
         if pid in self.settlement.confirmations:
-            raise Conflict("you already confirmed these terms", code="settlement.confirmed")
+            raise Conflict("you already confirmed these terms", code=Code.SETTLEMENT_CONFIRMED)
         self.settlement.confirmations[pid] = {"name": m.name, "typed_name": typed_name,
                                               "at": now}
         return Event("settlement_confirmed", pid, pid, {"sha256": sha256})
@@ -266,22 +266,22 @@ class Session:
              rejoin_grace: float) -> Event:
         """A connection for ``pid`` arrived (the token was already checked)."""
         if self.phase is Phase.ADJOURNED:
-            raise Conflict("this hearing has been adjourned", code="hearing.adjourned")
+            raise Conflict("this hearing has been adjourned", code=Code.HEARING_ADJOURNED)
         existing = self.members.get(pid)
         direct = can(role, Capability.ENTER_DIRECTLY)
         if existing is not None:
             if existing.presence is Presence.REMOVED:
                 raise PermissionDenied("you were removed from this hearing",
-                                       code="participant.removed")
+                                       code=Code.PARTICIPANT_REMOVED)
             if existing.presence is Presence.DENIED:
                 raise PermissionDenied("the court denied your entry to this hearing",
-                                       code="participant.denied")
+                                       code=Code.PARTICIPANT_DENIED)
             returning = existing.presence is Presence.ADMITTED and (
                 existing.connected or now - existing.last_seen <= rejoin_grace
             )
             if self.locked and not direct and not returning:
                 raise Conflict("the hearing is locked: no new participants may join",
-                               code="hearing.locked")
+                               code=Code.HEARING_LOCKED)
             if existing.presence is not Presence.ADMITTED or not returning:
                 existing.room = MAIN_ROOM
             existing.presence = Presence.ADMITTED if (direct or returning) else Presence.LOBBY
@@ -292,7 +292,7 @@ class Session:
             return Event("rejoined", pid, pid, {"state": existing.presence.value})
         if self.locked and not direct:
             raise Conflict("the hearing is locked: no new participants may join",
-                           code="hearing.locked")
+                           code=Code.HEARING_LOCKED)
         presence = Presence.ADMITTED if direct else Presence.LOBBY
         self.members[pid] = Member(pid, name, role, presence, last_seen=now, room_since=now)
         event = Event("joined", pid, pid, {"role": role.value, "state": presence.value})
@@ -323,17 +323,17 @@ class Session:
         m = self.members.get(actor)
         if m is None or m.presence is not Presence.ADMITTED:
             raise PermissionDenied("you are not admitted to this hearing",
-                                   code="permission.denied")
+                                   code=Code.PERMISSION_DENIED)
         if not can(m.role, capability):
             raise PermissionDenied(
                 f"a {m.role.value} may not {capability.value.replace('_', ' ')}",
-                code="permission.denied",
+                code=Code.PERMISSION_DENIED,
             )
         return m
 
     def _not_over(self) -> None:
         if self.phase is Phase.ADJOURNED:
-            raise Conflict("this hearing has been adjourned", code="hearing.adjourned")
+            raise Conflict("this hearing has been adjourned", code=Code.HEARING_ADJOURNED)
 
     def admit(self, actor: str, pid: str) -> Event:
         self._actor(actor, Capability.ADMIT)
@@ -341,10 +341,10 @@ class Session:
         target = self.member(pid)
         if target.presence is not Presence.LOBBY:
             raise Conflict(f"{target.name} is not waiting in the lobby",
-                           code="participant.not_in_lobby")
+                           code=Code.PARTICIPANT_NOT_IN_LOBBY)
         if self.locked:
             raise Conflict("the hearing is locked: unlock it to admit anyone",
-                           code="hearing.locked")
+                           code=Code.HEARING_LOCKED)
         target.presence = Presence.ADMITTED
         return Event("admitted", actor, pid)
 
@@ -353,7 +353,7 @@ class Session:
         target = self.member(pid)
         if target.presence is not Presence.LOBBY:
             raise Conflict(f"{target.name} is not waiting in the lobby",
-                           code="participant.not_in_lobby")
+                           code=Code.PARTICIPANT_NOT_IN_LOBBY)
         target.presence = Presence.DENIED
         target.connected = False
         return Event("denied", actor, pid, {"reason": reason})
@@ -362,13 +362,13 @@ class Session:
         self._actor(actor, Capability.MODERATE)
         target = self.member(pid)
         if pid == actor:
-            raise Conflict("you cannot remove yourself; leave instead", code="participant.self")
+            raise Conflict("you cannot remove yourself; leave instead", code=Code.PARTICIPANT_SELF)
         if can(target.role, Capability.CONDUCT):
             raise PermissionDenied(f"the {target.role.value} cannot be removed",
-                                   code="permission.denied")
+                                   code=Code.PERMISSION_DENIED)
         if target.presence in (Presence.REMOVED, Presence.LEFT, Presence.DENIED):
             raise Conflict(f"{target.name} is no longer in the hearing",
-                           code="participant.not_present")
+                           code=Code.PARTICIPANT_NOT_PRESENT)
         target.presence = Presence.REMOVED
         target.connected = False
         return Event("removed", actor, pid, {"reason": reason})
@@ -378,7 +378,7 @@ class Session:
         target = self.member(pid)
         if target.presence is not Presence.ADMITTED:
             raise Conflict(f"{target.name} is not in the hearing room",
-                           code="participant.not_present")
+                           code=Code.PARTICIPANT_NOT_PRESENT)
         if force:
             if kind is MediaKind.AUDIO:
                 target.forced_audio_mute = True
@@ -400,7 +400,7 @@ class Session:
     def self_mute(self, pid: str, kind: MediaKind, muted: bool) -> Event:
         m = self.member(pid)
         if m.presence is not Presence.ADMITTED:
-            raise Conflict("you are not in the hearing room", code="participant.not_present")
+            raise Conflict("you are not in the hearing room", code=Code.PARTICIPANT_NOT_PRESENT)
         if kind is MediaKind.AUDIO:
             m.audio_muted = muted
         else:
@@ -418,21 +418,21 @@ class Session:
     def start_session(self, actor: str) -> Event:
         self._actor(actor, Capability.CONDUCT)
         if self.phase not in (Phase.OPEN, Phase.SCHEDULED):
-            raise Conflict(f"the hearing is {self.phase.value}", code="hearing.bad_phase")
+            raise Conflict(f"the hearing is {self.phase.value}", code=Code.HEARING_BAD_PHASE)
         self.phase = Phase.IN_SESSION
         return Event("session_started", actor)
 
     def recess(self, actor: str) -> Event:
         self._actor(actor, Capability.CONDUCT)
         if self.phase is not Phase.IN_SESSION:
-            raise Conflict(f"the hearing is {self.phase.value}", code="hearing.bad_phase")
+            raise Conflict(f"the hearing is {self.phase.value}", code=Code.HEARING_BAD_PHASE)
         self.phase = Phase.RECESS
         return Event("recess", actor)
 
     def resume(self, actor: str) -> Event:
         self._actor(actor, Capability.CONDUCT)
         if self.phase is not Phase.RECESS:
-            raise Conflict(f"the hearing is {self.phase.value}", code="hearing.bad_phase")
+            raise Conflict(f"the hearing is {self.phase.value}", code=Code.HEARING_BAD_PHASE)
         self.phase = Phase.IN_SESSION
         return Event("resumed", actor)
 
@@ -454,15 +454,14 @@ class Session:
             "stop": ({RecordingState.ON, RecordingState.PAUSED}, RecordingState.OFF),
         }
         if action not in transitions:
-            raise HearingError(f"unknown recording action {action!r}", code="input.invalid",
-                               status=400)
+            raise HearingError(f"unknown recording action {action!r}", code=Code.INPUT_INVALID)
         allowed, new = transitions[action]
         if self.recording not in allowed:
             raise Conflict(f"recording is {self.recording.value}; cannot {action}",
-                           code="recording.bad_state")
+                           code=Code.RECORDING_BAD_STATE)
         if action in ("pause", "stop") and not reason.strip():
             raise HearingError("a reason is required to pause or stop the recording",
-                               code="recording.reason_required", status=400)
+                               code=Code.RECORDING_REASON_REQUIRED)
         self.recording = new
         self.recording_reason = reason
         self.recording_active = False

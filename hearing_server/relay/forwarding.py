@@ -4,6 +4,7 @@ same encoded frames out, to every slot the policy attached."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections import deque
@@ -14,6 +15,7 @@ from aiortc import MediaStreamTrack, RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError
 
 from ..domain.policy import Source
+from ..tasks import TaskSet
 from .aiortc_hook import FastSender, Packer, send_pli
 from .frames import DelayHistogram, EncodedFrame, TrackCounters
 
@@ -22,6 +24,7 @@ logger = logging.getLogger(__name__)
 #: A new subscriber or a PLI triggers at most one PLI to the publisher in this time.
 KEYFRAME_REQUEST_INTERVAL = 0.3
 SLOT_QUEUE_FRAMES = 30
+_SERIALS = itertools.count(1)
 
 
 class Producer:
@@ -42,8 +45,10 @@ class Producer:
         self.sinks: list[Callable[[EncodedFrame], None]] = []
         self.counters = TrackCounters()
         self._on_live = on_live
+        self.serial = next(_SERIALS)
         self._last_pli = 0.0
-        self._pli_task: asyncio.Task[None] | None = None
+        #: owns the PLI being sent (at most one at a time), cancelled on close
+        self._pli = TaskSet()
         self._deferred: asyncio.TimerHandle | None = None
 
     @property
@@ -83,8 +88,16 @@ class Producer:
             return
         self._last_pli = now
         self.counters.keyframe_requests += 1
-        if self._pli_task is None or self._pli_task.done():
-            self._pli_task = asyncio.ensure_future(send_pli(self.receiver, ssrc))
+        if not self._pli:
+            self._pli.spawn(send_pli(self.receiver, ssrc))
+
+    def add_sink(self, sink: Callable[[EncodedFrame], None]) -> None:
+        """Hand every forwarded frame to ``sink`` too (the recorder)."""
+        self.sinks.append(sink)
+
+    def remove_sink(self, sink: Callable[[EncodedFrame], None]) -> None:
+        if sink in self.sinks:
+            self.sinks.remove(sink)
 
     def _deferred_pli(self) -> None:
         self._deferred = None
@@ -96,6 +109,7 @@ class Producer:
         self.closed = True
         if self._deferred is not None:
             self._deferred.cancel()
+        self._pli.cancel()
         for slot in list(self.consumers):
             slot.detach()
         self.sinks.clear()

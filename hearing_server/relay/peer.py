@@ -28,7 +28,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
-from ..domain.errors import HearingError
+from ..domain.errors import Code, HearingError, MediaError
 from ..domain.policy import Source
 from ..tasks import TaskSet
 from .aiortc_hook import Packer, install_packer, publisher_ssrc, tap_receiver
@@ -38,11 +38,6 @@ logger = logging.getLogger(__name__)
 
 SignalFn = Callable[[str, dict[str, Any]], Awaitable[None]]
 MAX_SDP_BYTES = 64 * 1024
-
-
-class MediaError(HearingError):
-    code = "media.error"
-    status = 400
 
 
 @dataclass(frozen=True)
@@ -238,7 +233,7 @@ class Peer:
             answer = await asyncio.wait_for(self._answer, self.config.answer_timeout)
         except TimeoutError as exc:
             raise MediaError("no answer to the server's offer came in time",
-                             code="media.answer_timeout") from exc
+                             code=Code.MEDIA_ANSWER_TIMEOUT) from exc
         finally:
             self._answer = None
         await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
@@ -269,22 +264,22 @@ class Peer:
             if want not in names:
                 raise MediaError(
                     f"this browser cannot use the hearing's codec {want.split('/')[1]}",
-                    code="codec.unsupported",
+                    code=Code.CODEC_UNSUPPORTED,
                 )
 
     def handle_answer(self, sdp: Any) -> None:
         """Take the client's answer; cheap checks here, the rest in aiortc."""
         if not isinstance(sdp, str) or not sdp.startswith("v=0"):
-            raise MediaError("the answer is not an SDP description", code="sdp.invalid")
+            raise MediaError("the answer is not an SDP description", code=Code.SDP_INVALID)
         if len(sdp.encode()) > MAX_SDP_BYTES:
-            raise MediaError("the answer is too large", code="sdp.too_large")
+            raise MediaError("the answer is too large", code=Code.SDP_TOO_LARGE)
         if self._answer is None or self._answer.done():
-            raise MediaError("no offer is waiting for an answer", code="media.no_offer")
+            raise MediaError("no offer is waiting for an answer", code=Code.MEDIA_NO_OFFER)
         mlines = ("\n" + sdp).count("\nm=")
         if mlines != self._offer_mlines:
             raise MediaError(
                 f"the answer has {mlines} media sections; the offer had {self._offer_mlines}",
-                code="sdp.invalid",
+                code=Code.SDP_INVALID,
             )
         self._answer.set_result(sdp)
 
@@ -292,22 +287,23 @@ class Peer:
         from aiortc.sdp import candidate_from_sdp
 
         if not isinstance(candidate, dict):
-            raise MediaError("a candidate must be an object", code="input.invalid")
+            raise MediaError("a candidate must be an object", code=Code.INPUT_INVALID)
         line = candidate.get("candidate")
         if not line:
             return  # end of candidates
         if not isinstance(line, str) or len(line) > 1024:
-            raise MediaError("the candidate is malformed", code="candidate.invalid")
+            raise MediaError("the candidate is malformed", code=Code.CANDIDATE_INVALID)
         try:
             c = candidate_from_sdp(line.split(":", 1)[1] if line.startswith("candidate:") else line)
         except Exception as exc:
-            raise MediaError("the candidate is malformed", code="candidate.invalid") from exc
+            raise MediaError("the candidate is malformed", code=Code.CANDIDATE_INVALID) from exc
         c.sdpMid = candidate.get("sdpMid")
         c.sdpMLineIndex = candidate.get("sdpMLineIndex")
         try:
             await self.pc.addIceCandidate(c)
         except Exception as exc:
-            raise MediaError(f"the candidate was refused: {exc}", code="candidate.invalid") from exc
+            raise MediaError(f"the candidate was refused: {exc}",
+                             code=Code.CANDIDATE_INVALID) from exc
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -353,6 +349,7 @@ class Peer:
                 await task
         with contextlib.suppress(Exception):
             await self.pc.close()
+        await self._tasks.aclose()
         self._on_closed(self, code)
         if code not in ("closed", "removed", "left", "replaced"):
             with contextlib.suppress(Exception):

@@ -15,13 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..domain.errors import Code, MediaError
 from ..domain.policy import Source, is_forwarded, may_publish, may_receive
 from ..domain.roles import Role
 from ..domain.session import Session
 from ..tasks import TaskSet
 from .forwarding import Producer, Slot
 from .frames import DelayHistogram
-from .peer import MediaError, Peer, PeerConfig
+from .peer import Peer, PeerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ ParticipantSignal = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
 
 class Router:
-    def __init__(self, hearing_id: str, config: PeerConfig, signal: ParticipantSignal) -> None:
+    def __init__(self, hearing_id: str, config: PeerConfig, signal: ParticipantSignal,
+                 on_tracks_changed: Callable[[], None] = lambda: None) -> None:
         self.hearing_id = hearing_id
         self.config = config
         self.peers: dict[str, Peer] = {}
@@ -37,7 +39,7 @@ class Router:
         self.session: Session | None = None
         self.closed = False
         self._signal = signal
-        self._frame_sinks: list[Callable[[Producer], None]] = []
+        self._tracks_changed = on_tracks_changed
         self._tasks = TaskSet()
         #: forwarding delay of connections that have closed (live ones are read from slots)
         self.closed_delay = {"audio": DelayHistogram(), "video": DelayHistogram()}
@@ -47,7 +49,7 @@ class Router:
     async def connect(self, participant_id: str, role: Role, session: Session) -> Peer:
         """Create (or replace) the participant's peer connection and send the first offer."""
         if self.closed:
-            raise MediaError("the hearing's media has ended", code="media.closed")
+            raise MediaError("the hearing's media has ended", code=Code.MEDIA_CLOSED)
         old = self.peers.pop(participant_id, None)
         if old is not None:
             await old.close("replaced")
@@ -78,10 +80,12 @@ class Router:
             self.closed_delay[slot.kind].merge(slot.delay)
         if self.peers.get(peer.participant_id) is peer:
             del self.peers[peer.participant_id]
-        for key, producer in list(self.producers.items()):
-            if producer.closed:
-                del self.producers[key]
+        gone = [key for key, producer in self.producers.items() if producer.closed]
+        for key in gone:
+            del self.producers[key]
         self._reconcile()
+        if gone:
+            self._tracks_changed()
 
     # ---- producers --------------------------------------------------------------------
 
@@ -90,15 +94,10 @@ class Router:
         if old is not None and old is not producer:
             old.close()
         self.producers[producer.key] = producer
-        for sink in self._frame_sinks:
-            sink(producer)
+        self._tracks_changed()
 
     def _producer_live(self, producer: Producer) -> None:
         self._reconcile()
-
-    def on_new_producer(self, callback: Callable[[Producer], None]) -> None:
-        """Called for every producer (for example by the recorder)."""
-        self._frame_sinks.append(callback)
 
     async def publish(self, participant_id: str, source: Source) -> None:
         peer = self._peer(participant_id)
@@ -106,7 +105,7 @@ class Router:
             self.session.member(participant_id).role, source
         ):
             raise MediaError(f"your role may not publish a {source.value}",
-                             code="permission.denied")
+                             code=Code.PERMISSION_DENIED)
         if peer.add_publish(source):
             peer.request_negotiation()
 
@@ -116,11 +115,12 @@ class Router:
         if producer is not None:
             self.producers.pop(producer.key, None)
             self._reconcile()
+            self._tracks_changed()
 
     def _peer(self, participant_id: str) -> Peer:
         peer = self.peers.get(participant_id)
         if peer is None:
-            raise MediaError("you have no media connection", code="media.not_connected")
+            raise MediaError("you have no media connection", code=Code.MEDIA_NOT_CONNECTED)
         return peer
 
     # ---- policy ---------------------------------------------------------------------------
@@ -183,7 +183,7 @@ class Router:
         if self.closed:
             return
         self.closed = True
-        self._tasks.cancel()
+        await self._tasks.aclose()
         await asyncio.gather(*(p.close("closed") for p in list(self.peers.values())),
                              return_exceptions=True)
         self.peers.clear()

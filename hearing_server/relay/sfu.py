@@ -1,17 +1,50 @@
-"""The node's relay: one :class:`Router` per hearing hosted here."""
+"""The node's relay: one :class:`Router` per hearing hosted here, behind a small façade.
+
+Services use only the methods below (they implement ``services.ports.MediaPort``)
+and observe the relay's tracks through :class:`TrackObserver`; nothing outside
+``relay/`` indexes the routers, peers or producers.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from ..domain.errors import Code, Conflict, MediaError
+from ..domain.hearing import Hearing
+from ..domain.policy import Source
+from ..domain.roles import Role
+from ..domain.session import Session
 from .aiortc_hook import check_aiortc, restrict_host_addresses
-from .frames import DelayHistogram
-from .peer import PeerConfig
+from .forwarding import Producer
+from .frames import DelayHistogram, EncodedFrame
+from .peer import Peer, PeerConfig
 from .router import Router
 
 HearingSignal = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
+FrameSink = Callable[[EncodedFrame], None]
+
+
+@dataclass(frozen=True)
+class Track:
+    """One incoming track, as the relay's users see it."""
+
+    hearing_id: str
+    participant_id: str
+    source: Source
+    codec: str
+    #: distinguishes a republished track from the one it replaced
+    serial: int
+
+    @property
+    def kind(self) -> str:
+        return self.source.kind
+
+
+class TrackObserver(Protocol):
+    def tracks_changed(self, hearing_id: str) -> None: ...
 
 
 class Relay:
@@ -22,35 +55,144 @@ class Relay:
             restrict_host_addresses(host_addresses)
         self.config = config
         self._signal = signal
+        self._observers: list[TrackObserver] = []
+        #: read by tests and the metrics collector; services use the methods below
         self.routers: dict[str, Router] = {}
 
-    def router(self, hearing_id: str) -> Router:
+    def subscribe(self, observer: TrackObserver) -> None:
+        self._observers.append(observer)
+
+    # ---- hearings ----------------------------------------------------------------------
+
+    def _router(self, hearing_id: str) -> Router:
         router = self.routers.get(hearing_id)
         if router is None or router.closed:
 
             async def signal(pid: str, event: str, payload: dict[str, Any]) -> None:
-                await self._signal_to(hearing_id, pid, event, payload)
+                await self._signal(hearing_id, pid, event, payload)
 
-            router = Router(hearing_id, self.config, signal)
+            router = Router(hearing_id, self.config, signal,
+                            on_tracks_changed=lambda: self._tracks_changed(hearing_id))
             self.routers[hearing_id] = router
         return router
 
-    async def _signal_to(self, hearing_id: str, pid: str, event: str,
-                         payload: dict[str, Any]) -> None:
-        await self._signal(hearing_id, pid, event, payload)
+    def _existing(self, hearing_id: str) -> Router | None:
+        router = self.routers.get(hearing_id)
+        return router if router is not None and not router.closed else None
 
-    def existing(self, hearing_id: str) -> Router | None:
-        return self.routers.get(hearing_id)
+    def _tracks_changed(self, hearing_id: str) -> None:
+        for observer in self._observers:
+            observer.tracks_changed(hearing_id)
+
+    def hosts(self, hearing_id: str) -> bool:
+        return self._existing(hearing_id) is not None
+
+    def hosted(self) -> list[str]:
+        return [hid for hid, r in self.routers.items() if not r.closed]
+
+    def participants(self, hearing_id: str) -> list[str]:
+        router = self._existing(hearing_id)
+        return list(router.peers) if router is not None else []
+
+    def session_changed(self, hearing: Hearing, session: Session) -> None:
+        """Re-decide who receives what (the relay observes every session change)."""
+        router = self._existing(hearing.id)
+        if router is not None:
+            router.apply(session)
 
     async def close_hearing(self, hearing_id: str) -> None:
         router = self.routers.pop(hearing_id, None)
         if router is not None:
             await router.close()
+            self._tracks_changed(hearing_id)
 
     async def close(self) -> None:
-        await asyncio.gather(*(r.close() for r in list(self.routers.values())),
-                             return_exceptions=True)
+        routers = list(self.routers.values())
         self.routers.clear()
+        await asyncio.gather(*(r.close() for r in routers), return_exceptions=True)
+
+    # ---- participants --------------------------------------------------------------------
+
+    async def connect(self, hearing_id: str, participant_id: str, role: Role,
+                      session: Session) -> None:
+        await self._router(hearing_id).connect(participant_id, role, session)
+
+    def _peer(self, hearing_id: str, participant_id: str) -> Peer:
+        router = self._existing(hearing_id)
+        peer = router.peers.get(participant_id) if router is not None else None
+        if peer is None:
+            raise Conflict("you have no media connection; send media.ready first",
+                           code=Code.MEDIA_NOT_CONNECTED)
+        return peer
+
+    async def answer(self, hearing_id: str, participant_id: str, sdp: str) -> None:
+        self._peer(hearing_id, participant_id).handle_answer(sdp)
+
+    async def add_candidate(self, hearing_id: str, participant_id: str,
+                            candidate: Mapping[str, Any]) -> None:
+        await self._peer(hearing_id, participant_id).add_candidate(dict(candidate))
+
+    async def publish(self, hearing_id: str, participant_id: str, source: Source) -> None:
+        router = self._existing(hearing_id)
+        if router is None:
+            raise Conflict("you have no media connection", code=Code.MEDIA_NOT_CONNECTED)
+        await router.publish(participant_id, source)
+
+    async def unpublish(self, hearing_id: str, participant_id: str, source: Source) -> None:
+        router = self._existing(hearing_id)
+        if router is not None:
+            await router.unpublish(participant_id, source)
+
+    async def disconnect(self, hearing_id: str, participant_id: str, reason: str) -> None:
+        router = self._existing(hearing_id)
+        if router is not None:
+            await router.disconnect(participant_id, reason)
+
+    # ---- tracks (for the recorder) ---------------------------------------------------------
+
+    def tracks(self, hearing_id: str) -> list[Track]:
+        router = self._existing(hearing_id)
+        if router is None:
+            return []
+        return [self._track(hearing_id, p) for p in router.producers.values() if not p.closed]
+
+    @staticmethod
+    def _track(hearing_id: str, producer: Producer) -> Track:
+        return Track(hearing_id, producer.participant_id, producer.source, producer.codec,
+                     producer.serial)
+
+    def _producer(self, track: Track) -> Producer | None:
+        router = self._existing(track.hearing_id)
+        if router is None:
+            return None
+        producer = router.producers.get((track.participant_id, track.source))
+        if producer is None or producer.closed or producer.serial != track.serial:
+            return None
+        return producer
+
+    def is_forwarded(self, track: Track) -> bool:
+        producer = self._producer(track)
+        return producer is not None and producer.forwarded
+
+    def attach_sink(self, track: Track, sink: FrameSink) -> bool:
+        """Send every frame of ``track`` to ``sink`` too; False if the track is gone."""
+        producer = self._producer(track)
+        if producer is None:
+            return False
+        producer.add_sink(sink)
+        return True
+
+    def detach_sink(self, track: Track, sink: FrameSink) -> None:
+        producer = self._producer(track)
+        if producer is not None:
+            producer.remove_sink(sink)
+
+    def request_keyframe(self, track: Track) -> None:
+        producer = self._producer(track)
+        if producer is not None:
+            producer.request_keyframe()
+
+    # ---- figures ----------------------------------------------------------------------------
 
     def peer_count(self) -> int:
         return sum(len(r.peers) for r in self.routers.values())
@@ -67,3 +209,6 @@ class Relay:
             for kind, hist in r.delay().items():
                 out[kind].merge(hist)
         return out
+
+
+__all__ = ["FrameSink", "MediaError", "Relay", "Track", "TrackObserver"]

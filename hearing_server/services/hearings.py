@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from ..auth.tokens import TokenService
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import Code, Conflict, NotFound
 from ..domain.hearing import Hearing, HearingStatus, new_hearing, parse_datetime
 from ..domain.ids import HearingId, ParticipantId, new_hearing_id, new_link_id
 from ..domain.session import Event
@@ -38,7 +38,7 @@ class HearingService:
     async def get(self, hearing_id: str) -> Hearing:
         hearing = await self._store.get_hearing(hearing_id)
         if hearing is None:
-            raise NotFound(f"no hearing {hearing_id!r}", code="hearing.not_found")
+            raise NotFound(f"no hearing {hearing_id!r}", code=Code.HEARING_NOT_FOUND)
         return hearing
 
     async def find(self, case_number: str | None = None) -> list[Hearing]:
@@ -50,7 +50,7 @@ class HearingService:
     async def reschedule(self, hearing_id: str, when: Any, actor: str) -> Hearing:
         hearing = await self.get(hearing_id)
         if hearing.status is HearingStatus.CANCELLED:
-            raise Conflict("the hearing was cancelled", code="hearing.cancelled")
+            raise Conflict("the hearing was cancelled", code=Code.HEARING_CANCELLED)
         updated = hearing.rescheduled(parse_datetime(when))
         await self._store.save_hearing(updated)
         self._events.append(hearing.id, Event("rescheduled", actor, None, {
@@ -62,7 +62,7 @@ class HearingService:
         session = await self._store.get_session(hearing_id)
         if session is not None and session.phase.value in ("in_session", "recess"):
             raise Conflict("the hearing is in session; adjourn it instead",
-                           code="hearing.in_session")
+                           code=Code.HEARING_IN_SESSION)
         updated = hearing.cancelled()
         await self._store.save_hearing(updated)
         self._events.append(hearing.id, Event("cancelled", actor))
@@ -74,9 +74,9 @@ class HearingService:
         spec = hearing.participant(participant_id)
         if spec is None:
             raise NotFound(f"no participant {participant_id!r} in this hearing",
-                           code="participant.not_found")
+                           code=Code.PARTICIPANT_NOT_FOUND)
         if hearing.status is HearingStatus.CANCELLED:
-            raise Conflict("the hearing was cancelled", code="hearing.cancelled")
+            raise Conflict("the hearing was cancelled", code=Code.HEARING_CANCELLED)
         now = time.time()
         link_id = new_link_id()
         token = self._tokens.issue_join(hearing.id, ParticipantId(spec.id), spec.role, link_id,

@@ -1,14 +1,26 @@
-"""What the services need from the layers above them (implemented by signaling)."""
+"""What the services need from the parts around them, declared in one place.
+
+Signaling implements :class:`Notifier`; the relay implements :class:`MediaPort`
+and observes sessions as a :class:`SessionListener`; the recorder implements
+:class:`RecorderPort` and is a listener too; the services implement
+:class:`RecordingEvents` for the recorder. The composition root builds them
+bottom-up and connects observers by subscription, never by late binding.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..domain.hearing import Hearing
-from ..domain.session import Session
+from ..domain.policy import Source
+from ..domain.roles import Role
+from ..domain.session import Session, Settlement
 
 
 class Notifier(Protocol):
+    """Pushes events to the participants' pages."""
+
     async def to_participant(self, hearing_id: str, participant_id: str, event: str,
                              payload: dict[str, Any]) -> None: ...
 
@@ -18,3 +30,51 @@ class Notifier(Protocol):
 
     async def disconnect_participant(self, hearing_id: str, participant_id: str, event: str,
                                      payload: dict[str, Any]) -> None: ...
+
+
+class SessionListener(Protocol):
+    """Observes every change of a hearing's live session (the store holds the truth)."""
+
+    def session_changed(self, hearing: Hearing, session: Session) -> None: ...
+
+
+class MediaPort(Protocol):
+    """The relay, as the services use it (see ``relay/sfu.py``)."""
+
+    def hosts(self, hearing_id: str) -> bool: ...
+
+    def hosted(self) -> list[str]: ...
+
+    def participants(self, hearing_id: str) -> list[str]: ...
+
+    async def connect(self, hearing_id: str, participant_id: str, role: Role,
+                      session: Session) -> None: ...
+
+    async def answer(self, hearing_id: str, participant_id: str, sdp: str) -> None: ...
+
+    async def add_candidate(self, hearing_id: str, participant_id: str,
+                            candidate: Mapping[str, Any]) -> None: ...
+
+    async def publish(self, hearing_id: str, participant_id: str, source: Source) -> None: ...
+
+    async def unpublish(self, hearing_id: str, participant_id: str, source: Source) -> None:
+        ...
+
+    async def disconnect(self, hearing_id: str, participant_id: str, reason: str) -> None: ...
+
+    async def close_hearing(self, hearing_id: str) -> None: ...
+
+
+class RecorderPort(Protocol):
+    """The recorder, as the services use it (see ``services/recording.py``)."""
+
+    async def seal(self, hearing: Hearing,
+                   settlement: Settlement | None = None) -> dict[str, Any] | None: ...
+
+
+class RecordingEvents(Protocol):
+    """What the recorder tells the services."""
+
+    async def recording_receiving(self, hearing_id: str) -> None: ...
+
+    async def recording_failed(self, hearing_id: str, code: str) -> None: ...

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from recording.archive import HearingArchive
 from recording.errors import RecordingError
@@ -25,23 +25,20 @@ from recording.signing import Signer
 from ..domain.hearing import Hearing
 from ..domain.policy import is_forwarded
 from ..domain.session import MAIN_ROOM, Event, Phase, RecordingState, Session, Settlement
-from ..relay.forwarding import Producer
 from ..relay.frames import EncodedFrame
-from ..relay.router import Router
+from ..relay.sfu import FrameSink, Relay, Track
 from ..store.eventlog import EventLog
 from ..tasks import TaskSet
+from .ports import RecordingEvents
 
 logger = logging.getLogger(__name__)
 
-FailureFn = Callable[[str, str], Coroutine[Any, Any, None]]
-ReceivingFn = Callable[[str], Coroutine[Any, Any, None]]
-
 
 @dataclass
-class _Track:
-    producer: Producer
+class _Recorded:
+    track: Track
     recorder: TrackRecorder
-    sink: Callable[[EncodedFrame], None]
+    sink: FrameSink
 
 
 def attendance(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -74,20 +71,25 @@ def attendance(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class RecordingService:
+    """Observes the live sessions and the relay's tracks; records what the policy says.
+
+    Implements ``ports.RecorderPort`` and ``ports.SessionListener`` and observes the
+    relay (``relay.sfu.TrackObserver``); tells the services through ``RecordingEvents``.
+    """
+
     def __init__(self, records_dir: Path, signer: Signer, events: EventLog,
-                 segment_seconds: float, on_failure: FailureFn,
-                 on_receiving: ReceivingFn | None = None) -> None:
+                 segment_seconds: float, relay: Relay, report: RecordingEvents) -> None:
         self.records_dir = records_dir
         self._signer = signer
         self._events = events
         self._segment_seconds = segment_seconds
-        self._on_failure = on_failure
-        self._on_receiving = on_receiving
+        self._relay = relay
+        self._report = report
         self._reported: set[str] = set()
         self._archives: dict[str, HearingArchive] = {}
-        self._tracks: dict[str, dict[int, _Track]] = {}
+        self._tracks: dict[str, dict[Track, _Recorded]] = {}
+        #: the last session observed per hearing (the store holds the truth)
         self._sessions: dict[str, tuple[Hearing, Session]] = {}
-        self._routers: dict[str, Router] = {}
         self._tasks = TaskSet()
 
     def folder(self, hearing_id: str) -> Path:
@@ -119,15 +121,12 @@ class RecordingService:
 
     # ---- following the hearing ------------------------------------------------------
 
-    def watch(self, hearing: Hearing, router: Router) -> None:
-        if self._routers.get(hearing.id) is router:
-            return
-        self._routers[hearing.id] = router
-        router.on_new_producer(lambda p: self._reconcile(hearing.id))
-
-    def apply(self, hearing: Hearing, session: Session) -> None:
+    def session_changed(self, hearing: Hearing, session: Session) -> None:
         self._sessions[hearing.id] = (hearing, session)
         self._reconcile(hearing.id)
+
+    def tracks_changed(self, hearing_id: str) -> None:
+        self._reconcile(hearing_id)
 
     def recording_tracks(self, hearing_id: str) -> int:
         return len(self._tracks.get(hearing_id, {}))
@@ -143,75 +142,78 @@ class RecordingService:
 
     def _reconcile(self, hearing_id: str) -> None:
         entry = self._sessions.get(hearing_id)
-        router = self._routers.get(hearing_id)
         if entry is None:
             return
         hearing, session = entry
         tracks = self._tracks.setdefault(hearing_id, {})
         recording = session.recording is RecordingState.ON and session.phase is Phase.IN_SESSION
-        wanted: dict[int, Producer] = {}
-        if recording and router is not None and not router.closed:
-            for producer in router.producers.values():
-                member = session.members.get(producer.participant_id)
-                if (member is not None and member.room == MAIN_ROOM and not producer.closed
-                        and is_forwarded(session, producer.participant_id, producer.source)):
-                    wanted[id(producer)] = producer
+        wanted: set[Track] = set()
+        live = self._relay.tracks(hearing_id)
+        if recording:
+            for track in live:
+                member = session.members.get(track.participant_id)
+                if (member is not None and member.room == MAIN_ROOM
+                        and is_forwarded(session, track.participant_id, track.source)):
+                    wanted.add(track)
         if not recording:
             self._reported.discard(hearing_id)
         for key in list(tracks):
-            if key not in wanted or tracks[key].producer.closed:
-                track = tracks.pop(key)
-                self._stop(track)
+            if key not in wanted:
+                done = tracks.pop(key)
+                self._stop(done)
                 self._events.append(hearing_id, Event(
-                    "recording_track_stopped", None, track.producer.participant_id, {
-                        "source": track.producer.source.value,
-                        "reason": "left" if track.producer.closed else "not recorded now",
-                        "segments": len(track.recorder.segments)}))
-        for key, producer in wanted.items():
-            if key not in tracks:
+                    "recording_track_stopped", None, key.participant_id, {
+                        "source": key.source.value,
+                        "reason": "not recorded now" if key in live else "left",
+                        "segments": len(done.recorder.segments)}))
+        for track in wanted:
+            if track not in tracks:
                 try:
-                    tracks[key] = self._start(hearing, session, producer)
+                    started = self._start(hearing, session, track)
                 except RecordingError as exc:
                     self._failed(hearing.id, exc)
                     continue
+                if started is None:
+                    continue
+                tracks[track] = started
                 self._events.append(hearing_id, Event(
-                    "recording_track_started", None, producer.participant_id, {
-                        "source": producer.source.value, "codec": producer.codec}))
+                    "recording_track_started", None, track.participant_id, {
+                        "source": track.source.value, "codec": track.codec}))
 
-    def _start(self, hearing: Hearing, session: Session, producer: Producer) -> _Track:
-        member = session.members[producer.participant_id]
-        kind = "audio" if producer.kind == "audio" else "video"
+    def _start(self, hearing: Hearing, session: Session, track: Track) -> _Recorded | None:
+        member = session.members[track.participant_id]
+        kind: Literal["audio", "video"] = "audio" if track.kind == "audio" else "video"
+        codec: Literal["vp8", "h264", "opus"] = (
+            "opus" if kind == "audio" else "h264" if track.codec == "h264" else "vp8")
         recorder = self._archive(hearing).open_track(
-            producer.participant_id, member.name, member.role.value, kind,  # type: ignore[arg-type]
-            producer.codec,  # type: ignore[arg-type]
+            track.participant_id, member.name, member.role.value, kind, codec,
             48000 if kind == "audio" else 90000,
-            request_keyframe=producer.request_keyframe,
+            request_keyframe=lambda: self._relay.request_keyframe(track),
             on_error=lambda exc: self._failed(hearing.id, exc),
-            label=producer.source.value if producer.source.value == "screen" else None,
+            label=track.source.value if track.source.value == "screen" else None,
         )
 
         def sink(frame: EncodedFrame) -> None:
             recorder.write(frame.data, frame.timestamp, frame.keyframe)
             if hearing.id not in self._reported and recorder.recording:
                 self._reported.add(hearing.id)
-                if self._on_receiving is not None:
-                    self._spawn(self._on_receiving(hearing.id))
+                self._spawn(self._report.recording_receiving(hearing.id))
 
-        producer.sinks.append(sink)
-        producer.request_keyframe()
-        return _Track(producer, recorder, sink)
+        if not self._relay.attach_sink(track, sink):
+            recorder.close()
+            return None
+        self._relay.request_keyframe(track)
+        return _Recorded(track, recorder, sink)
 
-    @staticmethod
-    def _stop(track: _Track) -> None:
-        if track.sink in track.producer.sinks:
-            track.producer.sinks.remove(track.sink)
-        track.recorder.close()
+    def _stop(self, recorded: _Recorded) -> None:
+        self._relay.detach_sink(recorded.track, recorded.sink)
+        recorded.recorder.close()
 
     def _failed(self, hearing_id: str, exc: RecordingError) -> None:
         logger.error("hearing %s: recording failed: %s %s", hearing_id, exc.code, exc)
         self._events.append(hearing_id, Event("recording_failed", None, None,
                                               {"code": exc.code, "detail": str(exc)}))
-        self._spawn(self._on_failure(hearing_id, exc.code))
+        self._spawn(self._report.recording_failed(hearing_id, exc.code))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._tasks.spawn(coro)
@@ -222,9 +224,8 @@ class RecordingService:
                    settlement: Settlement | None = None) -> dict[str, Any] | None:
         """Close every track, add the event log, attendance and any settlement, and sign
         the manifest. Every adjourned hearing gets a record, with or without media."""
-        for track in self._tracks.pop(hearing.id, {}).values():
-            self._stop(track)
-        self._routers.pop(hearing.id, None)
+        for recorded in self._tracks.pop(hearing.id, {}).values():
+            self._stop(recorded)
         self._sessions.pop(hearing.id, None)
         archive = self._archives.pop(hearing.id, None)
         if archive is None:
@@ -246,6 +247,6 @@ class RecordingService:
 
     async def close(self) -> None:
         for hearing_id in list(self._tracks):
-            for track in self._tracks.pop(hearing_id).values():
-                self._stop(track)
-        self._tasks.cancel()
+            for recorded in self._tracks.pop(hearing_id).values():
+                self._stop(recorded)
+        await self._tasks.aclose()

@@ -19,7 +19,7 @@ from recording.manifest import Manifest
 from recording.verify import verify_folder
 
 from ..auth.tokens import StaffClaims
-from ..domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ..domain.errors import Code, Conflict, InvalidInput, NotFound, PermissionDenied
 from ..domain.roles import STAFF_MAY_READ_RECORDINGS
 from ..store.audit import AuditLog
 from ..store.base import Store
@@ -58,7 +58,7 @@ class RecordsService:
             self._audit.append(who.username, action, hearing_id, "refused",
                                f"role {who.role.value} may not read recordings", address)
             raise PermissionDenied("your role may not read recordings",
-                                   code="records.forbidden")
+                                   code=Code.RECORDS_FORBIDDEN)
         self._audit.append(who.username, action, hearing_id, "allowed", detail, address)
 
     def refuse(self, who: str, action: str, hearing_id: str | None, why: str,
@@ -67,10 +67,10 @@ class RecordsService:
 
     def folder(self, hearing_id: str) -> Path:
         if not hearing_id or "/" in hearing_id or "\\" in hearing_id or hearing_id.startswith("."):
-            raise InvalidInput("not a hearing id", code="records.bad_id")
+            raise InvalidInput("not a hearing id", code=Code.RECORDS_BAD_ID)
         folder = self.records_dir / hearing_id
         if not (folder / "manifest.json").is_file():
-            raise NotFound(f"no record for hearing {hearing_id!r}", code="records.not_found")
+            raise NotFound(f"no record for hearing {hearing_id!r}", code=Code.RECORDS_NOT_FOUND)
         return folder
 
     # ---- reading ----------------------------------------------------------------------
@@ -116,7 +116,7 @@ class RecordsService:
         path = self.folder(hearing_id) / "attendance.json"
         if not path.is_file():
             raise NotFound("attendance is written when the hearing is adjourned",
-                           code="records.not_sealed")
+                           code=Code.RECORDS_NOT_SEALED)
         data: dict[str, Any] = json.loads(path.read_text())
         return data
 
@@ -126,10 +126,10 @@ class RecordsService:
         manifest = Manifest.load(folder)
         listed = {e.path for e in manifest.entries}
         if relative not in listed:
-            raise NotFound("no such file in this record", code="records.file_not_found")
+            raise NotFound("no such file in this record", code=Code.RECORDS_FILE_NOT_FOUND)
         path = (folder / relative).resolve()
         if not path.is_relative_to(folder.resolve()) or not path.is_file():
-            raise NotFound("no such file in this record", code="records.file_not_found")
+            raise NotFound("no such file in this record", code=Code.RECORDS_FILE_NOT_FOUND)
         return path
 
     async def export(self, hearing_id: str, dest_dir: Path) -> Path:
@@ -154,7 +154,7 @@ class RecordsService:
         folder = self.folder(hearing_id)
         if not Manifest.load(folder).sealed:
             raise Conflict("the composite is rendered after the hearing is adjourned",
-                           code="records.not_sealed")
+                           code=Code.RECORDS_NOT_SEALED)
         job = self._jobs.get(hearing_id)
         if job is not None and job.state == "running":
             return job
@@ -181,7 +181,7 @@ class RecordsService:
         job = self._jobs.get(hearing_id)
         if job is None:
             raise NotFound("no composite was requested for this hearing",
-                           code="records.no_composite")
+                           code=Code.RECORDS_NO_COMPOSITE)
         return job
 
     async def close(self) -> None:

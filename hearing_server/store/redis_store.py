@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..domain.errors import Unavailable
+from ..domain.errors import Code, Unavailable
 from ..domain.hearing import Hearing
 from ..domain.ids import HearingId, LinkId, ParticipantId
 from ..domain.roles import StaffRole
@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 def unavailable(exc: Exception) -> Unavailable:
     return Unavailable(f"the shared store (Redis) is unreachable: {exc}",
-                       code="store.unavailable")
+                       code=Code.STORE_UNAVAILABLE)
 
 
 def connect(url: str) -> aioredis.Redis:
