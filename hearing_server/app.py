@@ -48,6 +48,7 @@ from .relay.sfu import Relay
 from .services.drain import DrainService
 from .services.entry import EntryService
 from .services.hearings import HearingService
+from .services.ice import IceServers
 from .services.media import MediaService
 from .services.mediation import MediationService
 from .services.moderation import ModerationService
@@ -236,8 +237,9 @@ def build_app(settings: Settings) -> web.Application:
     relay.subscribe(recorder)
 
     # use cases
-    entry = EntryService(work, tokens, relay, settings, nodes)
-    services = Services(entry=entry, moderation=ModerationService(work, relay, recorder),
+    ice = IceServers(settings.ice_servers)
+    entry = EntryService(work, tokens, relay, settings, ice, nodes)
+    services = Services(entry=entry, moderation=ModerationService(work, relay, ice, recorder),
                         mediation=MediationService(work), media=MediaService(work, relay))
     records = RecordsService(settings.data_dir / "records", store, audit,
                              signer.public_key_b64)

@@ -22,7 +22,6 @@ import socketio
 
 from hearing_server.domain import commands as c
 from hearing_server.domain.errors import Code, HearingError, spec
-from hearing_server.domain.roles import Capability, can
 from hearing_server.services.entry import EntryService
 from hearing_server.services.media import MediaService
 from hearing_server.services.mediation import MediationService
@@ -30,7 +29,7 @@ from hearing_server.services.moderation import ModerationService
 
 from .connections import Connection, Connections
 from .ratelimit import TokenBucket
-from .rooms import NAMESPACE, hearing_room, participant_room
+from .rooms import NAMESPACE, participant_room
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +111,6 @@ class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                                           self.limits.event_burst))
             self.connections.add(sid, conn)
             await self.enter_room(sid, participant_room(hearing.id, claims.participant_id))
-            await self.enter_room(sid, hearing_room(hearing.id,
-                                                    can(claims.role, Capability.SEE_LOBBY)))
             conn.welcome = await entry.join(hearing, claims)
         except HearingError as exc:
             self.connections.forget(sid)

@@ -8,11 +8,10 @@ from typing import Any
 import socketio
 
 from hearing_server.domain.hearing import Hearing
-from hearing_server.domain.roles import Role
 from hearing_server.domain.session import Session
 
 from .connections import Connections
-from .rooms import NAMESPACE, hearing_room, participant_room
+from .rooms import NAMESPACE, participant_room
 
 
 class SocketNotifier:
@@ -26,12 +25,16 @@ class SocketNotifier:
                              namespace=NAMESPACE)
 
     async def session_changed(self, hearing: Hearing, session: Session) -> None:
-        state = session.public_state()
-        for sees_lobby, viewer in ((True, Role.JUDGE), (False, Role.PARTY)):
+        """Each connected participant gets the state and presence they may see (to their
+        own room, so it reaches them on whichever node they are connected)."""
+        for m in list(session.members.values()):
+            if not m.connected:
+                continue
             await self._sio.emit(
                 "state",
-                {"state": state, "presence": session.presence_for(viewer)},
-                to=hearing_room(hearing.id, sees_lobby), namespace=NAMESPACE,
+                {"state": session.state_for(m.participant_id),
+                 "presence": session.presence_for(m.role)},
+                to=participant_room(hearing.id, m.participant_id), namespace=NAMESPACE,
             )
 
     async def disconnect_participant(self, hearing_id: str, participant_id: str, event: str,

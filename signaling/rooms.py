@@ -6,9 +6,5 @@ from __future__ import annotations
 NAMESPACE = "/hearing"
 
 
-def hearing_room(hearing_id: str, sees_lobby: bool) -> str:
-    return f"h:{hearing_id}:{'staff' if sees_lobby else 'public'}"
-
-
 def participant_room(hearing_id: str, participant_id: str) -> str:
     return f"p:{hearing_id}:{participant_id}"

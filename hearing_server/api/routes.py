@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ..auth.tokens import StaffClaims
 from ..domain.errors import AuthError, Code, HearingError, InvalidInput, PermissionDenied
-from ..domain.roles import STAFF_MAY_SCHEDULE
+from ..domain.roles import STAFF_MAY_SCHEDULE, role_table
 from ..services.entry import EntryService
 from ..services.hearings import HearingService
 from ..services.staff import StaffService
@@ -91,7 +91,7 @@ async def sign_in(request: web.Request) -> web.Response:
         raise InvalidInput("'username' and 'password' are required")
     account, token = await request.app[STAFF].sign_in(username, password)
     resp = web.json_response({"username": account.username, "name": account.name,
-                              "role": account.role.value})
+                              "role": account.role.value, "roles": role_table()})
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/",
                     secure=request.secure)
     return resp
@@ -107,7 +107,8 @@ async def sign_out(request: web.Request) -> web.Response:
 @routes.get("/api/v1/me")
 async def me(request: web.Request) -> web.Response:
     claims = await staff_claims(request)
-    return web.json_response({"username": claims.username, "role": claims.role.value})
+    return web.json_response({"username": claims.username, "role": claims.role.value,
+                              "roles": role_table()})
 
 
 @routes.get("/api/v1/hearings")

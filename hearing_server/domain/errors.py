@@ -48,7 +48,7 @@ class Code(StrEnum):
     ERROR_INTERNAL = "error.internal"
     SERVICE_UNAVAILABLE = "service.unavailable"
     STATE_CONFLICT = "state.conflict"
-    NOT_FOUND = "not_found.generic"
+    NOT_FOUND = "resource.not_found"
     # join tokens
     TOKEN_MISSING = "token.missing"
     TOKEN_MALFORMED = "token.malformed"

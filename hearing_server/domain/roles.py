@@ -66,3 +66,8 @@ STAFF_MAY_SCHEDULE = frozenset({StaffRole.CLERK, StaffRole.ADMIN, StaffRole.JUDG
 
 def can(role: Role, capability: Capability) -> bool:
     return capability in ROLE_CAPABILITIES[role]
+
+
+def role_table() -> dict[str, list[str]]:
+    """The table as the web client receives it (the page never copies it)."""
+    return {role.value: sorted(c.value for c in caps) for role, caps in ROLE_CAPABILITIES.items()}

@@ -161,6 +161,16 @@ class Session:
             "settlement": self.settlement.public() if self.settlement else None,
         }
 
+    def state_for(self, pid: str) -> dict[str, Any]:
+        """The state as one participant may see it: the settlement terms and the caucus
+        rooms are for those admitted only (nobody in the lobby reads them)."""
+        state = self.public_state()
+        member = self.members.get(pid)
+        if member is None or member.presence is not Presence.ADMITTED:
+            state["caucuses"] = []
+            state["settlement"] = None
+        return state
+
     # ---- mediation: caucus rooms and settlement -------------------------------------
 
     def _mediation(self) -> None:

@@ -9,10 +9,11 @@ from ..auth.tokens import JoinClaims, TokenService
 from ..domain.errors import Code, Conflict, HearingError, NotFound, TokenError
 from ..domain.hearing import Hearing, HearingStatus
 from ..domain.ids import ParticipantId
-from ..domain.roles import ROLE_CAPABILITIES
+from ..domain.roles import role_table
 from ..domain.session import Event, Session
 from ..settings import Settings
 from ..store.nodes import Nodes
+from .ice import IceServers
 from .ports import MediaPort
 from .unit_of_work import UnitOfWork
 
@@ -21,8 +22,9 @@ logger = logging.getLogger(__name__)
 
 class EntryService:
     def __init__(self, work: UnitOfWork, tokens: TokenService, relay: MediaPort,
-                 settings: Settings, nodes: Nodes | None = None) -> None:
+                 settings: Settings, ice: IceServers, nodes: Nodes | None = None) -> None:
         self._work = work
+        self._ice = ice
         self._tokens = tokens
         self._relay = relay
         self._settings = settings
@@ -97,6 +99,7 @@ class EntryService:
             },
             "you": {"participant_id": spec.id, "name": spec.name, "role": spec.role.value},
             "expires_at": claims.expires_at,
+            "roles": role_table(),
         }
 
     async def join(self, hearing: Hearing, claims: JoinClaims) -> dict[str, Any]:
@@ -112,19 +115,21 @@ class EntryService:
             "hearing": {"id": hearing.id, "case_number": hearing.case_number,
                         "title": hearing.title, "kind": hearing.kind.value},
             **self.view(session, spec.id),
-            "capabilities": sorted(c.value for c in ROLE_CAPABILITIES[spec.role]),
-            "ice_servers": [s.to_dict() for s in self._settings.ice_servers],
+            "roles": role_table(),
             "codec": {"video": self._settings.video_codec, "audio": "opus"},
         }
 
-    @staticmethod
-    def view(session: Session, participant_id: str) -> dict[str, Any]:
-        """What one participant may see of the session now (the welcome's live part)."""
+    def view(self, session: Session, participant_id: str) -> dict[str, Any]:
+        """What one participant may see of the session now (the welcome's live part):
+        relay credentials only once admitted (sent with ``admitted`` otherwise)."""
         me = session.members.get(participant_id)
-        out: dict[str, Any] = {"state": session.public_state()}
+        out: dict[str, Any] = {"state": session.state_for(participant_id), "ice_servers": []}
         if me is not None:
             out["you"] = me.public()
             out["presence"] = session.presence_for(me.role)
+            if session.is_admitted(participant_id):
+                out["ice_servers"] = self._ice.for_participant(session.hearing_id,
+                                                               participant_id)
         return out
 
     async def hello(self, hearing_id: str, participant_id: str,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from ..domain import commands as c
 from ..domain.hearing import HearingKind
 from ..domain.session import Event, Session
+from .ice import IceServers
 from .ports import MediaPort, RecorderPort
 from .unit_of_work import UnitOfWork
 
@@ -24,16 +25,19 @@ CONDUCT: dict[c.ConductAction, Callable[[str], Callable[[Session], Event]]] = {
 
 
 class ModerationService:
-    def __init__(self, work: UnitOfWork, relay: MediaPort,
+    def __init__(self, work: UnitOfWork, relay: MediaPort, ice: IceServers,
                  recorder: RecorderPort | None = None) -> None:
         self._work = work
+        self._ice = ice
         self._relay = relay
         self._recorder = recorder
 
     async def admit(self, hearing_id: str, actor: str, cmd: c.Admit) -> None:
         hearing = await self._work.hearing(hearing_id)
         await self._work.apply(hearing, lambda s: s.admit(actor, cmd.participant_id))
-        await self._work.notifier.to_participant(hearing_id, cmd.participant_id, "admitted", {})
+        await self._work.notifier.to_participant(
+            hearing_id, cmd.participant_id, "admitted",
+            {"ice_servers": self._ice.for_participant(hearing_id, cmd.participant_id)})
 
     async def deny(self, hearing_id: str, actor: str, cmd: c.Deny) -> None:
         hearing = await self._work.hearing(hearing_id)

@@ -4,7 +4,6 @@ import { $, h, clear, api, focusHeading, copyText } from "./dom.js";
 import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, onLanguageChange,
 } from "./i18n.js";
-import { ROLES } from "./roles.js";
 import { Records } from "./records.js";
 
 const REFRESH_MS = 5000;
@@ -179,7 +178,7 @@ function participantRow(name = "", role = "party") {
   const n = $("#participant-rows").children.length + 1;
   const id = `p-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const roleSelect = h("select", { id: `${id}-role`, class: "p-role" },
-    ROLES.map((r) => h("option", { value: r, selected: r === role, dataset: { role: r } }, roleName(r))));
+    Object.keys(ui.me?.roles || {}).map((r) => h("option", { value: r, selected: r === role, dataset: { role: r } }, roleName(r))));
   const row = h("div", { class: "participant-row", dataset: { row: String(n) } },
     h("div", { class: "field" },
       h("label", { for: `${id}-name`, class: "p-name-label" }, t("console.p_name", { n })),

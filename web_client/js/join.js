@@ -6,7 +6,7 @@ import { $, api, focusHeading } from "./dom.js";
 import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, fmtElapsed, onLanguageChange,
 } from "./i18n.js";
-import { can, byRoleThenName } from "./roles.js";
+import { can, byRoleThenName, setCapabilities } from "./roles.js";
 import { DeviceCheck } from "./devices.js";
 import { MediaLink, emitAck } from "./media.js";
 import { Room } from "./room.js";
@@ -266,7 +266,10 @@ function openSocket(base) {
   socket.on("connect_error", onConnectError);
   socket.on("disconnect", onDisconnect);
   socket.on("state", onState);
-  socket.on("admitted", () => { if (!app.inRoom && !app.over) enterRoom(); });
+  socket.on("admitted", (data) => {
+    if (data && Array.isArray(data.ice_servers)) app.iceServers = data.ice_servers;
+    if (!app.inRoom && !app.over) enterRoom();
+  });
   socket.on("denied", (d) => end("denied", { reason: d && d.reason }));
   socket.on("removed", (d) => end("removed", { reason: d && d.reason }));
   socket.on("replaced", () => end("replaced"));
@@ -348,6 +351,7 @@ async function onConnect() {
   }
   if (again || app.moving) hideBanner();
   app.moving = false;
+  setCapabilities(welcome.roles);
   app.you = welcome.you;
   app.state = welcome.state;
   app.presence = welcome.presence || [];
@@ -537,6 +541,7 @@ async function main() {
   }
   try {
     app.info = await api("POST", "/api/v1/join", { token: app.token });
+    setCapabilities(app.info.roles);
   } catch (err) {
     end("refused", { code: err.code, message: err.message });
     return;

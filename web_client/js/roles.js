@@ -1,18 +1,12 @@
 // What each role may do, for the interface only: the server decides and enforces.
-// Mirrors hearing_server/domain/roles.py (ROLE_CAPABILITIES).
+// The table comes from the server (hearing_server/domain/roles.py) with the join
+// response and the welcome; nothing here copies it.
 
-const CAPABILITIES = {
-  judge: ["publish", "share_screen", "subscribe", "enter_directly", "see_lobby", "admit", "moderate", "record", "conduct"],
-  clerk: ["publish", "share_screen", "subscribe", "enter_directly", "see_lobby", "admit", "moderate"],
-  mediator: ["publish", "share_screen", "subscribe", "enter_directly", "see_lobby", "admit", "moderate", "record", "conduct", "caucus"],
-  party: ["publish", "share_screen", "subscribe"],
-  counsel: ["publish", "share_screen", "subscribe"],
-  witness: ["publish", "subscribe"],
-  interpreter: ["publish", "subscribe"],
-  observer: ["subscribe"],
-};
+let CAPABILITIES = {};
 
-export const ROLES = Object.keys(CAPABILITIES);
+export function setCapabilities(table) {
+  if (table && typeof table === "object") CAPABILITIES = table;
+}
 
 export function can(role, capability) {
   return (CAPABILITIES[role] || []).includes(capability);
