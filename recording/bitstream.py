@@ -7,6 +7,18 @@ header, which VP8 keyframes and H.264 sequence parameter sets carry in clear.
 from __future__ import annotations
 
 
+def is_keyframe(codec: str, data: bytes) -> bool:
+    """Whether an encoded frame can be decoded on its own: the one rule the relay (for
+    keyframe requests and counters) and the recorder (where a segment may start) share.
+    VP8: the frame tag's key bit; H.264: an IDR slice before any other slice; audio:
+    always."""
+    if codec == "vp8":
+        return len(data) > 0 and (data[0] & 0x01) == 0
+    if codec == "h264":
+        return h264_idr_info(data)[0]
+    return True
+
+
 def vp8_keyframe_size(frame: bytes) -> tuple[int, int] | None:
     """Return ``(width, height)`` if ``frame`` is a VP8 keyframe, else ``None`` (RFC 6386 9.1)."""
     if len(frame) < 10 or frame[0] & 0x01:  # bit 0 of the frame tag: 0 = keyframe

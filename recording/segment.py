@@ -26,7 +26,7 @@ from typing import Any, Final, Literal
 
 import av
 
-from recording.bitstream import h264_idr_info, vp8_keyframe_size
+from recording.bitstream import h264_idr_info, is_keyframe, vp8_keyframe_size
 from recording.errors import BAD_TRACK, DISK_FULL, WRITE_FAILED, RecordingError
 
 log = logging.getLogger(__name__)
@@ -343,13 +343,11 @@ class TrackRecorder:
         # picture size); keyframes are recognised from the payload itself, so the
         # caller's flag only matters for audio (where every packet is one).
         size: tuple[int, int] | None = None
-        if self.codec == "vp8":
+        keyframe = is_keyframe(self.codec, data)
+        if self.codec == "vp8" and keyframe:
             size = vp8_keyframe_size(data)
-            keyframe = size is not None
-        elif self.codec == "h264":
-            keyframe, size = h264_idr_info(data)
-        else:
-            keyframe = True
+        elif self.codec == "h264" and keyframe:
+            size = h264_idr_info(data)[1]
         startable = self.kind == "audio" or size is not None
 
         if self._pending is not None:

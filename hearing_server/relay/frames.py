@@ -5,6 +5,10 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
+from recording.bitstream import is_keyframe
+
+__all__ = ["DelayHistogram", "EncodedFrame", "TrackCounters", "is_keyframe"]
+
 
 @dataclass(frozen=True, slots=True)
 class EncodedFrame:
@@ -16,24 +20,6 @@ class EncodedFrame:
     keyframe: bool
     #: ``time.perf_counter()`` when the packet completing the frame arrived.
     arrived_at: float
-
-
-def is_keyframe(codec: str, data: bytes) -> bool:
-    """Whether an encoded frame can be decoded on its own (VP8, H.264; audio always)."""
-    if codec == "vp8":
-        return len(data) > 0 and (data[0] & 0x01) == 0
-    if codec == "h264":
-        i = 0
-        n = len(data)
-        while True:
-            i = data.find(b"\x00\x00\x01", i)
-            if i < 0 or i + 3 >= n:
-                return False
-            nal_type = data[i + 3] & 0x1F
-            if nal_type in (5, 7):
-                return True
-            i += 3
-    return True
 
 
 #: Bucket edges in milliseconds for the added-delay histogram.
