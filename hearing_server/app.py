@@ -19,13 +19,17 @@ from recording.signing import load_or_create_key
 from signaling.namespace import HearingNamespace
 from signaling.notifier import SocketNotifier
 
+from .api.accounts import routes as account_routes
+from .api.edge import cross_site_middleware, forwarded_middleware, security_headers
 from .api.metrics import METRICS_REGISTRY, metrics
 from .api.records import EXPORTS, RECORDS
 from .api.records import routes as record_routes
 from .api.routes import (
+    ACCESS,
     COURTROOM,
     HEARINGS,
     NODE_ORIGINS,
+    SESSION_COOKIE,
     STAFF,
     WEB_ROOT,
     add_pages,
@@ -37,6 +41,7 @@ from .domain.errors import HearingError
 from .relay.metrics import registry_for
 from .relay.peer import PeerConfig
 from .relay.sfu import Relay
+from .services.access import Access
 from .services.courtroom import CourtroomService
 from .services.hearings import HearingService
 from .services.recording import RecordingService
@@ -101,7 +106,10 @@ def ice_host_addresses(settings: Settings) -> list[str]:
 
 def build_app(settings: Settings) -> web.Application:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
+    app = web.Application(middlewares=[
+        forwarded_middleware(settings.trusted_proxies), error_middleware,
+        cross_site_middleware(settings.base_url, SESSION_COOKIE)], client_max_size=256 * 1024)
+    app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[WEB_ROOT] = WEB_CLIENT
     store = build_store(settings)
@@ -160,7 +168,10 @@ def build_app(settings: Settings) -> web.Application:
                                 settings.recording_segment_seconds, recording_failed,
                                 recording_receiving)
     hearings = HearingService(store, tokens, events, settings.base_url)
-    staff = StaffService(store, tokens)
+    staff = StaffService(store, tokens,
+                         attempts_per_account=settings.sign_in_attempts_per_account,
+                         attempts_per_address=settings.sign_in_attempts_per_address,
+                         attempt_window=settings.sign_in_window)
     courtroom = CourtroomService(store, tokens, events, relay, late,  # type: ignore[arg-type]
                                  settings, recorder=recorder, nodes=nodes)
     namespace = HearingNamespace(courtroom, settings.max_message_bytes,
@@ -184,14 +195,16 @@ def build_app(settings: Settings) -> web.Application:
 
     app[NODE_ORIGINS] = origins
     app[RECORDER] = recorder
-    app[RECORDS] = RecordsService(settings.data_dir / "records", store,
-                                  AuditLog(settings.data_dir / "audit.jsonl"),
+    audit = AuditLog(settings.data_dir / "audit.jsonl")
+    app[ACCESS] = Access(audit)
+    app[RECORDS] = RecordsService(settings.data_dir / "records", store, audit,
                                   signer.public_key_b64)
     app[EXPORTS] = settings.data_dir / "exports"
     app[METRICS_REGISTRY] = registry_for(relay)
     app.router.add_get("/metrics", metrics)
     app.add_routes(routes)
     app.add_routes(record_routes)
+    app.add_routes(account_routes)
     add_pages(app)
 
     def hosted() -> list[str]:

@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ..auth.authz import Action, creator_seat
 from ..auth.tokens import StaffClaims
-from ..domain.errors import AuthError, HearingError, InvalidInput, PermissionDenied
-from ..domain.roles import STAFF_MAY_SCHEDULE
+from ..domain.errors import AuthError, HearingError, InvalidInput, TokenError
+from ..domain.hearing import Hearing
+from ..services.access import Access
 from ..services.courtroom import CourtroomService
 from ..services.hearings import HearingService
 from ..services.staff import StaffService
@@ -24,10 +26,14 @@ logger = logging.getLogger(__name__)
 
 SESSION_COOKIE = "hs_session"
 MAX_BODY = 256 * 1024
+#: JSON bodies nested deeper than this are refused (a deep body would exhaust the parser).
+MAX_JSON_DEPTH = 32
+NO_STORE = {"Cache-Control": "no-store"}
 
 HEARINGS: web.AppKey[HearingService] = web.AppKey("hearings", HearingService)
 STAFF: web.AppKey[StaffService] = web.AppKey("staff", StaffService)
 COURTROOM: web.AppKey[CourtroomService] = web.AppKey("courtroom", CourtroomService)
+ACCESS: web.AppKey[Access] = web.AppKey("access", Access)
 WEB_ROOT: web.AppKey[Path] = web.AppKey("web_root", Path)
 NodeOrigins = Callable[[], Awaitable[list[str]]]
 NODE_ORIGINS: web.AppKey[NodeOrigins] = web.AppKey("node_origins")
@@ -35,8 +41,12 @@ NODE_ORIGINS: web.AppKey[NodeOrigins] = web.AppKey("node_origins")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def error_body(code: str, message: str, status: int) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def error_body(code: str, message: str, status: int,
+               extra: dict[str, str] | None = None) -> web.Response:
+    extra = extra or {}
+    headers = {"Retry-After": extra["retry_after"]} if "retry_after" in extra else None
+    return web.json_response({"error": {"code": code, "message": message, **extra}},
+                             status=status, headers=headers)
 
 
 @web.middleware
@@ -44,7 +54,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HearingError as exc:
-        return error_body(exc.code, exc.message, exc.status)
+        return error_body(exc.code, exc.message, exc.status, exc.extra)
     except web.HTTPNotFound:
         return error_body("route.not_found", f"no such path {request.path}", 404)
     except web.HTTPMethodNotAllowed:
@@ -69,13 +79,39 @@ async def body(request: web.Request) -> dict[str, Any]:
                            status=413)
     if not raw:
         return {}
+    if _nesting(raw) > MAX_JSON_DEPTH:
+        raise InvalidInput(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("the request body is not valid JSON", code="input.not_json") from exc
+    except RecursionError as exc:  # pragma: no cover (the depth check comes first)
+        raise InvalidInput("the request body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object")
     return data
+
+
+def _nesting(raw: bytes) -> int:
+    """The deepest bracket nesting of a JSON text, outside strings (a linear scan)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 async def staff_claims(request: web.Request) -> StaffClaims:
@@ -89,11 +125,22 @@ async def staff_claims(request: web.Request) -> StaffClaims:
     raise AuthError("sign in or give an API key", code="auth.required")
 
 
-async def scheduler(request: web.Request) -> StaffClaims:
-    claims = await staff_claims(request)
-    if claims.role not in STAFF_MAY_SCHEDULE:
-        raise PermissionDenied("your role may not schedule hearings")
-    return claims
+async def allowed(request: web.Request, action: Action,
+                  hearing: Hearing | None = None) -> StaffClaims:
+    """The caller, if the policy lets them do ``action`` (refusals are audited)."""
+    who = await staff_claims(request)
+    request.app[ACCESS].check(who, action, hearing, hearing_id=request.match_info.get("id"),
+                              address=request.remote or "")
+    return who
+
+
+async def hearing_allowed(request: web.Request, action: Action) -> tuple[StaffClaims, Hearing]:
+    """The hearing of the path and the caller, if the caller may do ``action`` to it
+    (hearing ids are random: telling an unknown one apart reveals nothing)."""
+    who = await staff_claims(request)
+    hearing = await request.app[HEARINGS].get(request.match_info["id"])
+    request.app[ACCESS].check(who, action, hearing, address=request.remote or "")
+    return who, hearing
 
 
 routes = web.RouteTableDef()
@@ -115,9 +162,10 @@ async def sign_in(request: web.Request) -> web.Response:
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("'username' and 'password' are required")
-    account, token = await request.app[STAFF].sign_in(username, password)
+    account, token = await request.app[STAFF].sign_in(username[:200], password[:1000],
+                                                      request.remote or "")
     resp = web.json_response({"username": account.username, "name": account.name,
-                              "role": account.role.value})
+                              "role": account.role.value}, headers=NO_STORE)
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/",
                     secure=request.secure)
     return resp
@@ -125,6 +173,12 @@ async def sign_in(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/session")
 async def sign_out(request: web.Request) -> web.Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
+            await request.app[STAFF].sign_out(cookie)
+        except TokenError:
+            pass  # not a valid session anyway
     resp = web.json_response({"signed_out": True})
     resp.del_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -138,23 +192,28 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/hearings")
 async def list_hearings(request: web.Request) -> web.Response:
-    await scheduler(request)
+    who = await allowed(request, Action.HEARING_LIST)
     case = request.query.get("case_number")
-    hearings = await request.app[HEARINGS].find(case)
+    hearings = Access.visible(who, await request.app[HEARINGS].find(case))
     return web.json_response({"hearings": [h.to_dict() for h in hearings]})
 
 
 @routes.post("/api/v1/hearings")
 async def create_hearing(request: web.Request) -> web.Response:
-    claims = await scheduler(request)
-    hearing, links = await request.app[HEARINGS].create(await body(request), claims.username)
-    return web.json_response({"hearing": hearing.to_dict(), "links": links}, status=201)
+    service = request.app[HEARINGS]
+    who = await allowed(request, Action.HEARING_LIST)  # a role that schedules at all
+    presiding, clerks = creator_seat(who)
+    hearing = service.prepare(await body(request), who.username, clerks, presiding)
+    await allowed(request, Action.HEARING_CREATE, hearing)
+    await service.check_assignment(hearing)
+    hearing, links = await service.schedule(hearing, who.username)
+    return web.json_response({"hearing": hearing.to_dict(), "links": links}, status=201,
+                             headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}")
 async def get_hearing(request: web.Request) -> web.Response:
-    await scheduler(request)
-    hearing = await request.app[HEARINGS].get(request.match_info["id"])
+    _, hearing = await hearing_allowed(request, Action.HEARING_READ)
     session = await request.app[COURTROOM].session(hearing.id)
     return web.json_response({
         "hearing": hearing.to_dict(),
@@ -164,44 +223,49 @@ async def get_hearing(request: web.Request) -> web.Response:
 
 @routes.patch("/api/v1/hearings/{id}")
 async def reschedule(request: web.Request) -> web.Response:
-    claims = await scheduler(request)
+    who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
     data = await body(request)
     if "scheduled_at" not in data:
         raise InvalidInput("only 'scheduled_at' can be changed")
-    hearing = await request.app[HEARINGS].reschedule(request.match_info["id"],
-                                                     data["scheduled_at"], claims.username)
+    hearing = await request.app[HEARINGS].reschedule(hearing.id, data["scheduled_at"],
+                                                     who.username)
     return web.json_response({"hearing": hearing.to_dict()})
 
 
 @routes.delete("/api/v1/hearings/{id}")
 async def cancel(request: web.Request) -> web.Response:
-    claims = await scheduler(request)
-    hearing = await request.app[HEARINGS].cancel(request.match_info["id"], claims.username)
+    who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
+    hearing = await request.app[HEARINGS].cancel(hearing.id, who.username)
+    return web.json_response({"hearing": hearing.to_dict()})
+
+
+@routes.put("/api/v1/hearings/{id}/assignment")
+async def assign(request: web.Request) -> web.Response:
+    who, hearing = await hearing_allowed(request, Action.HEARING_ASSIGN)
+    hearing = await request.app[HEARINGS].assign(hearing, await body(request), who.username)
     return web.json_response({"hearing": hearing.to_dict()})
 
 
 @routes.post("/api/v1/hearings/{id}/participants/{pid}/link")
 async def reissue_link(request: web.Request) -> web.Response:
-    claims = await scheduler(request)
-    url = await request.app[HEARINGS].issue_link(request.match_info["id"],
-                                                 request.match_info["pid"], claims.username)
+    who, hearing = await hearing_allowed(request, Action.LINK_ISSUE)
+    url = await request.app[HEARINGS].issue_link(hearing.id, request.match_info["pid"],
+                                                 who.username)
     return web.json_response({"participant_id": request.match_info["pid"], "link": url},
-                             status=201)
+                             status=201, headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}/service")
 async def service_record(request: web.Request) -> web.Response:
-    await scheduler(request)
-    record = await request.app[HEARINGS].service_record(request.match_info["id"])
-    return web.json_response({"links": record})
+    _, hearing = await hearing_allowed(request, Action.HEARING_READ)
+    record = await request.app[HEARINGS].service_record(hearing.id)
+    return web.json_response({"links": record}, headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}/events")
 async def events(request: web.Request) -> web.Response:
-    await scheduler(request)
-    service = request.app[HEARINGS]
-    hearing = await service.get(request.match_info["id"])
-    return web.json_response({"events": service.events(hearing.id)})
+    _, hearing = await hearing_allowed(request, Action.HEARING_READ)
+    return web.json_response({"events": request.app[HEARINGS].events(hearing.id)})
 
 
 @routes.post("/api/v1/join")
@@ -238,8 +302,9 @@ def page(name: str) -> Handler:
             "Cache-Control": "no-store",
             "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; "
                                        "img-src 'self' data: blob:; style-src 'self'; "
-                                       f"connect-src {connect}",
+                                       f"connect-src {connect}; frame-ancestors 'none'",
             "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
         })
     return handler
 
