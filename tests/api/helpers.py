@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientSession, CookieJar
+from aiohttp.test_utils import TestServer
 
-from hearing_server.app import STAFF
+from hearing_server.app import STAFF, build_app
+from hearing_server.settings import Settings
 from tests.conftest import Running
 
 PASSWORD = "correct horse battery"
@@ -40,3 +45,16 @@ async def create(s: ClientSession, running: Running, **body: Any) -> dict[str, A
 
 async def error_of(resp: Any) -> tuple[int, str]:
     return resp.status, (await resp.json())["error"]["code"]
+
+
+@asynccontextmanager
+async def server(tmp_path: Path, **settings: Any) -> AsyncIterator[Running]:
+    """A real node like the ``running`` fixture, with some settings changed."""
+    base = Settings(data_dir=tmp_path / "data", host="127.0.0.1", port=0)
+    app = build_app(base.replace(**settings))
+    test_server = TestServer(app, host="127.0.0.1")
+    await test_server.start_server()
+    try:
+        yield Running(test_server, base.replace(**settings))
+    finally:
+        await test_server.close()
