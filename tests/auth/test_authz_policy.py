@@ -35,14 +35,14 @@ def key(name: str, role: StaffRole, *scopes: str) -> StaffClaims:
                        scopes=frozenset(scopes))
 
 
-@pytest.mark.parametrize("action", HEARING_ACTIONS + [Action.RECORDS_READ])
+@pytest.mark.parametrize("action", [*HEARING_ACTIONS, Action.RECORDS_READ])
 def test_the_presiding_judge_and_the_assigned_clerk_may_act_on_their_hearing(
         action: Action) -> None:
     authorize(account("ada", StaffRole.JUDGE), action, hearing())
     authorize(account("bo", StaffRole.CLERK), action, hearing())
 
 
-@pytest.mark.parametrize("action", HEARING_ACTIONS + [Action.RECORDS_READ])
+@pytest.mark.parametrize("action", [*HEARING_ACTIONS, Action.RECORDS_READ])
 def test_unassigned_staff_and_admins_are_refused_every_hearing_action(action: Action) -> None:
     for who in (account("other", StaffRole.JUDGE), account("cy", StaffRole.CLERK),
                 account("ada", StaffRole.MEDIATOR), account("root", StaffRole.ADMIN),
