@@ -123,10 +123,8 @@ def build_app(settings: Settings) -> web.Application:
         Clients without an Origin header (not browsers) are not subject to CORS."""
         if origin is None:
             return True
-        scheme = str(environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme")
-                     or "http").split(",")[0].strip()
-        host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")
-        return origin == f"{scheme}://{host}" or origin in known_origins
+        request = environ["aiohttp.request"]  # as seen through a trusted proxy only
+        return origin == f"{request.scheme}://{request.host}" or origin in known_origins
 
     manager = (socketio.AsyncRedisManager(settings.redis_url, channel="hearing-server")
                if settings.redis_url else None)

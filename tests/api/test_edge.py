@@ -139,3 +139,33 @@ async def test_files_the_store_writes_are_private(running: Running) -> None:
     for path in written:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, (path, oct(mode))
+
+
+async def socket_accepted(running: Running, token: str, headers: dict[str, str]) -> bool:
+    import socketio
+
+    async with ClientSession() as http:  # ours, so that it is closed on a refusal too
+        sio = socketio.AsyncClient(reconnection=False, http_session=http)
+        try:
+            await sio.connect(running.url, namespaces=["/hearing"], auth={"token": token},
+                              headers=headers, transports=["websocket"], wait_timeout=5)
+        except socketio.exceptions.ConnectionError:
+            return False
+        finally:
+            if sio.connected:
+                await sio.disconnect()
+    return True
+
+
+async def test_socket_origins_trust_forwarded_host_only_from_a_trusted_proxy(
+        tmp_path: Path) -> None:
+    from tests.conftest import schedule
+
+    forged = {"Origin": "http://evil.example", "X-Forwarded-Host": "evil.example"}
+    async with server(tmp_path / "a") as direct:
+        h = await schedule(direct)
+        assert not await socket_accepted(direct, h.tokens["judge"], forged)
+        assert await socket_accepted(direct, h.tokens["judge"], {"Origin": direct.url})
+    async with server(tmp_path / "b", trusted_proxies=("127.0.0.1",)) as proxied:
+        h = await schedule(proxied)
+        assert await socket_accepted(proxied, h.tokens["judge"], forged)
