@@ -169,3 +169,20 @@ async def test_socket_origins_trust_forwarded_host_only_from_a_trusted_proxy(
     async with server(tmp_path / "b", trusted_proxies=("127.0.0.1",)) as proxied:
         h = await schedule(proxied)
         assert await socket_accepted(proxied, h.tokens["judge"], forged)
+
+
+def test_trusted_proxies_come_from_toml_or_the_environment_and_bad_entries_fail(
+        tmp_path: Path) -> None:
+    import pytest
+
+    from hearing_server.settings import load_settings
+
+    toml = tmp_path / "node.toml"
+    toml.write_text('trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]\n')
+    assert load_settings(config_file=toml, env={}).trusted_proxies == ("127.0.0.1",
+                                                                       "10.0.0.0/8")
+    env = {"HEARING_TRUSTED_PROXIES": "192.0.2.1, ::1"}
+    assert load_settings(env=env).trusted_proxies == ("192.0.2.1", "::1")
+    assert load_settings(env={}).trusted_proxies == ()
+    with pytest.raises(ValueError):
+        load_settings(env={"HEARING_TRUSTED_PROXIES": "proxy.example"})
