@@ -90,6 +90,10 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+#: API routes that never read the session cookie (the join page may call another node).
+COOKIELESS = frozenset({"/api/v1/join"})
+
+
 def cross_site_middleware(base_url: str, session_cookie: str,
                           sign_in_path: str = "/api/v1/session") -> Middleware:
     """Refuse a state-changing request authenticated by the session cookie (and the
@@ -102,6 +106,7 @@ def cross_site_middleware(base_url: str, session_cookie: str,
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if (request.method not in SAFE_METHODS
+                and request.path.startswith("/api/") and request.path not in COOKIELESS
                 and not request.headers.get("Authorization", "").startswith("Bearer ")
                 and (session_cookie in request.cookies or request.path == sign_in_path)):
             site = request.headers.get("Sec-Fetch-Site")

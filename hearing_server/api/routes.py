@@ -79,39 +79,29 @@ async def body(request: web.Request) -> dict[str, Any]:
                            status=413)
     if not raw:
         return {}
-    if _nesting(raw) > MAX_JSON_DEPTH:
-        raise InvalidInput(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("the request body is not valid JSON", code="input.not_json") from exc
-    except RecursionError as exc:  # pragma: no cover (the depth check comes first)
+    except RecursionError as exc:
         raise InvalidInput("the request body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object")
+    if _too_deep(data, MAX_JSON_DEPTH):
+        raise InvalidInput(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
     return data
 
 
-def _nesting(raw: bytes) -> int:
-    """The deepest bracket nesting of a JSON text, outside strings (a linear scan)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
+def _too_deep(data: Any, limit: int) -> bool:
+    """Whether containers nest deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 async def staff_claims(request: web.Request) -> StaffClaims:

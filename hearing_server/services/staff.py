@@ -142,11 +142,13 @@ class StaffService:
         if wait:
             raise RateLimited(f"too many failed sign-ins; try again in {wait} s",
                               code="rate.limited", extra={"retry_after": str(wait)})
+        # an unknown (or disabled) username costs the same argon2 verification as a known
+        # one, so the time taken does not tell which usernames exist (the dummy hash is
+        # made on the first sign-in of any kind, so even that one tells nothing)
+        dummy = await self._dummy()
         account = await self._store.get_staff(username)
         usable = account is not None and not account.disabled
-        # an unknown (or disabled) username costs the same argon2 verification as a known
-        # one, so the time taken does not tell which usernames exist
-        stored = account.password_hash if account is not None and usable else await self._dummy()
+        stored = account.password_hash if account is not None and usable else dummy
         ok = await self._work.run(check_password, stored, password)
         if not ok or account is None or not usable:
             self._by_account.failed(account_key)

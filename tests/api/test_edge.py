@@ -39,6 +39,10 @@ async def test_cross_site_posts_with_the_session_cookie_are_refused(running: Run
         async with s.get(running.url + "/api/v1/hearings",
                          headers={"Sec-Fetch-Site": "cross-site"}) as r:
             assert r.status == 200  # reading is not a state change
+        token = (await create(s, running))["links"]["party"].split("#", 1)[1]
+        async with s.post(running.url + "/api/v1/join", json={"token": token},
+                          headers={"Sec-Fetch-Site": "same-site"}) as r:
+            assert r.status == 200  # the join page may call another node; no cookie use
     async with ClientSession() as anon:  # login CSRF
         async with anon.post(running.url + "/api/v1/session",
                              json={"username": "bo", "password": PASSWORD},
@@ -120,7 +124,8 @@ async def test_link_bearing_responses_are_not_cached(running: Running) -> None:
 
 async def test_deeply_nested_json_is_refused_with_a_clear_error(running: Running) -> None:
     async with ClientSession() as anon:
-        for raw in (b"[" * 60_000 + b"]" * 60_000, b'{"a":' * 20_000 + b"1" + b"}" * 20_000):
+        for raw in (b"[" * 60_000 + b"]" * 60_000, b'{"a":' * 20_000 + b"1" + b"}" * 20_000,
+                    b'{"token":' + b"[" * 40 + b"]" * 40 + b"}"):
             async with anon.post(running.url + "/api/v1/join", data=raw,
                                  headers={"Content-Type": "application/json"}) as r:
                 assert await error_of(r) == (400, "input.invalid")
