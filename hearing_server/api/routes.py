@@ -191,10 +191,11 @@ async def list_hearings(request: web.Request) -> web.Response:
 @routes.post("/api/v1/hearings")
 async def create_hearing(request: web.Request) -> web.Response:
     service = request.app[HEARINGS]
-    who = await allowed(request, Action.HEARING_LIST)  # a role that schedules at all
+    who = await staff_claims(request)
     presiding, clerks = creator_seat(who)
     hearing = service.prepare(await body(request), who.username, clerks, presiding)
-    await allowed(request, Action.HEARING_CREATE, hearing)
+    request.app[ACCESS].check(who, Action.HEARING_CREATE, hearing,
+                              address=request.remote or "")
     await service.check_assignment(hearing)
     hearing, links = await service.schedule(hearing, who.username)
     return web.json_response({"hearing": hearing.to_dict(), "links": links}, status=201,

@@ -191,3 +191,39 @@ def test_trusted_proxies_come_from_toml_or_the_environment_and_bad_entries_fail(
     assert load_settings(env={}).trusted_proxies == ()
     with pytest.raises(ValueError):
         load_settings(env={"HEARING_TRUSTED_PROXIES": "proxy.example"})
+
+
+def test_serve_writes_the_data_folder_privately(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARING_")}
+    proc = subprocess.Popen([sys.executable, "-m", "hearing_server.cli", "--data-dir",
+                             str(data), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    paths = [data, *data.rglob("*")]
+    assert len(paths) > 3  # the database, the keys, ...
+    for path in paths:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, (path, oct(mode))
