@@ -67,7 +67,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  staff console: {base}/console", flush=True)
     print("  first hearing: hearing-server staff add clerk --role clerk; then sign in to the"
           " console, or: hearing-server hearing create --case-number C-1 --title Test"
-          " --at 2026-12-01T10:00:00Z --judge 'Judge Ada' --party 'Sam Party'", flush=True)
+          " --at 2026-12-01T10:00:00Z --judge 'Judge Ada' --party 'Sam Party'"
+          " --assign-clerk clerk", flush=True)
     try:
         import uvloop
 
