@@ -104,8 +104,15 @@ class Hearing:
             created_by=d.get("created_by", ""),
             created_at=datetime.fromisoformat(d["created_at"]),
             presiding=str(d.get("presiding") or ""),
-            clerks=tuple(str(c) for c in d.get("clerks") or ()),
+            clerks=(tuple(str(c) for c in d["clerks"]) if "clerks" in d
+                    else _legacy_clerks(d.get("created_by", ""))),
         )
+
+
+def _legacy_clerks(created_by: str) -> tuple[str, ...]:
+    """A hearing saved before assignments existed: whoever scheduled it (a clerk, a clerk
+    API key) stays its clerk; the policy gives that seat to clerks only."""
+    return (created_by,) if created_by and created_by != "cli" else ()
 
 
 _CASE_RE = re.compile(r"^[\w\-/.() ]{1,64}$")
