@@ -152,7 +152,7 @@ async def sign_in(request: web.Request) -> web.Response:
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("'username' and 'password' are required")
-    account, token = await request.app[STAFF].sign_in(username[:200], password[:1000],
+    account, token = await request.app[STAFF].sign_in(username, password,
                                                       request.remote or "")
     resp = web.json_response({"username": account.username, "name": account.name,
                               "role": account.role.value}, headers=NO_STORE)
