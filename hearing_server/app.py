@@ -27,14 +27,18 @@ from signaling.namespace import HearingNamespace, Limits, Services
 from signaling.notifier import SocketNotifier
 from signaling.server import HearingSocketServer
 
+from .api.accounts import routes as account_routes
+from .api.edge import cross_site_middleware, forwarded_middleware, security_headers
 from .api.errors import error_middleware
 from .api.metrics import METRICS_REGISTRY, metrics
 from .api.records import EXPORTS, RECORDS
 from .api.records import routes as record_routes
 from .api.routes import (
+    ACCESS,
     ENTRY,
     HEARINGS,
     NODE_ORIGINS,
+    SESSION_COOKIE,
     STAFF,
     WEB_ROOT,
     add_pages,
@@ -45,6 +49,7 @@ from .domain.errors import HearingError
 from .relay.metrics import registry_for
 from .relay.peer import PeerConfig
 from .relay.sfu import Relay
+from .services.access import Access
 from .services.drain import DrainService
 from .services.entry import EntryService
 from .services.hearings import HearingService
@@ -133,10 +138,8 @@ class KnownOrigins:
         (not browsers) are not subject to CORS."""
         if origin is None:
             return True
-        scheme = str(environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme")
-                     or "http").split(",")[0].strip()
-        host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")
-        return origin == f"{scheme}://{host}" or origin in self.origins
+        request = environ["aiohttp.request"]  # as seen through a trusted proxy only
+        return origin == f"{request.scheme}://{request.host}" or origin in self.origins
 
 
 def closing(close: Callable[[], Awaitable[None]]) -> Cleanup:
@@ -193,7 +196,10 @@ def recovery(recorder: RecordingService) -> Cleanup:
 
 def build_app(settings: Settings) -> web.Application:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[error_middleware], client_max_size=256 * 1024)
+    app = web.Application(middlewares=[
+        forwarded_middleware(settings.trusted_proxies), error_middleware,
+        cross_site_middleware(settings.base_url, SESSION_COOKIE)], client_max_size=256 * 1024)
+    app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[WEB_ROOT] = WEB_CLIENT
 
@@ -257,7 +263,11 @@ def build_app(settings: Settings) -> web.Application:
     app[RECORDS] = records
     app[EXPORTS] = settings.data_dir / "exports"
     app[HEARINGS] = HearingService(store, tokens, events, settings.base_url)
-    app[STAFF] = StaffService(store, tokens)
+    app[STAFF] = StaffService(store, tokens,
+                              attempts_per_account=settings.sign_in_attempts_per_account,
+                              attempts_per_address=settings.sign_in_attempts_per_address,
+                              attempt_window=settings.sign_in_window)
+    app[ACCESS] = Access(audit)
     app[ENTRY] = entry
     app[DRAIN] = DrainService(work, relay, nodes)
 
@@ -269,6 +279,7 @@ def build_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.add_routes(routes)
     app.add_routes(record_routes)
+    app.add_routes(account_routes)
     add_pages(app)
 
     # resources, closed in the reverse order: store last

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,24 @@ def _services(settings: Settings) -> Any:
         store, tokens)
 
 
+def _operator() -> Any:
+    """The command line's principal and the audited check it passes through."""
+    from .auth.authz import operator
+    from .services.access import Access
+    from .store.audit import AuditLog
+
+    def check(settings: Settings, action: Any, hearing: Any = None) -> Any:
+        who = operator(getpass.getuser())
+        Access(AuditLog(settings.data_dir / "audit.jsonl")).check(who, action, hearing)
+        return who
+
+    return check
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import build_app
 
+    os.umask(0o077)  # everything the node writes (data folder, records, logs) is private
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_json)
     app = build_app(settings)
@@ -51,7 +67,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  staff console: {base}/console", flush=True)
     print("  first hearing: hearing-server staff add clerk --role clerk; then sign in to the"
           " console, or: hearing-server hearing create --case-number C-1 --title Test"
-          " --at 2026-12-01T10:00:00Z --judge 'Judge Ada' --party 'Sam Party'", flush=True)
+          " --at 2026-12-01T10:00:00Z --judge 'Judge Ada' --party 'Sam Party'"
+          " --assign-clerk clerk", flush=True)
     try:
         import uvloop
 
@@ -93,7 +110,11 @@ async def _serve(app: Any, settings: Settings) -> None:
 
 
 async def _staff_add(args: argparse.Namespace) -> int:
-    store, _, staff = _services(_settings(args))
+    from .auth.authz import Action
+
+    settings = _settings(args)
+    _operator()(settings, Action.ACCOUNTS_MANAGE)
+    store, _, staff = _services(settings)
     password = args.password or getpass.getpass(f"password for {args.username}: ")
     account = await staff.add(args.username, args.name or args.username, args.role, password)
     await store.close()
@@ -102,26 +123,135 @@ async def _staff_add(args: argparse.Namespace) -> int:
 
 
 async def _apikey_create(args: argparse.Namespace) -> int:
-    store, _, staff = _services(_settings(args))
-    key = await staff.create_api_key(args.name, args.role)
+    from .auth.authz import Action
+
+    settings = _settings(args)
+    _operator()(settings, Action.ACCOUNTS_MANAGE)
+    store, _, staff = _services(settings)
+    scopes = tuple(args.scope or ["hearings"])
+    key = await staff.create_api_key(args.name, args.role, scopes,
+                                     None if args.days <= 0 else args.days * 86400.0)
     await store.close()
-    print(json.dumps({"name": args.name, "role": args.role, "api_key": key}))
+    print(json.dumps({"name": args.name, "role": args.role, "scopes": list(scopes),
+                      "api_key": key}))
+    return 0
+
+
+async def _account_command(args: argparse.Namespace) -> int:
+    """``staff disable|enable|remove|role|password|sign-out USERNAME``: each ends the
+    account's sessions."""
+    from .auth.authz import Action
+
+    settings = _settings(args)
+    _operator()(settings, Action.ACCOUNTS_MANAGE)
+    store, _, staff = _services(settings)
+    try:
+        if args.sub == "remove":
+            await staff.remove(args.username)
+            out: dict[str, Any] = {"removed": args.username}
+        else:
+            if args.sub in ("disable", "enable"):
+                account = await staff.set_disabled(args.username, args.sub == "disable")
+            elif args.sub == "role":
+                account = await staff.set_role(args.username, args.role)
+            elif args.sub == "password":
+                password = args.password or getpass.getpass(f"new password for {args.username}: ")
+                account = await staff.reset_password(args.username, password)
+            else:
+                account = await staff.end_sessions(args.username)
+            out = {"username": account.username, "role": account.role.value,
+                   "disabled": account.disabled, "sessions_ended": True}
+    finally:
+        await store.close()
+    print(json.dumps(out))
+    return 0
+
+
+def _register_account_commands(staff: Any) -> None:
+    for name, text in (("disable", "disable an account (ends its sessions)"),
+                       ("enable", "enable a disabled account"),
+                       ("remove", "remove an account (ends its sessions)"),
+                       ("role", "change an account's role (ends its sessions)"),
+                       ("password", "reset an account's password (ends its sessions)"),
+                       ("sign-out", "end every session of an account")):
+        cmd = staff.add_parser(name, help=text)
+        cmd.add_argument("username")
+        if name == "role":
+            cmd.add_argument("role", choices=["judge", "clerk", "mediator", "admin"])
+        if name == "password":
+            cmd.add_argument("--password", help="(prompted when omitted)")
+        cmd.set_defaults(afunc=_account_command)
+
+
+async def _apikey_list(args: argparse.Namespace) -> int:
+    from .auth.authz import Action
+
+    settings = _settings(args)
+    _operator()(settings, Action.ACCOUNTS_MANAGE)
+    store, _, staff = _services(settings)
+    keys = await staff.list_api_keys()
+    await store.close()
+    print(json.dumps([k.to_dict() for k in keys], indent=2))
+    return 0
+
+
+async def _apikey_revoke(args: argparse.Namespace) -> int:
+    from .auth.authz import Action
+
+    settings = _settings(args)
+    _operator()(settings, Action.ACCOUNTS_MANAGE)
+    store, _, staff = _services(settings)
+    try:
+        count = await staff.revoke_api_key(args.name)
+    finally:
+        await store.close()
+    print(json.dumps({"revoked": args.name, "keys": count}))
+    return 0
+
+
+async def _hearing_assign(args: argparse.Namespace) -> int:
+    from .auth.authz import Action
+
+    settings = _settings(args)
+    store, hearings, _ = _services(settings)
+    try:
+        hearing = await hearings.get(args.hearing_id)
+        who = _operator()(settings, Action.HEARING_ASSIGN, hearing)
+        data: dict[str, Any] = {}
+        if args.presiding is not None:
+            data["presiding"] = args.presiding
+        if args.clerk is not None:
+            data["clerks"] = [c for c in args.clerk if c]
+        hearing = await hearings.assign(hearing, data, who.username)
+    finally:
+        await store.close()
+    print(json.dumps(hearing.to_dict(), indent=2))
     return 0
 
 
 async def _hearing_create(args: argparse.Namespace) -> int:
-    store, hearings, _ = _services(_settings(args))
+    from .auth.authz import Action
+
+    settings = _settings(args)
+    store, hearings, _ = _services(settings)
     participants: list[dict[str, str]] = []
     for role in ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter",
                  "observer"):
         for name in getattr(args, role) or []:
             participants.append({"name": name, "role": role})
-    hearing, links = await hearings.create({
-        "case_number": args.case_number, "title": args.title, "kind": args.kind,
-        "scheduled_at": args.at, "duration_minutes": args.minutes,
-        "participants": participants,
-    }, actor="cli")
-    await store.close()
+    check = _operator()
+    try:
+        hearing = hearings.prepare({
+            "case_number": args.case_number, "title": args.title, "kind": args.kind,
+            "scheduled_at": args.at, "duration_minutes": args.minutes,
+            "participants": participants, "presiding": args.presiding or "",
+            "clerks": args.assign_clerk or [],
+        }, actor="cli")
+        check(settings, Action.HEARING_CREATE, hearing)
+        await hearings.check_assignment(hearing)
+        hearing, links = await hearings.schedule(hearing, "cli")
+    finally:
+        await store.close()
     out = {"hearing_id": hearing.id, "case_number": hearing.case_number, "participants": [
         {**p.to_dict(), "link": links[p.id]} for p in hearing.participants]}
     print(json.dumps(out, indent=2))
@@ -129,8 +259,13 @@ async def _hearing_create(args: argparse.Namespace) -> int:
 
 
 async def _hearing_list(args: argparse.Namespace) -> int:
-    store, hearings, _ = _services(_settings(args))
-    items = await hearings.find(args.case_number)
+    from .auth.authz import Action
+    from .services.access import Access
+
+    settings = _settings(args)
+    who = _operator()(settings, Action.HEARING_LIST)
+    store, hearings, _ = _services(settings)
+    items = Access.visible(who, await hearings.find(args.case_number))
     await store.close()
     print(json.dumps([h.to_dict() for h in items], indent=2))
     return 0
@@ -146,10 +281,13 @@ def cmd_key_export(args: argparse.Namespace) -> int:
 
 
 def _audited_records(args: argparse.Namespace) -> Any:
+    from .auth.authz import Action
     from .services.records import RecordsService
     from .store.audit import AuditLog
 
     settings = _settings(args)
+    _operator()(settings, Action.RECORDS_LIST if getattr(args, "hearing_id", None) is None
+                else Action.RECORDS_READ)
     from recording.signing import load_or_create_key
 
     signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
@@ -234,13 +372,23 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--name")
     add.add_argument("--password", help="(prompted when omitted)")
     add.set_defaults(afunc=_staff_add)
+    _register_account_commands(staff)
 
     key = sub.add_parser("apikey", help="API keys for a case-management system")
     key_sub = key.add_subparsers(dest="sub", required=True)
     kc = key_sub.add_parser("create")
     kc.add_argument("name")
     kc.add_argument("--role", default="clerk", choices=["judge", "clerk", "mediator", "admin"])
+    kc.add_argument("--scope", action="append", choices=["hearings", "records", "accounts"],
+                    help="what the key may be used for (repeatable; default: hearings)")
+    kc.add_argument("--days", type=float, default=365.0,
+                    help="lifetime in days (default 365; 0: never expires)")
     kc.set_defaults(afunc=_apikey_create)
+    key_sub.add_parser("list", help="API keys (without secrets)").set_defaults(
+        afunc=_apikey_list)
+    kr = key_sub.add_parser("revoke", help="revoke the API keys of this name")
+    kr.add_argument("name")
+    kr.set_defaults(afunc=_apikey_revoke)
 
     hearing = sub.add_parser("hearing", help="schedule and list hearings")
     hsub = hearing.add_subparsers(dest="sub", required=True)
@@ -253,7 +401,17 @@ def parser() -> argparse.ArgumentParser:
     for role in ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter",
                  "observer"):
         hc.add_argument(f"--{role}", action="append", metavar="NAME")
+    hc.add_argument("--presiding", metavar="USERNAME",
+                    help="staff account of the presiding judge (or mediator)")
+    hc.add_argument("--assign-clerk", action="append", metavar="USERNAME",
+                    help="clerk account assigned to the hearing (repeatable)")
     hc.set_defaults(afunc=_hearing_create)
+    ha = hsub.add_parser("assign", help="assign the presiding judge/mediator and the clerks")
+    ha.add_argument("hearing_id")
+    ha.add_argument("--presiding", metavar="USERNAME", help="'' to clear")
+    ha.add_argument("--clerk", action="append", metavar="USERNAME",
+                    help="the assigned clerks (repeatable; replaces the list)")
+    ha.set_defaults(afunc=_hearing_assign)
     hl = hsub.add_parser("list")
     hl.add_argument("--case-number")
     hl.set_defaults(afunc=_hearing_list)

@@ -58,6 +58,13 @@ class Settings:
     drain_timeout: float = 300.0
     log_level: str = "INFO"
     log_json: bool = False
+    #: Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For/-Proto/-Host are
+    #: believed; from anyone else those headers are ignored.
+    trusted_proxies: tuple[str, ...] = ()
+    #: Failed sign-ins allowed per account and per client address in the window (seconds).
+    sign_in_attempts_per_account: int = 5
+    sign_in_attempts_per_address: int = 20
+    sign_in_window: float = 300.0
 
     @property
     def base_url(self) -> str:
@@ -85,6 +92,14 @@ def _coerce(name: str, value: Any) -> Any:
                 item.get("username"), item.get("credential"),
             ))
         return tuple(servers)
+    if name == "trusted_proxies":
+        items = value.split(",") if isinstance(value, str) else list(value)
+        out = tuple(str(i).strip() for i in items if str(i).strip())
+        import ipaddress
+
+        for item in out:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return out
     if isinstance(default, bool):
         if isinstance(value, str):
             return value.strip().lower() in ("1", "true", "yes", "on")

@@ -40,9 +40,11 @@ def status_of(code: Code) -> int:
     return STATUS_OF_CODE.get(code, STATUS[CATALOGUE[code].kind])
 
 
-def error_body(code: Code, message: str, headers: dict[str, str] | None = None,
+def error_body(code: Code, message: str, extra: dict[str, str] | None = None,
                ) -> web.Response:
-    return web.json_response({"error": {"code": code.value, "message": message}},
+    extra = extra or {}
+    headers = {"Retry-After": extra["retry_after"]} if "retry_after" in extra else None
+    return web.json_response({"error": {"code": code.value, "message": message, **extra}},
                              status=status_of(code), headers=headers)
 
 
@@ -51,7 +53,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HearingError as exc:
-        return error_body(exc.code, exc.message)
+        return error_body(exc.code, exc.message, exc.extra)
     except RecordingError as exc:
         err = from_library(exc.code, str(exc.args[0]))
         return error_body(err.code, err.message)

@@ -44,6 +44,25 @@ OPENAPI: dict[str, Any] = {
             "patch": _op("Reschedule (body: scheduled_at)", body=True),
             "delete": _op("Cancel a hearing"),
         },
+        "/api/v1/hearings/{id}/assignment": {
+            "put": _op("Assign the presiding judge/mediator (presiding) and the clerks "
+                       "(clerks: list of usernames)", body=True),
+        },
+        "/api/v1/staff": {
+            "get": _op("Staff accounts (admin)"),
+            "post": _op("Create a staff account (admin)", 201, body=True),
+        },
+        "/api/v1/staff/{username}": {
+            "patch": _op("Change role, reset password, disable/enable, end sessions (admin); "
+                         "ends the account's sessions", body=True),
+            "delete": _op("Remove a staff account (admin); ends its sessions"),
+        },
+        "/api/v1/apikeys": {
+            "get": _op("API keys without their secrets (admin)"),
+            "post": _op("Create an API key (name, role, scopes, ttl_days) (admin)", 201,
+                        body=True),
+        },
+        "/api/v1/apikeys/{name}": {"delete": _op("Revoke the API keys of this name (admin)")},
         "/api/v1/hearings/{id}/participants/{pid}/link": {
             "post": _op("Re-issue a participant's join link (revokes the older one)", 201),
         },

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..domain.errors import AuthError, Code, HearingError
+from ..auth.authz import Action, permits
+from ..domain.errors import AuthError, Code, HearingError, InvalidInput
 from ..services.records import RecordsService
-from .routes import staff_claims
+from .routes import HEARINGS, staff_claims
 
 RECORDS: web.AppKey[RecordsService] = web.AppKey("records", RecordsService)
 EXPORTS: web.AppKey[Path] = web.AppKey("exports", Path)
@@ -25,7 +26,10 @@ async def _allowed(request: web.Request, action: str, hearing_id: str | None,
     except AuthError:
         records.refuse("anonymous", action, hearing_id, "not signed in", address)
         raise
-    records.authorise(who, action, hearing_id, address, detail)
+    hearing = await request.app[HEARINGS].find_one(hearing_id) if hearing_id else None
+    if hearing_id and hearing is None:
+        records.folder(hearing_id)  # a bad id or no record at all: say so (400/404)
+    records.authorise(who, action, hearing_id, address, detail, hearing)
     return records
 
 
@@ -35,7 +39,11 @@ async def list_records(request: web.Request) -> web.Response:
                              request.query_string)
     items = await records.find(request.query.get("case_number"), request.query.get("date"),
                                request.query.get("hearing_id"))
-    return web.json_response({"recordings": items})
+    who = await staff_claims(request)
+    hearings = request.app[HEARINGS]
+    mine = [i for i in items if permits(who, Action.RECORDS_READ,
+                                        await hearings.find_one(i["hearing_id"]))]
+    return web.json_response({"recordings": mine})
 
 
 @routes.get("/api/v1/recordings/{id}/manifest")
@@ -106,8 +114,7 @@ async def composite_status(request: web.Request) -> web.StreamResponse:
     job = records.composite(hid)
     if want_file:
         if job.state != "done" or job.path is None:
-            raise HearingError("the composite is not ready",
-                               code=Code.RECORDS_COMPOSITE_NOT_READY)
+            raise InvalidInput("the composite is not ready", code=Code.RECORDS_COMPOSITE_NOT_READY)
         return web.FileResponse(job.path, headers={"Content-Type": "video/webm",
                                                    "Cache-Control": "private, no-store"})
     return web.json_response(job.to_dict())

@@ -12,9 +12,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ..auth.authz import Action, creator_seat
 from ..auth.tokens import StaffClaims
-from ..domain.errors import AuthError, Code, HearingError, InvalidInput, PermissionDenied
-from ..domain.roles import STAFF_MAY_SCHEDULE, role_table
+from ..domain.errors import AuthError, Code, HearingError, InvalidInput, TokenError
+from ..domain.hearing import Hearing
+from ..domain.roles import role_table
+from ..services.access import Access
 from ..services.entry import EntryService
 from ..services.hearings import HearingService
 from ..services.staff import StaffService
@@ -24,10 +27,14 @@ logger = logging.getLogger(__name__)
 
 SESSION_COOKIE = "hs_session"
 MAX_BODY = 256 * 1024
+#: JSON bodies nested deeper than this are refused (a deep body would exhaust the parser).
+MAX_JSON_DEPTH = 32
+NO_STORE = {"Cache-Control": "no-store"}
 
 HEARINGS: web.AppKey[HearingService] = web.AppKey("hearings", HearingService)
 STAFF: web.AppKey[StaffService] = web.AppKey("staff", StaffService)
 ENTRY: web.AppKey[EntryService] = web.AppKey("entry", EntryService)
+ACCESS: web.AppKey[Access] = web.AppKey("access", Access)
 WEB_ROOT: web.AppKey[Path] = web.AppKey("web_root", Path)
 NodeOrigins = Callable[[], Awaitable[list[str]]]
 NODE_ORIGINS: web.AppKey[NodeOrigins] = web.AppKey("node_origins")
@@ -47,9 +54,25 @@ async def body(request: web.Request) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("the request body is not valid JSON", code=Code.INPUT_NOT_JSON) from exc
+    except RecursionError as exc:
+        raise InvalidInput("the request body is nested too deeply") from exc
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object")
+    if _too_deep(data, MAX_JSON_DEPTH):
+        raise InvalidInput(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
     return data
+
+
+def _too_deep(data: Any, limit: int) -> bool:
+    """Whether containers nest deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 async def staff_claims(request: web.Request) -> StaffClaims:
@@ -63,11 +86,22 @@ async def staff_claims(request: web.Request) -> StaffClaims:
     raise AuthError("sign in or give an API key", code=Code.AUTH_REQUIRED)
 
 
-async def scheduler(request: web.Request) -> StaffClaims:
-    claims = await staff_claims(request)
-    if claims.role not in STAFF_MAY_SCHEDULE:
-        raise PermissionDenied("your role may not schedule hearings")
-    return claims
+async def allowed(request: web.Request, action: Action,
+                  hearing: Hearing | None = None) -> StaffClaims:
+    """The caller, if the policy lets them do ``action`` (refusals are audited)."""
+    who = await staff_claims(request)
+    request.app[ACCESS].check(who, action, hearing, hearing_id=request.match_info.get("id"),
+                              address=request.remote or "")
+    return who
+
+
+async def hearing_allowed(request: web.Request, action: Action) -> tuple[StaffClaims, Hearing]:
+    """The hearing of the path and the caller, if the caller may do ``action`` to it
+    (hearing ids are random: telling an unknown one apart reveals nothing)."""
+    who = await staff_claims(request)
+    hearing = await request.app[HEARINGS].get(request.match_info["id"])
+    request.app[ACCESS].check(who, action, hearing, address=request.remote or "")
+    return who, hearing
 
 
 routes = web.RouteTableDef()
@@ -89,9 +123,11 @@ async def sign_in(request: web.Request) -> web.Response:
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("'username' and 'password' are required")
-    account, token = await request.app[STAFF].sign_in(username, password)
+    account, token = await request.app[STAFF].sign_in(username, password,
+                                                      request.remote or "")
     resp = web.json_response({"username": account.username, "name": account.name,
-                              "role": account.role.value, "roles": role_table()})
+                              "role": account.role.value, "roles": role_table()},
+                             headers=NO_STORE)
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/",
                     secure=request.secure)
     return resp
@@ -99,6 +135,12 @@ async def sign_in(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/session")
 async def sign_out(request: web.Request) -> web.Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
+            await request.app[STAFF].sign_out(cookie)
+        except TokenError:
+            pass  # not a valid session anyway
     resp = web.json_response({"signed_out": True})
     resp.del_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -113,23 +155,29 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/hearings")
 async def list_hearings(request: web.Request) -> web.Response:
-    await scheduler(request)
+    who = await allowed(request, Action.HEARING_LIST)
     case = request.query.get("case_number")
-    hearings = await request.app[HEARINGS].find(case)
+    hearings = Access.visible(who, await request.app[HEARINGS].find(case))
     return web.json_response({"hearings": [h.to_dict() for h in hearings]})
 
 
 @routes.post("/api/v1/hearings")
 async def create_hearing(request: web.Request) -> web.Response:
-    claims = await scheduler(request)
-    hearing, links = await request.app[HEARINGS].create(await body(request), claims.username)
-    return web.json_response({"hearing": hearing.to_dict(), "links": links}, status=201)
+    service = request.app[HEARINGS]
+    who = await staff_claims(request)
+    presiding, clerks = creator_seat(who)
+    hearing = service.prepare(await body(request), who.username, clerks, presiding)
+    request.app[ACCESS].check(who, Action.HEARING_CREATE, hearing,
+                              address=request.remote or "")
+    await service.check_assignment(hearing)
+    hearing, links = await service.schedule(hearing, who.username)
+    return web.json_response({"hearing": hearing.to_dict(), "links": links}, status=201,
+                             headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}")
 async def get_hearing(request: web.Request) -> web.Response:
-    await scheduler(request)
-    hearing = await request.app[HEARINGS].get(request.match_info["id"])
+    _, hearing = await hearing_allowed(request, Action.HEARING_READ)
     session = await request.app[ENTRY].session(hearing.id)
     return web.json_response({
         "hearing": hearing.to_dict(),
@@ -139,44 +187,49 @@ async def get_hearing(request: web.Request) -> web.Response:
 
 @routes.patch("/api/v1/hearings/{id}")
 async def reschedule(request: web.Request) -> web.Response:
-    claims = await scheduler(request)
+    who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
     data = await body(request)
     if "scheduled_at" not in data:
         raise InvalidInput("only 'scheduled_at' can be changed")
-    hearing = await request.app[HEARINGS].reschedule(request.match_info["id"],
-                                                     data["scheduled_at"], claims.username)
+    hearing = await request.app[HEARINGS].reschedule(hearing.id, data["scheduled_at"],
+                                                     who.username)
     return web.json_response({"hearing": hearing.to_dict()})
 
 
 @routes.delete("/api/v1/hearings/{id}")
 async def cancel(request: web.Request) -> web.Response:
-    claims = await scheduler(request)
-    hearing = await request.app[HEARINGS].cancel(request.match_info["id"], claims.username)
+    who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
+    hearing = await request.app[HEARINGS].cancel(hearing.id, who.username)
+    return web.json_response({"hearing": hearing.to_dict()})
+
+
+@routes.put("/api/v1/hearings/{id}/assignment")
+async def assign(request: web.Request) -> web.Response:
+    who, hearing = await hearing_allowed(request, Action.HEARING_ASSIGN)
+    hearing = await request.app[HEARINGS].assign(hearing, await body(request), who.username)
     return web.json_response({"hearing": hearing.to_dict()})
 
 
 @routes.post("/api/v1/hearings/{id}/participants/{pid}/link")
 async def reissue_link(request: web.Request) -> web.Response:
-    claims = await scheduler(request)
-    url = await request.app[HEARINGS].issue_link(request.match_info["id"],
-                                                 request.match_info["pid"], claims.username)
+    who, hearing = await hearing_allowed(request, Action.LINK_ISSUE)
+    url = await request.app[HEARINGS].issue_link(hearing.id, request.match_info["pid"],
+                                                 who.username)
     return web.json_response({"participant_id": request.match_info["pid"], "link": url},
-                             status=201)
+                             status=201, headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}/service")
 async def service_record(request: web.Request) -> web.Response:
-    await scheduler(request)
-    record = await request.app[HEARINGS].service_record(request.match_info["id"])
-    return web.json_response({"links": record})
+    _, hearing = await hearing_allowed(request, Action.HEARING_READ)
+    record = await request.app[HEARINGS].service_record(hearing.id)
+    return web.json_response({"links": record}, headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}/events")
 async def events(request: web.Request) -> web.Response:
-    await scheduler(request)
-    service = request.app[HEARINGS]
-    hearing = await service.get(request.match_info["id"])
-    return web.json_response({"events": service.events(hearing.id)})
+    _, hearing = await hearing_allowed(request, Action.HEARING_READ)
+    return web.json_response({"events": request.app[HEARINGS].events(hearing.id)})
 
 
 @routes.post("/api/v1/join")
@@ -213,8 +266,9 @@ def page(name: str) -> Handler:
             "Cache-Control": "no-store",
             "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; "
                                        "img-src 'self' data: blob:; style-src 'self'; "
-                                       f"connect-src {connect}",
+                                       f"connect-src {connect}; frame-ancestors 'none'",
             "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
         })
     return handler
 

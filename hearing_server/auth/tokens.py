@@ -8,8 +8,9 @@ against the store, since it needs state.
 
 from __future__ import annotations
 
+import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -34,11 +35,26 @@ class JoinClaims:
     expires_at: float
 
 
+class PrincipalKind:
+    ACCOUNT = "account"      # a signed-in staff account (session cookie)
+    API_KEY = "api_key"      # a case-management system (Authorization: Bearer)
+    OPERATOR = "operator"    # the command line on the node itself (holds the data folder)
+
+
 @dataclass(frozen=True)
 class StaffClaims:
+    """Who is asking: the principal every authorisation decision is made for."""
+
     username: str
     role: StaffRole
     expires_at: float
+    #: The account's session generation when the token was issued (see StaffAccount.epoch).
+    epoch: int = 0
+    #: The session token's id (``jti``), revoked on sign-out.
+    token_id: str = ""
+    kind: str = PrincipalKind.ACCOUNT
+    #: What an API key may be used for (accounts and the operator are not scoped).
+    scopes: frozenset[str] = field(default_factory=frozenset)
 
 
 class TokenService:
@@ -81,21 +97,26 @@ class TokenService:
             expires_at=float(claims["exp"]),
         )
 
-    def issue_staff(self, username: str, role: StaffRole, now: float | None = None) -> str:
+    def issue_staff(self, username: str, role: StaffRole, now: float | None = None,
+                    epoch: int = 0) -> str:
         now = time.time() if now is None else now
         claims = {
             "iss": self._issuer, "aud": STAFF_AUDIENCE, "sub": username, "role": role.value,
+            "gen": epoch, "jti": secrets.token_urlsafe(12),
             "iat": int(now), "nbf": int(now) - 5, "exp": int(now + self.staff_ttl),
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify_staff(self, token: Any) -> StaffClaims:
-        claims = self._decode(token, STAFF_AUDIENCE, ["sub", "role"])
+        claims = self._decode(token, STAFF_AUDIENCE, ["sub", "role", "gen", "jti"])
         try:
             role = StaffRole(claims["role"])
         except ValueError as exc:
             raise TokenError("the token names an unknown role", code=Code.TOKEN_INVALID) from exc
-        return StaffClaims(str(claims["sub"]), role, float(claims["exp"]))
+        if not isinstance(claims["gen"], int):
+            raise TokenError("the token's session generation is invalid", code=Code.TOKEN_INVALID)
+        return StaffClaims(str(claims["sub"]), role, float(claims["exp"]),
+                           epoch=claims["gen"], token_id=str(claims["jti"]))
 
     def _decode(self, token: Any, audience: str, required: list[str]) -> dict[str, Any]:
         if not token:

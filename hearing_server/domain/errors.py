@@ -64,6 +64,14 @@ class Code(StrEnum):
     AUTH_INVALID = "auth.invalid"
     AUTH_INVALID_CREDENTIALS = "auth.invalid_credentials"
     AUTH_INVALID_API_KEY = "auth.invalid_api_key"
+    AUTH_SESSION_ENDED = "auth.session_ended"
+    AUTH_API_KEY_REVOKED = "auth.api_key_revoked"
+    AUTH_API_KEY_EXPIRED = "auth.api_key_expired"
+    REQUEST_CROSS_SITE = "request.cross_site"
+    STAFF_NOT_FOUND = "staff.not_found"
+    STAFF_EXISTS = "staff.exists"
+    APIKEY_NOT_FOUND = "apikey.not_found"
+    APIKEY_BAD_SCOPE = "apikey.bad_scope"
     PERMISSION_DENIED = "permission.denied"
     PASSWORD_WEAK = "password.weak"
     ROLE_UNKNOWN = "role.unknown"
@@ -75,6 +83,7 @@ class Code(StrEnum):
     HEARING_BAD_PHASE = "hearing.bad_phase"
     HEARING_IN_SESSION = "hearing.in_session"
     HEARING_NO_HOST = "hearing.no_host"
+    HEARING_BAD_ASSIGNMENT = "hearing.bad_assignment"
     PARTICIPANT_NOT_FOUND = "participant.not_found"
     PARTICIPANT_NOT_IN_LOBBY = "participant.not_in_lobby"
     PARTICIPANT_NOT_PRESENT = "participant.not_present"
@@ -181,6 +190,15 @@ CATALOGUE: dict[Code, Spec] = {
     C.AUTH_INVALID: Spec(K.UNAUTHENTICATED, "the staff session is no longer valid"),
     C.AUTH_INVALID_CREDENTIALS: Spec(K.UNAUTHENTICATED, "wrong username or password"),
     C.AUTH_INVALID_API_KEY: Spec(K.UNAUTHENTICATED, "unknown API key"),
+    C.AUTH_SESSION_ENDED: Spec(K.UNAUTHENTICATED,
+                               "the session was signed out or the account changed since"),
+    C.AUTH_API_KEY_REVOKED: Spec(K.UNAUTHENTICATED, "the API key was revoked"),
+    C.AUTH_API_KEY_EXPIRED: Spec(K.UNAUTHENTICATED, "the API key is past its expiry"),
+    C.REQUEST_CROSS_SITE: Spec(K.DENIED, "a cookie-authenticated change came from another site"),
+    C.STAFF_NOT_FOUND: Spec(K.NOT_FOUND, "no such staff account"),
+    C.STAFF_EXISTS: Spec(K.CONFLICT, "the staff account already exists"),
+    C.APIKEY_NOT_FOUND: Spec(K.NOT_FOUND, "no unrevoked API key with that name"),
+    C.APIKEY_BAD_SCOPE: Spec(K.INVALID, "unknown or empty API key scopes"),
     C.PERMISSION_DENIED: Spec(K.DENIED, "the role or account may not do this"),
     C.PASSWORD_WEAK: Spec(K.INVALID, "the password is too weak"),
     C.ROLE_UNKNOWN: Spec(K.INVALID, "no such role"),
@@ -191,6 +209,8 @@ CATALOGUE: dict[Code, Spec] = {
     C.HEARING_BAD_PHASE: Spec(K.CONFLICT, "not possible in the hearing's current phase"),
     C.HEARING_IN_SESSION: Spec(K.CONFLICT, "the hearing is in session"),
     C.HEARING_NO_HOST: Spec(K.INVALID, "a hearing needs a judge, a mediation a mediator"),
+    C.HEARING_BAD_ASSIGNMENT: Spec(K.INVALID,
+                                   "the presiding or assigned account cannot sit here"),
     C.PARTICIPANT_NOT_FOUND: Spec(K.NOT_FOUND, "no such participant in the hearing"),
     C.PARTICIPANT_NOT_IN_LOBBY: Spec(K.CONFLICT, "the participant is not waiting in the lobby"),
     C.PARTICIPANT_NOT_PRESENT: Spec(K.CONFLICT, "the participant is not in the room"),

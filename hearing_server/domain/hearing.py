@@ -45,6 +45,11 @@ class Hearing:
     status: HearingStatus = HearingStatus.SCHEDULED
     created_by: str = ""
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Username of the staff account that presides (the judge of a hearing, the mediator
+    #: of a mediation); empty until one is assigned.
+    presiding: str = ""
+    #: Usernames (or ``api:<key name>``) of the clerks assigned to this hearing.
+    clerks: tuple[str, ...] = ()
 
     def participant(self, pid: str) -> ParticipantSpec | None:
         for p in self.participants:
@@ -58,6 +63,14 @@ class Hearing:
     def cancelled(self) -> Hearing:
         return replace(self, status=HearingStatus.CANCELLED)
 
+    def assigned(self, presiding: str, clerks: tuple[str, ...]) -> Hearing:
+        return replace(self, presiding=presiding, clerks=tuple(dict.fromkeys(clerks)))
+
+    @property
+    def presiding_role(self) -> Role:
+        """The hearing role the presiding staff member sits in."""
+        return Role.JUDGE if self.kind is HearingKind.HEARING else Role.MEDIATOR
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -70,6 +83,8 @@ class Hearing:
             "participants": [p.to_dict() for p in self.participants],
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),
+            "presiding": self.presiding,
+            "clerks": list(self.clerks),
         }
 
     @classmethod
@@ -88,10 +103,34 @@ class Hearing:
             status=HearingStatus(d["status"]),
             created_by=d.get("created_by", ""),
             created_at=datetime.fromisoformat(d["created_at"]),
+            presiding=str(d.get("presiding") or ""),
+            clerks=(tuple(str(c) for c in d["clerks"]) if "clerks" in d
+                    else _legacy_clerks(d.get("created_by", ""))),
         )
 
 
+def _legacy_clerks(created_by: str) -> tuple[str, ...]:
+    """A hearing saved before assignments existed: whoever scheduled it (a clerk, a clerk
+    API key) stays its clerk; the policy gives that seat to clerks only."""
+    return (created_by,) if created_by and created_by != "cli" else ()
+
+
 _CASE_RE = re.compile(r"^[\w\-/.() ]{1,64}$")
+#: A staff username (accounts) or ``api:<name>`` (an API key acting as a clerk).
+STAFF_NAME_RE = re.compile(r"^(api:)?[a-z0-9_.-]{2,40}$")
+MAX_CLERKS = 20
+
+
+def parse_staff_name(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not STAFF_NAME_RE.match(value):
+        raise InvalidInput(f"'{key}' must be a staff username")
+    return value
+
+
+def parse_clerks(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > MAX_CLERKS:
+        raise InvalidInput(f"'clerks' must be a list of at most {MAX_CLERKS} usernames")
+    return tuple(dict.fromkeys(parse_staff_name(v, "clerks") for v in value))
 MAX_PARTICIPANTS = 50
 
 
@@ -147,8 +186,12 @@ def parse_participants(raw: Any, kind: HearingKind) -> tuple[ParticipantSpec, ..
     return tuple(out)
 
 
-def new_hearing(hid: HearingId, data: dict[str, Any], created_by: str) -> Hearing:
-    """Validate a create request (from the API or the CLI) into a :class:`Hearing`."""
+def new_hearing(hid: HearingId, data: dict[str, Any], created_by: str,
+                clerks: tuple[str, ...] = (), presiding: str = "") -> Hearing:
+    """Validate a create request (from the API or the CLI) into a :class:`Hearing`.
+
+    ``presiding`` and ``clerks`` are the assignments the creator brings (itself);
+    ``data`` may name the presiding judge or mediator (``presiding``) and more clerks."""
     case_number = _require_str(data, "case_number", 64)
     if not _CASE_RE.match(case_number):
         raise InvalidInput("'case_number' may hold letters, digits, spaces and - / . ( )")
@@ -169,4 +212,7 @@ def new_hearing(hid: HearingId, data: dict[str, Any], created_by: str) -> Hearin
         duration_minutes=duration,
         participants=parse_participants(data.get("participants"), kind),
         created_by=created_by,
+        presiding=(parse_staff_name(data["presiding"], "presiding")
+                   if data.get("presiding") else presiding),
+        clerks=tuple(dict.fromkeys((*clerks, *parse_clerks(data.get("clerks", []))))),
     )

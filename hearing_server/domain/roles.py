@@ -58,10 +58,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.OBSERVER: frozenset({C.SUBSCRIBE}),
 }
 
-#: Which staff accounts may act as which hearing role, and who reads recordings.
-STAFF_MAY_READ_RECORDINGS = frozenset({StaffRole.JUDGE, StaffRole.CLERK, StaffRole.ADMIN})
-STAFF_MAY_SCHEDULE = frozenset({StaffRole.CLERK, StaffRole.ADMIN, StaffRole.JUDGE,
-                                StaffRole.MEDIATOR})
+#: What *staff accounts* (judge, clerk, mediator, admin) may do outside a room, per
+#: hearing, is the policy table in ``hearing_server/auth/authz.py`` (docs/security.md).
 
 
 def can(role: Role, capability: Capability) -> bool:

@@ -6,9 +6,18 @@ import time
 from typing import Any
 
 from ..auth.tokens import TokenService
-from ..domain.errors import Code, Conflict, NotFound
-from ..domain.hearing import Hearing, HearingStatus, new_hearing, parse_datetime
+from ..domain.errors import Code, Conflict, InvalidInput, NotFound
+from ..domain.hearing import (
+    Hearing,
+    HearingKind,
+    HearingStatus,
+    new_hearing,
+    parse_clerks,
+    parse_datetime,
+    parse_staff_name,
+)
 from ..domain.ids import HearingId, ParticipantId, new_hearing_id, new_link_id
+from ..domain.roles import StaffRole
 from ..domain.session import Event
 from ..store.base import LinkRecord, Store
 from ..store.eventlog import EventLog
@@ -22,9 +31,41 @@ class HearingService:
         self._events = events
         self._base_url = base_url
 
-    async def create(self, data: dict[str, Any], actor: str) -> tuple[Hearing, dict[str, str]]:
+    def prepare(self, data: dict[str, Any], actor: str, clerks: tuple[str, ...] = (),
+                presiding: str = "") -> Hearing:
+        """Validate a create request into a hearing (not saved yet: authorise it first)."""
+        return new_hearing(new_hearing_id(), data, created_by=actor, clerks=clerks,
+                           presiding=presiding)
+
+    async def check_assignment(self, hearing: Hearing) -> None:
+        """The presiding account exists and may preside this kind; clerks are clerks."""
+        if hearing.presiding:
+            account = await self._store.get_staff(hearing.presiding)
+            wanted = StaffRole.JUDGE if hearing.kind is HearingKind.HEARING else StaffRole.MEDIATOR
+            if account is None or account.role is not wanted:
+                raise InvalidInput(f"{hearing.presiding!r} is not a {wanted.value}'s account",
+                                   code=Code.HEARING_BAD_ASSIGNMENT)
+        keys = None
+        for clerk in hearing.clerks:
+            if clerk.startswith("api:"):
+                keys = keys if keys is not None else await self._store.list_api_keys()
+                if not any(k.name == clerk[4:] and k.role is StaffRole.CLERK for k in keys):
+                    raise InvalidInput(f"no clerk API key {clerk[4:]!r}",
+                                       code=Code.HEARING_BAD_ASSIGNMENT)
+                continue
+            account = await self._store.get_staff(clerk)
+            if account is None or account.role is not StaffRole.CLERK:
+                raise InvalidInput(f"{clerk!r} is not a clerk's account",
+                                   code=Code.HEARING_BAD_ASSIGNMENT)
+
+    async def create(self, data: dict[str, Any], actor: str, clerks: tuple[str, ...] = (),
+                     presiding: str = "") -> tuple[Hearing, dict[str, str]]:
         """Schedule a hearing and issue one join link per participant."""
-        hearing = new_hearing(new_hearing_id(), data, created_by=actor)
+        hearing = self.prepare(data, actor, clerks, presiding)
+        await self.check_assignment(hearing)
+        return await self.schedule(hearing, actor)
+
+    async def schedule(self, hearing: Hearing, actor: str) -> tuple[Hearing, dict[str, str]]:
         await self._store.save_hearing(hearing)
         self._events.append(hearing.id, Event("scheduled", actor, None, {
             "case_number": hearing.case_number,
@@ -40,6 +81,25 @@ class HearingService:
         if hearing is None:
             raise NotFound(f"no hearing {hearing_id!r}", code=Code.HEARING_NOT_FOUND)
         return hearing
+
+    async def find_one(self, hearing_id: str) -> Hearing | None:
+        return await self._store.get_hearing(hearing_id)
+
+    async def assign(self, hearing: Hearing, data: dict[str, Any], actor: str) -> Hearing:
+        """Change the presiding judge/mediator and/or the assigned clerks."""
+        if not set(data) & {"presiding", "clerks"} or set(data) - {"presiding", "clerks"}:
+            raise InvalidInput("give 'presiding' (a username or \"\") and/or 'clerks'")
+        presiding = hearing.presiding
+        if "presiding" in data:
+            presiding = (parse_staff_name(data["presiding"], "presiding")
+                         if data["presiding"] else "")
+        clerks = parse_clerks(data["clerks"]) if "clerks" in data else hearing.clerks
+        updated = hearing.assigned(presiding, clerks)
+        await self.check_assignment(updated)
+        await self._store.save_hearing(updated)
+        self._events.append(hearing.id, Event("assigned", actor, None, {
+            "presiding": updated.presiding, "clerks": list(updated.clerks)}))
+        return updated
 
     async def find(self, case_number: str | None = None) -> list[Hearing]:
         hearings = await self._store.list_hearings()

@@ -18,9 +18,10 @@ from recording.errors import RecordingError
 from recording.manifest import Manifest
 from recording.verify import verify_folder
 
+from ..auth.authz import Action, authorize
 from ..auth.tokens import StaffClaims
 from ..domain.errors import Code, Conflict, InvalidInput, NotFound, PermissionDenied
-from ..domain.roles import STAFF_MAY_READ_RECORDINGS
+from ..domain.hearing import Hearing
 from ..store.audit import AuditLog
 from ..store.base import Store
 
@@ -53,12 +54,16 @@ class RecordsService:
     # ---- access control -------------------------------------------------------------
 
     def authorise(self, who: StaffClaims, action: str, hearing_id: str | None,
-                  address: str = "", detail: str = "") -> None:
-        if who.role not in STAFF_MAY_READ_RECORDINGS:
-            self._audit.append(who.username, action, hearing_id, "refused",
-                               f"role {who.role.value} may not read recordings", address)
-            raise PermissionDenied("your role may not read recordings",
-                                   code=Code.RECORDS_FORBIDDEN)
+                  address: str = "", detail: str = "", hearing: Hearing | None = None) -> None:
+        """Allow ``who`` one access to the record of ``hearing`` (``hearing_id`` None:
+        a listing, filtered afterwards), by the one policy; audit either way."""
+        try:
+            authorize(who, Action.RECORDS_LIST if hearing_id is None else Action.RECORDS_READ,
+                      hearing)
+        except PermissionDenied as exc:
+            self._audit.append(who.username, action, hearing_id, "refused", exc.message,
+                               address)
+            raise
         self._audit.append(who.username, action, hearing_id, "allowed", detail, address)
 
     def refuse(self, who: str, action: str, hearing_id: str | None, why: str,

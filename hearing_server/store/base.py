@@ -25,6 +25,12 @@ class StaffAccount:
     name: str
     role: StaffRole
     password_hash: str
+    #: A disabled account cannot sign in and its sessions end.
+    disabled: bool = False
+    #: Session generation: raised on every role change, password reset, disabling or
+    #: sign-out-everywhere; a session token carries the generation it was issued in and
+    #: is refused once it differs.
+    epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,18 @@ class ApiKey:
     name: str
     digest: str
     role: StaffRole
+    #: What the key may be used for (see ``hearing_server.auth.authz.Scope``).
+    scopes: tuple[str, ...] = ("hearings",)
+    #: Unix time after which the key is refused (``None``: never).
+    expires_at: float | None = None
+    revoked: bool = False
+    created_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the digest."""
+        return {"name": self.name, "role": self.role.value, "scopes": list(self.scopes),
+                "expires_at": self.expires_at, "revoked": self.revoked,
+                "created_at": self.created_at}
 
 
 @dataclass(frozen=True)
@@ -81,11 +99,28 @@ class Store(Protocol):
     async def get_hearing(self, hearing_id: str) -> Hearing | None: ...
     async def list_hearings(self) -> list[Hearing]: ...
 
-    async def add_staff(self, account: StaffAccount) -> None: ...
+    async def add_staff(self, account: StaffAccount) -> None:
+        """Create the account, or replace the one with the same username."""
+        ...
+
     async def get_staff(self, username: str) -> StaffAccount | None: ...
     async def list_staff(self) -> list[StaffAccount]: ...
+    async def remove_staff(self, username: str) -> bool:
+        """Delete the account; returns whether it existed."""
+        ...
+
     async def add_api_key(self, key: ApiKey) -> None: ...
     async def find_api_key(self, digest: str) -> ApiKey | None: ...
+    async def list_api_keys(self) -> list[ApiKey]: ...
+    async def revoke_api_key(self, name: str) -> int:
+        """Revoke every key with this name; returns how many were not revoked yet."""
+        ...
+
+    async def revoke_staff_token(self, token_id: str, until: float) -> None:
+        """Refuse the staff session token ``token_id`` (signed out) until it expires."""
+        ...
+
+    async def staff_token_revoked(self, token_id: str) -> bool: ...
 
     async def issue_link(self, link: LinkRecord) -> None:
         """Store ``link`` and revoke every earlier link of the same participant."""

@@ -22,6 +22,13 @@ def api_key(digest: str) -> str:
     return f"{PREFIX}apikey:{digest}"       # JSON
 
 
+API_KEYS = PREFIX + "apikeys"               # set of API key digests
+
+
+def revoked_token(token_id: str) -> str:
+    return f"{PREFIX}revoked_token:{token_id}"  # a signed-out staff session (TTL = its expiry)
+
+
 def link(link_id: str) -> str:
     return f"{PREFIX}link:{link_id}"        # hash: the link record
 

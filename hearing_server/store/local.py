@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +27,7 @@ CREATE TABLE IF NOT EXISTS staff (username TEXT PRIMARY KEY, name TEXT NOT NULL,
     role TEXT NOT NULL, password_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS api_keys (digest TEXT PRIMARY KEY, name TEXT NOT NULL,
     role TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revoked_tokens (token_id TEXT PRIMARY KEY, until REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS links (link_id TEXT PRIMARY KEY, hearing_id TEXT NOT NULL,
     participant_id TEXT NOT NULL, issued_at REAL NOT NULL, issued_by TEXT NOT NULL,
     expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, opened_at REAL,
@@ -32,13 +35,31 @@ CREATE TABLE IF NOT EXISTS links (link_id TEXT PRIMARY KEY, hearing_id TEXT NOT 
 CREATE INDEX IF NOT EXISTS links_by_hearing ON links (hearing_id, participant_id);
 """
 
+#: Columns added after the first release (added to an older database on open).
+MIGRATIONS = {
+    "staff": [("disabled", "INTEGER NOT NULL DEFAULT 0"), ("epoch", "INTEGER NOT NULL DEFAULT 0")],
+    "api_keys": [("scopes", "TEXT NOT NULL DEFAULT 'hearings'"), ("expires_at", "REAL"),
+                 ("revoked", "INTEGER NOT NULL DEFAULT 0"),
+                 ("created_at", "REAL NOT NULL DEFAULT 0")],
+}
+STAFF_COLUMNS = "username, name, role, password_hash, disabled, epoch"
+KEY_COLUMNS = "digest, name, role, scopes, expires_at, revoked, created_at"
+
 
 class LocalStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():  # private from the start (SQLite gives -wal/-shm the same mode)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        for table, columns in MIGRATIONS.items():
+            have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, decl in columns:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
         self._sessions: dict[str, Session] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -60,28 +81,67 @@ class LocalStore:
 
     # ---- staff ---------------------------------------------------------------
 
+    @staticmethod
+    def _staff(r: tuple[object, ...]) -> StaffAccount:
+        return StaffAccount(str(r[0]), str(r[1]), StaffRole(r[2]), str(r[3]),
+                            disabled=bool(r[4]), epoch=int(r[5]))  # type: ignore[call-overload]
+
     async def add_staff(self, account: StaffAccount) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO staff VALUES (?, ?, ?, ?)",
-            (account.username, account.name, account.role.value, account.password_hash),
+            f"INSERT OR REPLACE INTO staff ({STAFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (account.username, account.name, account.role.value, account.password_hash,
+             int(account.disabled), account.epoch),
         )
 
     async def get_staff(self, username: str) -> StaffAccount | None:
-        row = self._db.execute("SELECT * FROM staff WHERE username = ?", (username,)).fetchone()
-        return StaffAccount(row[0], row[1], StaffRole(row[2]), row[3]) if row else None
+        row = self._db.execute(f"SELECT {STAFF_COLUMNS} FROM staff WHERE username = ?",
+                               (username,)).fetchone()
+        return self._staff(row) if row else None
 
     async def list_staff(self) -> list[StaffAccount]:
-        rows = self._db.execute("SELECT * FROM staff ORDER BY username").fetchall()
-        return [StaffAccount(r[0], r[1], StaffRole(r[2]), r[3]) for r in rows]
+        rows = self._db.execute(f"SELECT {STAFF_COLUMNS} FROM staff ORDER BY username")
+        return [self._staff(r) for r in rows.fetchall()]
+
+    async def remove_staff(self, username: str) -> bool:
+        return self._db.execute("DELETE FROM staff WHERE username = ?",
+                                (username,)).rowcount == 1
+
+    @staticmethod
+    def _key(r: tuple[object, ...]) -> ApiKey:
+        return ApiKey(str(r[1]), str(r[0]), StaffRole(r[2]),
+                      scopes=tuple(s for s in str(r[3]).split(",") if s),
+                      expires_at=None if r[4] is None else float(r[4]),  # type: ignore[arg-type]
+                      revoked=bool(r[5]), created_at=float(r[6]))  # type: ignore[arg-type]
 
     async def add_api_key(self, key: ApiKey) -> None:
-        self._db.execute("INSERT INTO api_keys VALUES (?, ?, ?)",
-                         (key.digest, key.name, key.role.value))
+        self._db.execute(f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (key.digest, key.name, key.role.value, ",".join(key.scopes),
+                          key.expires_at, int(key.revoked), key.created_at))
 
     async def find_api_key(self, digest: str) -> ApiKey | None:
-        row = self._db.execute("SELECT name, role FROM api_keys WHERE digest = ?",
+        row = self._db.execute(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE digest = ?",
                                (digest,)).fetchone()
-        return ApiKey(row[0], digest, StaffRole(row[1])) if row else None
+        return self._key(row) if row else None
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        rows = self._db.execute(f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY name, created_at")
+        return [self._key(r) for r in rows.fetchall()]
+
+    async def revoke_api_key(self, name: str) -> int:
+        return self._db.execute("UPDATE api_keys SET revoked = 1 WHERE name = ? AND revoked = 0",
+                                (name,)).rowcount
+
+    async def revoke_staff_token(self, token_id: str, until: float) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM revoked_tokens WHERE until < ?", (time.time(),))
+            self._db.execute("INSERT OR REPLACE INTO revoked_tokens VALUES (?, ?)",
+                             (token_id, until))
+
+    async def staff_token_revoked(self, token_id: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM revoked_tokens WHERE token_id = ?",
+                               (token_id,)).fetchone()
+        return row is not None
 
     # ---- links ---------------------------------------------------------------
 

@@ -7,6 +7,7 @@ sessions use WATCH/MULTI optimistic transactions, links MULTI blocks.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -78,7 +79,8 @@ class RedisStore:
 
     async def add_staff(self, account: StaffAccount) -> None:
         body = {"username": account.username, "name": account.name,
-                "role": account.role.value, "password_hash": account.password_hash}
+                "role": account.role.value, "password_hash": account.password_hash,
+                "disabled": account.disabled, "epoch": account.epoch}
 
         async def run() -> None:
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -92,7 +94,9 @@ class RedisStore:
         if not raw:
             return None
         d = json.loads(raw)
-        return StaffAccount(d["username"], d["name"], StaffRole(d["role"]), d["password_hash"])
+        return StaffAccount(d["username"], d["name"], StaffRole(d["role"]), d["password_hash"],
+                            disabled=bool(d.get("disabled", False)),
+                            epoch=int(d.get("epoch", 0)))
 
     async def list_staff(self) -> list[StaffAccount]:
         names = sorted(await self._call(self.redis.smembers(keys.STAFF)))
@@ -103,16 +107,67 @@ class RedisStore:
                 out.append(account)
         return out
 
+    async def remove_staff(self, username: str) -> bool:
+        async def run() -> list[Any]:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(keys.staff(username))
+                pipe.srem(keys.STAFF, username)
+                result: list[Any] = await pipe.execute()
+                return result
+        deleted, _ = await self._call(run())
+        return bool(deleted)
+
+    @staticmethod
+    def _key_body(key: ApiKey) -> str:
+        return json.dumps({"name": key.name, "role": key.role.value,
+                           "scopes": list(key.scopes), "expires_at": key.expires_at,
+                           "revoked": key.revoked, "created_at": key.created_at})
+
     async def add_api_key(self, key: ApiKey) -> None:
-        await self._call(self.redis.set(keys.api_key(key.digest), json.dumps(
-            {"name": key.name, "role": key.role.value})))
+        async def run() -> None:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.set(keys.api_key(key.digest), self._key_body(key))
+                pipe.sadd(keys.API_KEYS, key.digest)
+                await pipe.execute()
+        await self._call(run())
 
     async def find_api_key(self, digest: str) -> ApiKey | None:
         raw = await self._call(self.redis.get(keys.api_key(digest)))
         if not raw:
             return None
         d = json.loads(raw)
-        return ApiKey(d["name"], digest, StaffRole(d["role"]))
+        expires = d.get("expires_at")
+        return ApiKey(d["name"], digest, StaffRole(d["role"]),
+                      scopes=tuple(d.get("scopes", ["hearings"])),
+                      expires_at=None if expires is None else float(expires),
+                      revoked=bool(d.get("revoked", False)),
+                      created_at=float(d.get("created_at", 0.0)))
+
+    async def list_api_keys(self) -> list[ApiKey]:
+        out = []
+        for digest in await self._call(self.redis.smembers(keys.API_KEYS)):
+            key = await self.find_api_key(digest)
+            if key is not None:
+                out.append(key)
+        return sorted(out, key=lambda k: (k.name, k.created_at))
+
+    async def revoke_api_key(self, name: str) -> int:
+        count = 0
+        for key in await self.list_api_keys():
+            if key.name != name or key.revoked:
+                continue
+            revoked = ApiKey(key.name, key.digest, key.role, key.scopes, key.expires_at, True,
+                             key.created_at)
+            await self._call(self.redis.set(keys.api_key(key.digest), self._key_body(revoked)))
+            count += 1
+        return count
+
+    async def revoke_staff_token(self, token_id: str, until: float) -> None:
+        ttl = max(1, int(until - time.time()) + 1)
+        await self._call(self.redis.set(keys.revoked_token(token_id), "1", ex=ttl))
+
+    async def staff_token_revoked(self, token_id: str) -> bool:
+        return bool(await self._call(self.redis.exists(keys.revoked_token(token_id))))
 
     # ---- links ---------------------------------------------------------------------
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import io
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import ClientSession
 
 from hearing_server.api.records import RECORDS
+from hearing_server.app import STORE
+from hearing_server.domain.hearing import Hearing, HearingKind, ParticipantSpec
+from hearing_server.domain.ids import HearingId, ParticipantId
+from hearing_server.domain.roles import Role
 from recording.signing import load_or_create_key
 from recording.verify import verify_folder
 from tests.conftest import Running, staff_session
@@ -20,6 +25,13 @@ HID = "h_recorded"
 
 
 async def make_record(running: Running) -> Path:
+    """A sealed record of hearing HID, presided by ``judge1`` with ``clerk1`` assigned
+    (the accounts ``staff_session`` signs in)."""
+    await running.app[STORE].save_hearing(Hearing(
+        id=HearingId(HID), case_number="C-1", title="Recorded", kind=HearingKind.HEARING,
+        scheduled_at=datetime(2026, 12, 1, 10, tzinfo=UTC), duration_minutes=60,
+        participants=(ParticipantSpec(ParticipantId("judge"), "Judge", Role.JUDGE),),
+        presiding="judge1", clerks=("clerk1",)))
     data = running.settings.data_dir
     signer = load_or_create_key(data / "node_ed25519.pem")
     folder = data / "records" / HID

@@ -59,6 +59,8 @@ class Server:
     process: subprocess.Popen[bytes]
     #: extra environment for the CLI (for example the Redis URL of a multi-node setup)
     env: dict[str, str] = field(default_factory=dict)
+    #: clerk accounts assigned to every hearing ``create_hearing`` schedules
+    clerks: list[str] = field(default_factory=list)
 
     def cli(self, *args: str) -> str:
         # the CLI builds join links from the public URL: point it at this server
@@ -78,6 +80,8 @@ class Server:
         for role, names in people.items():
             for name in [names] if isinstance(names, str) else names:
                 args += [f"--{role}", name]
+        for clerk in self.clerks:
+            args += ["--assign-clerk", clerk]
         data: dict[str, Any] = json.loads(self.cli(*args))
         return data
 
@@ -142,6 +146,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         srv.cli("staff", "add", "clerk1", "--role", "clerk", "--name", "Clerk One",
                 "--password", STAFF_PASSWORD)
+        srv.clerks.append("clerk1")  # staff see their own hearings only
         yield srv
     finally:
         stop_server(srv)

@@ -117,3 +117,72 @@ async def test_session_changes_are_atomic_and_a_failed_change_saves_nothing(
     final = await store.get_session("h1")
     assert final is not None and final.members["p"].presence is Presence.ADMITTED
     assert isinstance(final, Session) and final.version == before.version + 1
+
+
+async def test_hearing_assignments_round_trip(store: Store) -> None:
+    assigned = hearing("h7").assigned("ada", ("bo", "api:cms", "bo"))
+    await store.save_hearing(assigned)
+    got = await store.get_hearing("h7")
+    assert got == assigned and got is not None
+    assert (got.presiding, got.clerks) == ("ada", ("bo", "api:cms"))
+
+
+async def test_staff_accounts_keep_their_disabled_flag_and_epoch_and_can_be_removed(
+        store: Store) -> None:
+    account = StaffAccount("bo", "Bo", StaffRole.CLERK, "$argon2id$x", disabled=True, epoch=3)
+    await store.add_staff(account)
+    assert await store.get_staff("bo") == account
+    await store.add_staff(StaffAccount("bo", "Bo", StaffRole.JUDGE, "$argon2id$y", epoch=4))
+    got = await store.get_staff("bo")
+    assert got is not None and (got.role, got.disabled, got.epoch) == (StaffRole.JUDGE, False, 4)
+    assert await store.remove_staff("bo") is True
+    assert await store.remove_staff("bo") is False
+    assert await store.get_staff("bo") is None and await store.list_staff() == []
+
+
+async def test_api_keys_keep_scope_and_expiry_and_are_revoked_by_name(store: Store) -> None:
+    a = ApiKey("cms", "a" * 64, StaffRole.CLERK, ("hearings", "records"), 1e10, False, 5.0)
+    b = ApiKey("cms", "b" * 64, StaffRole.CLERK, ("hearings",), None, False, 6.0)
+    c = ApiKey("other", "c" * 64, StaffRole.CLERK, ("records",), None, False, 7.0)
+    for key in (a, b, c):
+        await store.add_api_key(key)
+    assert await store.find_api_key("a" * 64) == a
+    assert await store.list_api_keys() == [a, b, c]
+    assert await store.revoke_api_key("cms") == 2
+    assert await store.revoke_api_key("cms") == 0
+    found = await store.find_api_key("b" * 64)
+    assert found is not None and found.revoked and found.scopes == ("hearings",)
+    other = await store.find_api_key("c" * 64)
+    assert other is not None and not other.revoked
+
+
+async def test_a_revoked_staff_token_stays_revoked_until_it_expires(store: Store) -> None:
+    import time
+
+    assert await store.staff_token_revoked("t1") is False
+    await store.revoke_staff_token("t1", time.time() + 3600)
+    assert await store.staff_token_revoked("t1") is True
+    assert await store.staff_token_revoked("t2") is False
+
+
+async def test_a_database_from_before_account_epochs_and_key_scopes_opens_and_migrates(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(str(tmp_path / "old.sqlite3"))
+    old.executescript(
+        "CREATE TABLE staff (username TEXT PRIMARY KEY, name TEXT NOT NULL,"
+        " role TEXT NOT NULL, password_hash TEXT NOT NULL);"
+        "CREATE TABLE api_keys (digest TEXT PRIMARY KEY, name TEXT NOT NULL,"
+        " role TEXT NOT NULL);"
+        "INSERT INTO staff VALUES ('bo', 'Bo', 'clerk', '$argon2id$x');"
+        "INSERT INTO api_keys VALUES ('dd', 'cms', 'clerk');")
+    old.commit()
+    old.close()
+    s = LocalStore(tmp_path / "old.sqlite3")
+    try:
+        assert await s.get_staff("bo") == StaffAccount("bo", "Bo", StaffRole.CLERK,
+                                                       "$argon2id$x")
+        assert await s.find_api_key("dd") == ApiKey("cms", "dd", StaffRole.CLERK)
+    finally:
+        await s.close()
