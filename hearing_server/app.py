@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import socketio
 from aiohttp import web
 
+from recording.seals import SealRegistry
 from recording.signing import load_or_create_key
 from signaling.namespace import HearingNamespace
 from signaling.notifier import SocketNotifier
@@ -185,8 +186,9 @@ def build_app(settings: Settings) -> web.Application:
     app[NODE_ORIGINS] = origins
     app[RECORDER] = recorder
     app[RECORDS] = RecordsService(settings.data_dir / "records", store,
-                                  AuditLog(settings.data_dir / "audit.jsonl"),
-                                  signer.public_key_b64)
+                                  AuditLog(settings.data_dir / "audit.jsonl", signer=signer),
+                                  signer.public_key_b64,
+                                  SealRegistry(settings.data_dir / "seals.jsonl", signer))
     app[EXPORTS] = settings.data_dir / "exports"
     app[METRICS_REGISTRY] = registry_for(relay)
     app.router.add_get("/metrics", metrics)

@@ -1,13 +1,21 @@
-"""``/api/v1/recordings``: case records for authorised staff, every access audited."""
+"""``/api/v1/recordings``: case records for authorised staff, every access audited
+with its true outcome: ``denied`` (not signed in, or a role that may not read
+recordings), ``failed`` (allowed, but the request failed: no such record, bad
+range, disk error) or ``allowed`` (served)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from aiohttp import web
 
+from recording.errors import RecordingError
+
 from ..domain.errors import AuthError, HearingError, InvalidInput
 from ..services.records import RecordsService
+from ..store.audit import ALLOWED, DENIED, FAILED
 from .routes import staff_claims
 
 RECORDS: web.AppKey[RecordsService] = web.AppKey("records", RecordsService)
@@ -16,54 +24,98 @@ EXPORTS: web.AppKey[Path] = web.AppKey("exports", Path)
 routes = web.RouteTableDef()
 
 
-async def _allowed(request: web.Request, action: str, hearing_id: str | None,
-                   detail: str = "") -> RecordsService:
+@asynccontextmanager
+async def _access(request: web.Request, action: str, hearing_id: str | None,
+                  detail: str = "") -> AsyncIterator[RecordsService]:
+    """Authorise, run the body, then log what happened (one audit line per request)."""
     records = request.app[RECORDS]
     address = request.remote or ""
     try:
         who = await staff_claims(request)
-    except AuthError:
-        records.refuse("anonymous", action, hearing_id, "not signed in", address)
+    except AuthError as exc:
+        await records.outcome("anonymous", action, hearing_id, DENIED,
+                              f"not signed in ({exc.code})", address)
         raise
-    records.authorise(who, action, hearing_id, address, detail)
-    return records
+    await records.check_access(who, action, hearing_id, address)
+    try:
+        yield records
+    except (HearingError, RecordingError) as exc:
+        outcome = DENIED if getattr(exc, "status", 0) in (401, 403) else FAILED
+        await records.outcome(who.username, action, hearing_id, outcome,
+                              _detail(detail, exc.code), address)
+        raise
+    except (OSError, web.HTTPException) as exc:
+        await records.outcome(who.username, action, hearing_id, FAILED,
+                              _detail(detail, type(exc).__name__), address)
+        raise
+    await records.outcome(who.username, action, hearing_id, ALLOWED, detail, address)
+
+
+@asynccontextmanager
+async def audit_event_log_read(request: web.Request, hearing_id: str) -> AsyncIterator[None]:
+    """Audit a read of a hearing's event log (``read_events``) with its outcome; the
+    body authorises (the caller's own rule) and reads."""
+    audit = request.app[RECORDS].audit_log
+    address = request.remote or ""
+    actor = "anonymous"
+    try:
+        actor = (await staff_claims(request)).username
+    except HearingError:
+        pass
+    try:
+        yield
+    except HearingError as exc:
+        outcome = DENIED if exc.status in (401, 403) else FAILED
+        await audit.record(actor, "read_events", hearing_id, outcome, exc.code, address)
+        raise
+    except OSError as exc:
+        await audit.record(actor, "read_events", hearing_id, FAILED, type(exc).__name__,
+                           address)
+        raise
+    await audit.record(actor, "read_events", hearing_id, ALLOWED, "", address)
+
+
+def _detail(detail: str, why: str) -> str:
+    return f"{detail} ({why})" if detail else why
 
 
 @routes.get("/api/v1/recordings")
 async def list_records(request: web.Request) -> web.Response:
-    records = await _allowed(request, "list", request.query.get("hearing_id"),
-                             request.query_string)
-    items = await records.find(request.query.get("case_number"), request.query.get("date"),
-                               request.query.get("hearing_id"))
+    async with _access(request, "list", request.query.get("hearing_id"),
+                       request.query_string) as records:
+        items = await records.find(request.query.get("case_number"), request.query.get("date"),
+                                   request.query.get("hearing_id"))
     return web.json_response({"recordings": items})
 
 
 @routes.get("/api/v1/recordings/{id}/manifest")
 async def manifest(request: web.Request) -> web.Response:
     hid = request.match_info["id"]
-    records = await _allowed(request, "read_manifest", hid)
-    return web.json_response(records.manifest(hid))
+    async with _access(request, "read_manifest", hid) as records:
+        data = await records.manifest(hid)
+    return web.json_response(data)
 
 
 @routes.get("/api/v1/recordings/{id}/attendance")
 async def attendance(request: web.Request) -> web.Response:
     hid = request.match_info["id"]
-    records = await _allowed(request, "read_attendance", hid)
-    return web.json_response(records.attendance(hid))
+    async with _access(request, "read_attendance", hid) as records:
+        data = await records.attendance(hid)
+    return web.json_response(data)
 
 
 @routes.get("/api/v1/recordings/{id}/files/{path:.+}")
 async def file(request: web.Request) -> web.StreamResponse:
     hid, rel = request.match_info["id"], request.match_info["path"]
     action = "download" if request.query.get("download") else "play"
-    records = await _allowed(request, action, hid, rel)
-    path = records.file(hid, rel)
-    if "Range" in request.headers:
-        try:
-            request.http_range  # noqa: B018  (parses the header; ValueError when malformed)
-        except ValueError as exc:
-            raise HearingError("the Range header is malformed", code="range.invalid",
-                               status=416) from exc
+    async with _access(request, action, hid, rel) as records:
+        path = await records.file(hid, rel)
+        if "Range" in request.headers:
+            try:
+                request.http_range  # noqa: B018  (parses the header; ValueError when malformed)
+            except ValueError as exc:
+                raise HearingError("the Range header is malformed", code="range.invalid",
+                                   status=416) from exc
     headers = {"Cache-Control": "private, no-store"}
     if action == "download":
         headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
@@ -76,8 +128,8 @@ async def file(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/v1/recordings/{id}/export")
 async def export(request: web.Request) -> web.StreamResponse:
     hid = request.match_info["id"]
-    records = await _allowed(request, "export", hid)
-    bundle = await records.export(hid, request.app[EXPORTS])
+    async with _access(request, "export", hid) as records:
+        bundle = await records.export(hid, request.app[EXPORTS])
     return web.FileResponse(bundle, headers={
         "Content-Disposition": f'attachment; filename="{bundle.name}"',
         "Content-Type": "application/zip", "Cache-Control": "private, no-store"})
@@ -86,15 +138,16 @@ async def export(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/v1/recordings/{id}/verify")
 async def verify(request: web.Request) -> web.Response:
     hid = request.match_info["id"]
-    records = await _allowed(request, "verify", hid)
-    return web.json_response(await records.verify(hid))
+    async with _access(request, "verify", hid) as records:
+        report = await records.verify(hid)
+    return web.json_response(report)
 
 
 @routes.post("/api/v1/recordings/{id}/composite")
 async def start_composite(request: web.Request) -> web.Response:
     hid = request.match_info["id"]
-    records = await _allowed(request, "render_composite", hid)
-    job = records.start_composite(hid, request.app[EXPORTS])
+    async with _access(request, "render_composite", hid) as records:
+        job = await records.start_composite(hid, request.app[EXPORTS])
     return web.json_response(job.to_dict(), status=202)
 
 
@@ -102,13 +155,13 @@ async def start_composite(request: web.Request) -> web.Response:
 async def composite_status(request: web.Request) -> web.StreamResponse:
     hid = request.match_info["id"]
     want_file = request.query.get("file") == "1"
-    records = await _allowed(request, "play_composite" if want_file else "composite_status",
-                             hid)
-    job = records.composite(hid)
-    if want_file:
-        if job.state != "done" or job.path is None:
+    async with _access(request, "play_composite" if want_file else "composite_status",
+                       hid) as records:
+        job = records.composite(hid)
+        if want_file and (job.state != "done" or job.path is None):
             raise InvalidInput("the composite is not ready", code="records.composite_not_ready",
                                status=409)
+    if want_file and job.path is not None:
         return web.FileResponse(job.path, headers={"Content-Type": "video/webm",
                                                    "Cache-Control": "private, no-store"})
     return web.json_response(job.to_dict())

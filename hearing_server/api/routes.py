@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -198,10 +199,15 @@ async def service_record(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/hearings/{id}/events")
 async def events(request: web.Request) -> web.Response:
-    await scheduler(request)
-    service = request.app[HEARINGS]
-    hearing = await service.get(request.match_info["id"])
-    return web.json_response({"events": service.events(hearing.id)})
+    """The hearing's event log: part of the case record, so every read is audited."""
+    from .records import audit_event_log_read  # records.py imports this module
+
+    async with audit_event_log_read(request, request.match_info["id"]):
+        await scheduler(request)
+        service = request.app[HEARINGS]
+        hearing = await service.get(request.match_info["id"])
+        lines = await asyncio.to_thread(service.events, hearing.id)
+    return web.json_response({"events": lines})
 
 
 @routes.post("/api/v1/join")

@@ -23,7 +23,7 @@ async def make_record(running: Running) -> Path:
     data = running.settings.data_dir
     signer = load_or_create_key(data / "node_ed25519.pem")
     folder = data / "records" / HID
-    await asyncio.to_thread(sealed_hearing, folder, signer)
+    await asyncio.to_thread(sealed_hearing, folder, signer, None, HID)
     return folder
 
 
@@ -107,7 +107,7 @@ async def test_refused_and_allowed_accesses_are_in_the_chained_audit_log(
     audit = running.app[RECORDS]._audit
     lines = audit.read()
     assert [(x["actor"], x["outcome"]) for x in lines] == [
-        ("anonymous", "refused"), ("mediator1", "refused"), ("clerk1", "allowed")]
+        ("anonymous", "denied"), ("mediator1", "denied"), ("clerk1", "allowed")]
     assert audit.verify() == (True, None)
     text = audit.path.read_text().replace("mediator1", "mediator2", 1)
     audit.path.write_text(text)
