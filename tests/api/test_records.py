@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import zipfile
 from pathlib import Path
 
 from aiohttp import ClientSession
 
 from hearing_server.api.records import RECORDS
+from recording.manifest import Manifest
 from recording.signing import load_or_create_key
 from recording.verify import verify_folder
-from tests.conftest import Running, staff_session
+from tests.conftest import Running, schedule, staff_session
 from tests.recording.hearing import sealed_hearing
 
 HID = "h_recorded"
@@ -132,3 +134,79 @@ async def test_composite_viewing_copy_is_rendered_on_demand_with_progress(
         async with s.get(base + "?file=1") as r:
             assert r.status == 200
             assert (await r.read())[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WebM file
+
+
+async def verify_on_node(running: Running, hid: str = HID) -> dict[str, object]:
+    s = await staff_session(running, "clerk")
+    async with s, s.post(running.url + f"/api/v1/recordings/{hid}/verify") as r:
+        assert r.status == 200, await r.text()
+        report: dict[str, object] = await r.json()
+    return report
+
+
+def codes_of(report: dict[str, object]) -> set[str]:
+    problems = report["problems"]
+    assert isinstance(problems, list)
+    return {p["code"] for p in problems}
+
+
+async def test_node_detects_a_rollback_to_an_earlier_signed_manifest(running: Running) -> None:
+    folder = await make_record(running)
+    first = await verify_on_node(running)  # the node registers the seal it sees
+    assert first["ok"] is True and first["registered"] is True
+    signer = load_or_create_key(running.settings.data_dir / "node_ed25519.pem")
+
+    def roll_back() -> None:
+        # An earlier state, validly signed by the node key (as while recording).
+        manifest = Manifest.load(folder)
+        kept = manifest.entries[:3]
+        earlier = Manifest(folder, HID, manifest.case_number, signer=signer,
+                           created_at=manifest.created_at, entries=kept)
+        earlier.save()
+        (folder / "seal.json").unlink()
+        for entry in manifest.entries[3:]:
+            (folder / entry.path).unlink()
+
+    await asyncio.to_thread(roll_back)
+    assert (await asyncio.to_thread(verify_folder, folder)).ok  # alone it looks fine
+    report = await verify_on_node(running)
+    assert report["ok"] is False and codes_of(report) == {"seal.rollback"}
+
+
+async def test_record_copied_under_another_hearings_id_fails_on_the_node(
+        running: Running) -> None:
+    folder = await make_record(running)
+    await asyncio.to_thread(shutil.copytree, folder, folder.with_name("h_other"))
+    report = await verify_on_node(running, "h_other")
+    assert report["ok"] is False and codes_of(report) == {"hearing.mismatch"}
+    assert "records" not in str(report["source"])  # no server paths in the answer
+
+
+async def test_failed_and_denied_accesses_are_audited_as_such(running: Running) -> None:
+    await make_record(running)
+    clerk = await staff_session(running, "clerk")
+    async with clerk:
+        async with clerk.get(running.url + "/api/v1/recordings/h_missing/manifest") as r:
+            assert r.status == 404
+        async with clerk.get(running.url + f"/api/v1/recordings/{HID}/files/nope.txt") as r:
+            assert r.status == 404
+    audit = running.app[RECORDS].audit_log
+    assert [(x["actor"], x["action"], x["outcome"], x["detail"]) for x in audit.read()] == [
+        ("clerk1", "read_manifest", "failed", "records.not_found"),
+        ("clerk1", "play", "failed", "nope.txt (records.file_not_found)"),
+    ]
+    assert audit.verify() == (True, None)
+
+
+async def test_event_log_reads_through_the_api_are_audited(running: Running) -> None:
+    h = await schedule(running)
+    url = running.url + f"/api/v1/hearings/{h.hearing_id}/events"
+    async with ClientSession() as anon, anon.get(url) as r:
+        assert r.status == 401
+    clerk = await staff_session(running, "clerk")
+    async with clerk, clerk.get(url) as r:
+        assert r.status == 200
+        assert [e["type"] for e in (await r.json())["events"]][:1] == ["scheduled"]
+    lines = running.app[RECORDS].audit_log.read()
+    assert [(x["actor"], x["action"], x["hearing_id"], x["outcome"]) for x in lines] == [
+        ("anonymous", "read_events", h.hearing_id, "denied"), ("clerk1", "read_events", h.hearing_id, "allowed")]
