@@ -11,8 +11,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from recording.errors import RecordingError
-
 from ..domain.errors import AuthError, HearingError, InvalidInput
 from ..services.records import RecordsService
 from ..store.audit import ALLOWED, DENIED, FAILED
@@ -39,14 +37,11 @@ async def _access(request: web.Request, action: str, hearing_id: str | None,
     await records.check_access(who, action, hearing_id, address)
     try:
         yield records
-    except (HearingError, RecordingError) as exc:
+    except Exception as exc:  # any failure is logged as such (with its code), then raised
         outcome = DENIED if getattr(exc, "status", 0) in (401, 403) else FAILED
+        why = str(getattr(exc, "code", "") or type(exc).__name__)
         await records.outcome(who.username, action, hearing_id, outcome,
-                              _detail(detail, exc.code), address)
-        raise
-    except (OSError, web.HTTPException) as exc:
-        await records.outcome(who.username, action, hearing_id, FAILED,
-                              _detail(detail, type(exc).__name__), address)
+                              _detail(detail, why), address)
         raise
     await records.outcome(who.username, action, hearing_id, ALLOWED, detail, address)
 
@@ -64,13 +59,10 @@ async def audit_event_log_read(request: web.Request, hearing_id: str) -> AsyncIt
         pass
     try:
         yield
-    except HearingError as exc:
-        outcome = DENIED if exc.status in (401, 403) else FAILED
-        await audit.record(actor, "read_events", hearing_id, outcome, exc.code, address)
-        raise
-    except OSError as exc:
-        await audit.record(actor, "read_events", hearing_id, FAILED, type(exc).__name__,
-                           address)
+    except Exception as exc:
+        outcome = DENIED if getattr(exc, "status", 0) in (401, 403) else FAILED
+        why = str(getattr(exc, "code", "") or type(exc).__name__)
+        await audit.record(actor, "read_events", hearing_id, outcome, why, address)
         raise
     await audit.record(actor, "read_events", hearing_id, ALLOWED, "", address)
 

@@ -26,6 +26,8 @@ order, off the event loop. A torn last line (a crash mid-write) is moved aside t
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import concurrent.futures
 import datetime as dt
 import fcntl
@@ -39,10 +41,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol
 
-from recording.manifest import canonical_json
-from recording.signing import ALGORITHM, Signer, verify_signature
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,33 @@ FAILED: Final = "failed"
 OUTCOMES: Final = frozenset({ALLOWED, DENIED, FAILED})
 _LEGACY_OUTCOMES: Final = {"refused": DENIED}
 _TAIL = 64 * 1024
+ALGORITHM: Final = "Ed25519"
+
+
+class HeadSigner(Protocol):
+    """What signs the head file: the node's key (``recording.signing.Signer``)."""
+
+    @property
+    def public_key_b64(self) -> str: ...
+
+    def sign(self, data: bytes) -> str: ...
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS), as in the record format."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError) as exc:
+        raise ValueError(f"not canonicalisable: {exc}") from exc
+
+
+def verify_signature(public_key_b64: str, data: bytes, signature_b64: str) -> bool:
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
+        key.verify(base64.b64decode(signature_b64, validate=True), data)
+    except (InvalidSignature, ValueError, TypeError, binascii.Error):
+        return False
+    return True
 
 
 def _legacy_canonical(body: dict[str, Any]) -> bytes:
@@ -116,7 +146,8 @@ class AuditLog:
     ``failed`` (``refused`` is read as ``denied``).
     """
 
-    def __init__(self, path: Path, key: bytes | None = None, signer: Signer | None = None) -> None:
+    def __init__(self, path: Path, key: bytes | None = None,
+                 signer: HeadSigner | None = None) -> None:
         self.path = Path(path)
         self.head_path = head_path_for(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
