@@ -211,23 +211,77 @@ class AuditLog:
         }
 
     def _submit(self, body: dict[str, Any]) -> concurrent.futures.Future[dict[str, Any]]:
-        if self._closed:
-            raise RuntimeError("the audit log is closed")
+        if self._closed:  # after close (shutdown): write in the caller's thread
+            done: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
+            try:
+                done.set_result(self._write(body))
+            except Exception as exc:
+                done.set_exception(exc)
+            return done
         return self._writer.submit(self._write, body)
 
     def _write(self, body: dict[str, Any]) -> dict[str, Any]:
         with self._locked() as handle:
-            seq, prev = self._current_tail(handle)
-            line = {**body, "seq": seq + 1, "prev": prev}
-            line["mac"] = _mac(self._key, prev, line)
-            handle.seek(0, os.SEEK_END)
-            handle.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
             info = os.fstat(handle.fileno())
-            self._tail = (info.st_size, info.st_ino, seq + 1, line["mac"])
-            self._write_head(seq + 1, line["mac"])
+            reread = self._tail is None or self._tail[:2] != (info.st_size, info.st_ino)
+            seq, prev = self._current_tail(handle)
+            if reread:
+                problem = self._head_disagrees(seq, prev)
+                if problem is not None:  # leave a keyed trace before anything else
+                    logger.error("audit log %s: %s", self.path, problem)
+                    seq, prev = self._append_locked(handle, self._body(
+                        "system", "audit_integrity", None, FAILED, problem, ""), seq, prev)
+            line = self._line(body, seq, prev)
+            self._append_locked(handle, body, seq, prev)
         return line
+
+    def _line(self, body: dict[str, Any], seq: int, prev: str) -> dict[str, Any]:
+        line = {**body, "seq": seq + 1, "prev": prev}
+        line["mac"] = _mac(self._key, prev, line)
+        return line
+
+    def _append_locked(self, handle: IO[bytes], body: dict[str, Any], seq: int,
+                       prev: str) -> tuple[int, str]:
+        line = self._line(body, seq, prev)
+        handle.seek(0, os.SEEK_END)
+        handle.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+        info = os.fstat(handle.fileno())
+        self._tail = (info.st_size, info.st_ino, seq + 1, line["mac"])
+        self._write_head(seq + 1, line["mac"])
+        return seq + 1, str(line["mac"])
+
+    def _head_disagrees(self, seq: int, mac: str) -> str | None:
+        """Why the head file does not match the log's last line (``seq``, ``mac``), or
+        ``None``: lines cut off the end, the last line replaced, the head edited or
+        removed."""
+        head = _read_json(self.head_path)
+        if head is None:
+            keyed = seq > 0 and len(mac) == 64 and self._tail_is_keyed()
+            return "the head file is missing" if keyed else None
+        unsigned = {k: v for k, v in head.items() if k not in ("hmac", "signature")}
+        try:
+            expected = hmac.new(self._key, canonical_json(unsigned), hashlib.sha256).hexdigest()
+        except ValueError:
+            expected = ""
+        if not hmac.compare_digest(expected, str(head.get("hmac"))):
+            return "the head file was changed (its MAC does not match)"
+        count = head.get("count")
+        if not isinstance(count, int) or count > seq:
+            return (f"the log has {seq} lines but its head named line {count}: lines were "
+                    "cut off the end")
+        if count == seq and head.get("mac") != mac:
+            return f"line {seq} is not the line the head names: it was replaced"
+        return None
+
+    def _tail_is_keyed(self) -> bool:
+        try:
+            with open(self.path, "rb") as handle:
+                last = _last_line(handle, os.fstat(handle.fileno()).st_size)
+        except (OSError, ValueError):
+            return False
+        return last is not None and "mac" in last
 
     def _current_tail(self, handle: IO[bytes]) -> tuple[int, str]:
         """(seq, mac) of the last line, re-read when someone else appended."""
@@ -273,8 +327,8 @@ class AuditLog:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def _open(self) -> None:
-        """At open: move a torn last line aside (and say so), bring the head up to date."""
-        torn_note = ""
+        """At open: move a torn last line aside, check the log against its head, and
+        leave a line saying what was found (``audit_recovered``, ``audit_integrity``)."""
         with self._locked() as handle:
             data = handle.read()
             good = _good_length(data)
@@ -285,22 +339,22 @@ class AuditLog:
                 handle.truncate(good)
                 handle.flush()
                 os.fsync(handle.fileno())
-                torn_note = (f"torn last line ({len(data) - good} bytes) after a crash moved "
-                             f"to {aside.name}")
-                logger.warning("audit log %s: %s", self.path, torn_note)
+                note = (f"torn last line ({len(data) - good} bytes) after a crash moved "
+                        f"to {aside.name}")
+                logger.warning("audit log %s: %s", self.path, note)
+                self.recovered = note
+                seq, prev = self._current_tail(handle)
+                self._append_locked(handle, self._body(
+                    "system", "audit_recovered", None, FAILED, note, ""), seq, prev)
             elif data:
-                seq, mac = self._current_tail(handle)
-                head = _read_json(self.head_path)
-                if head is None or head.get("count") != seq or head.get("mac") != mac:
-                    if head is not None and isinstance(head.get("count"), int) and \
-                            head["count"] > seq:
-                        logger.error("audit log %s is shorter than its head file: truncated?",
-                                     self.path)
-                    else:
-                        self._write_head(seq, mac)
-        if torn_note:
-            self.recovered = torn_note
-            self._write(self._body("system", "audit_recovered", None, FAILED, torn_note, ""))
+                seq, prev = self._current_tail(handle)
+                problem = self._head_disagrees(seq, prev)
+                if problem is not None:
+                    logger.error("audit log %s: %s", self.path, problem)
+                    self._append_locked(handle, self._body(
+                        "system", "audit_integrity", None, FAILED, problem, ""), seq, prev)
+                elif head_path_for(self.path).exists() is False and seq > 0:
+                    self._write_head(seq, prev)  # a format-1 log: start its head
 
     # -- reading and checking -------------------------------------------------------
 
@@ -431,7 +485,7 @@ def check_log(path: Path, key: bytes, public_key_b64: str | None = None) -> Audi
                           count)
     signed = False
     signature = head.get("signature")
-    if public_key_b64 is not None or signature is not None:
+    if signature is not None:  # (a writer without the node key leaves it out; the MAC stays)
         with_mac = {k: v for k, v in head.items() if k != "signature"}
         if not isinstance(signature, dict) or not verify_signature(
                 str(signature.get("public_key")), canonical_json(with_mac),
@@ -453,4 +507,10 @@ def check_log(path: Path, key: bytes, public_key_b64: str | None = None) -> Audi
     if count - head_count > 1:
         return AuditCheck(False, f"{count - head_count} lines follow the head (a crash leaves "
                           "at most one)", None, count)
+    for index, raw in enumerate(raw_lines):
+        if b'"audit_integrity"' in raw:
+            line = json.loads(raw)
+            if line.get("action") == "audit_integrity" and line.get("actor") == "system":
+                return AuditCheck(False, f"line {index + 1} records tampering found by the "
+                                  f"node: {line.get('detail')}", index, count, signed)
     return AuditCheck(True, "", None, count, signed)

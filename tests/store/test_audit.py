@@ -194,3 +194,20 @@ def test_head_signed_by_another_node_is_reported(data: Path) -> None:
     node = load_or_create_key(data / "node_ed25519.pem")
     assert "another key" in log.check(node.public_key_b64).reason
     log.close()
+
+
+def test_truncation_while_the_node_was_down_is_recorded_when_it_starts(data: Path) -> None:
+    log = audit_log(data)
+    for number in range(4):
+        log.append("clerk1", "play", f"h{number}")
+    log.close()
+    write_lines(log, lines_of(log)[:2])
+    restarted = audit_log(data)
+    restarted.append("clerk1", "play", "h9")
+    lines = restarted.read()
+    assert [(x["action"], x["outcome"]) for x in lines[2:]] == [
+        ("audit_integrity", "failed"), ("play", "allowed")]
+    assert "cut off the end" in str(lines[2]["detail"])
+    result = restarted.check()
+    assert not result.ok and "records tampering" in result.reason  # for good
+    restarted.close()
