@@ -58,6 +58,7 @@ from recording.manifest import (
     check_relative_path,
     sha256_hex,
 )
+from recording.seals import REGISTRY_FORMAT
 from recording.signing import ALGORITHM, parse_public_key, verify_signature
 
 _CHUNK = 1 << 20
@@ -123,7 +124,8 @@ class VerificationReport:
         if self.ok:
             lines.append(
                 "INTACT: every listed file is present and unchanged, nothing was added, "
-                "the hash chain and the signature are valid."
+                "the hash chain and the signature are valid"
+                + (", and it is the record the seal names." if self.seal_checked else ".")
             )
         else:
             lines.append(f"NOT INTACT: {len(self.problems)} problem(s)")
@@ -628,12 +630,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             print(f"cannot read the seal {args.seal}: {exc}", file=sys.stderr)
             return 2
-        if seal.get("format") == SEAL_FORMAT:
-            public_key, valid = _signature_ok(seal, int(seal.get("version", VERSION)))
-            if not valid or (trusted is not None and public_key != trusted):
-                print(f"the seal {args.seal} is not validly signed"
-                      + (" by the trusted key" if trusted else ""), file=sys.stderr)
-                return 2
+        if seal.get("format") not in (SEAL_FORMAT, REGISTRY_FORMAT):
+            print(f"{args.seal} is neither a seal.json nor a seal-registry line",
+                  file=sys.stderr)
+            return 2
+        public_key, valid = _signature_ok(seal, VERSION)
+        if not valid or (trusted is not None and public_key != trusted):
+            print(f"the seal {args.seal} is not validly signed"
+                  + (" by the trusted key" if trusted else ""), file=sys.stderr)
+            return 2
     report = verify_folder(
         args.path,
         trusted,

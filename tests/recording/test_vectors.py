@@ -122,3 +122,16 @@ def test_another_signer_is_rejected(copy: Path) -> None:
 
     assert verify_folder(copy, Signer.generate().public_key_b64).codes == {
         "signature.untrusted"}
+
+
+def test_a_forged_or_foreign_seal_file_is_refused_by_the_command_line(tmp_path: Path) -> None:
+    seal = json.loads((VECTORS / "registry-line.json").read_text())
+    seal["head"] = "0" * 64
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(seal))
+    assert main([str(BUNDLE), "--seal", str(forged)]) == 2
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"head": "0" * 64}))
+    assert main([str(BUNDLE), "--seal", str(other)]) == 2
+    assert main([str(BUNDLE), "--seal", str(VECTORS / "registry-line.json"),
+                 "--public-key", str(VECTORS / "test-key.pub")]) == 0
