@@ -15,7 +15,6 @@ ARCHIVE_FILE_MISSING: Final = "archive.file_missing"
 ARCHIVE_BUSY: Final = "archive.busy"
 MANIFEST_MALFORMED: Final = "manifest.malformed"
 KEY_INVALID: Final = "signing.key_invalid"
-SEAL_CONFLICT: Final = "seal.conflict"
 COMPOSITE_FAILED: Final = "composite.failed"
 COMPOSITE_EMPTY: Final = "composite.empty"
 

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final
 
-from recording.errors import SEAL_CONFLICT, RecordingError
+from recording.errors import ARCHIVE_SEALED, RecordingError
 from recording.manifest import GENESIS, canonical_json, sha256_hex
 from recording.signing import ALGORITHM, Signer, verify_signature
 
@@ -94,7 +94,7 @@ class SealRegistry:
     def register(self, seal: Mapping[str, Any]) -> dict[str, Any]:
         """Append the seal of one hearing (idempotent for the same seal).
 
-        Raises ``seal.conflict`` when the hearing is registered with another head:
+        Raises ``archive.sealed`` when the hearing is registered with another head:
         sealing is final.
         """
         if self.signer is None:
@@ -115,7 +115,7 @@ class SealRegistry:
                 if all(old.get(name) == record[name] for name in _FIELDS):
                     return old
                 raise RecordingError(
-                    SEAL_CONFLICT,
+                    ARCHIVE_SEALED,
                     f"hearing {record['hearing_id']} was sealed before with head "
                     f"{old.get('head')}; sealing is final",
                 )

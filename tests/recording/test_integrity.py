@@ -129,7 +129,7 @@ def test_seal_registry_keeps_the_first_seal_and_detects_edits(
     assert registry.register(seal) == line  # the same seal again: nothing new
     with pytest.raises(RecordingError) as error:
         registry.register({**seal, "head": "f" * 64})
-    assert error.value.code == "seal.conflict"
+    assert error.value.code == "archive.sealed"
     assert registry.verify(signer.public_key_b64) == []
     text = registry.path.read_text().replace(line["head"], "e" * 64)
     registry.path.write_text(text)
