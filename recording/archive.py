@@ -78,6 +78,11 @@ def _slug(text: str) -> str:
     return slug or "participant"
 
 
+def folder_name_for(hearing_id: str) -> str:
+    """The top-level folder name :func:`export_zip` gives a hearing's bundle."""
+    return _slug(hearing_id)
+
+
 class HearingArchive:
     """Owns the recorders and the manifest of one hearing folder.
 

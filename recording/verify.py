@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from recording.archive import folder_name_for
 from recording.errors import RecordingError
 from recording.manifest import (
     FILE_NAME,
@@ -325,12 +326,15 @@ def _check_binding(
 ) -> None:
     want = expected.hearing_id
     how = "the hearing it is checked for"
+    actual = document.get("hearing_id")
     if want is None and expected.infer:
         want = source.default_hearing_id()
         how = "the folder it is in (pass the expected hearing id to check another)"
+        if isinstance(actual, str) and want == folder_name_for(actual):
+            want = actual  # the folder name is the id made safe for a file name
     if want is not None:
         report.expected_hearing_id = want
-        if document.get("hearing_id") != want:
+        if actual != want:
             report.add(
                 "hearing.mismatch",
                 FILE_NAME,
