@@ -547,6 +547,13 @@ def _check_seal(
     outside = expected.seal
     if outside is not None:
         report.seal_checked = True
+        public_key, valid = _signature_ok(outside, VERSION)
+        if not valid:
+            report.add("seal.invalid", None, "the seal given to check against is not validly "
+                       "signed")
+        elif report.signed_by is not None and public_key != report.signed_by:
+            report.add("seal.invalid", None, "the seal given to check against is signed by "
+                       "another key than the record")
         problems = [
             name
             for name, want in (
@@ -555,7 +562,7 @@ def _check_seal(
                 ("head", document.get("head")),
                 ("manifest_sha256", digest),
             )
-            if name in outside and outside.get(name) != want
+            if outside.get(name) != want
         ]
         if problems or not report.sealed:
             report.add(

@@ -176,3 +176,18 @@ def test_format_1_records_still_verify(tmp_path: Path, signer: Signer) -> None:
     assert canonical_json(unsigned, 1) != canonical_json(unsigned, 2)  # 60.0 vs 60
     report = verify_folder(folder, signer.public_key_b64)
     assert report.ok and report.version == 1, report.render()
+
+
+def test_a_forged_independent_seal_is_reported_as_invalid(tmp_path: Path, signer: Signer) -> None:
+    folder, seal = rolled_back(tmp_path, signer)
+    earlier = Manifest.load(folder)
+    forged = {**seal, "head": earlier.head, "entries": len(earlier.entries)}
+    assert verify_folder(folder, seal=forged).codes == {"seal.invalid", "seal.rollback"}
+    other = Signer.generate()
+    resigned = {k: v for k, v in seal.items() if k != "signature"}
+    resigned["signature"] = {"algorithm": "Ed25519", "public_key": other.public_key_b64,
+                             "value": other.sign(canonical_json(resigned))}
+    intact = sealed_hearing(tmp_path / "H-3", signer, hearing_id="H-3")
+    own = json.loads((intact / "seal.json").read_bytes())
+    assert verify_folder(intact, seal=own).ok
+    assert "seal.invalid" in verify_folder(intact, seal=resigned).codes
