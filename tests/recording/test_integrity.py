@@ -191,3 +191,19 @@ def test_a_forged_independent_seal_is_reported_as_invalid(tmp_path: Path, signer
     own = json.loads((intact / "seal.json").read_bytes())
     assert verify_folder(intact, seal=own).ok
     assert "seal.invalid" in verify_folder(intact, seal=resigned).codes
+
+
+def test_a_seal_interrupted_before_seal_json_is_completed_by_sealing_again(
+    tmp_path: Path, signer: Signer
+) -> None:
+    from recording.archive import HearingArchive
+
+    folder = sealed_hearing(tmp_path / "H-1", signer)
+    (folder / "seal.json").unlink()  # the node died between the manifest and the seal
+    assert verify_folder(folder).codes == {"seal.missing"}
+    registry = SealRegistry(tmp_path / "seals.jsonl", signer)
+    archive = HearingArchive(folder, "H-1", "2024-CV-7", signer)
+    asyncio.run(archive.seal(registry=registry))
+    assert verify_folder(folder, seal=registry.lookup("H-1")).ok
+    with pytest.raises(RecordingError):
+        archive.add_record_file("late.txt", b"too late")
