@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import socketio
 from aiohttp import web
 
+from recording.seals import SealRegistry
 from recording.signing import load_or_create_key
 from signaling.connections import Connections
 from signaling.namespace import HearingNamespace, Limits, Services
@@ -208,8 +209,9 @@ def build_app(settings: Settings) -> web.Application:
     nodes = build_nodes(settings)
     tokens = build_tokens(settings)
     events = EventLog(settings.data_dir / "hearings")
-    audit = AuditLog(settings.data_dir / "audit.jsonl")
     signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
+    audit = AuditLog(settings.data_dir / "audit.jsonl", signer=signer)
+    seals = SealRegistry(settings.data_dir / "seals.jsonl", signer)
 
     # the transport's registry and the notifier
     origins = KnownOrigins(settings.base_url)
@@ -238,7 +240,7 @@ def build_app(settings: Settings) -> web.Application:
     work = UnitOfWork(store, events, observers, notifier)
     recorder = RecordingService(settings.data_dir / "records", signer, events,
                                 settings.recording_segment_seconds, relay,
-                                RecordingAlerts(work))
+                                RecordingAlerts(work), seals)
     observers.subscribe(recorder)
     relay.subscribe(recorder)
 
@@ -248,7 +250,7 @@ def build_app(settings: Settings) -> web.Application:
     services = Services(entry=entry, moderation=ModerationService(work, relay, ice, recorder),
                         mediation=MediationService(work), media=MediaService(work, relay))
     records = RecordsService(settings.data_dir / "records", store, audit,
-                             signer.public_key_b64)
+                             signer.public_key_b64, seals)
 
     # edges
     sio.register_namespace(HearingNamespace(services, connections, Limits(
@@ -285,6 +287,7 @@ def build_app(settings: Settings) -> web.Application:
     # resources, closed in the reverse order: store last
     app.cleanup_ctx.extend([
         closing(store.close),
+        closing(events.aclose),
         closing(records.close),
         closing(recorder.close),
         closing(relay.close),

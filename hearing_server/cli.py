@@ -43,13 +43,17 @@ def _services(settings: Settings) -> Any:
 
 def _operator() -> Any:
     """The command line's principal and the audited check it passes through."""
+    from recording.signing import load_or_create_key
+
     from .auth.authz import operator
     from .services.access import Access
     from .store.audit import AuditLog
 
     def check(settings: Settings, action: Any, hearing: Any = None) -> Any:
         who = operator(getpass.getuser())
-        Access(AuditLog(settings.data_dir / "audit.jsonl")).check(who, action, hearing)
+        signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
+        Access(AuditLog(settings.data_dir / "audit.jsonl", signer=signer)).check_now(
+            who, action, hearing)
         return who
 
     return check
@@ -281,6 +285,9 @@ def cmd_key_export(args: argparse.Namespace) -> int:
 
 
 def _audited_records(args: argparse.Namespace) -> Any:
+    from recording.seals import SealRegistry
+    from recording.signing import load_or_create_key
+
     from .auth.authz import Action
     from .services.records import RecordsService
     from .store.audit import AuditLog
@@ -288,35 +295,53 @@ def _audited_records(args: argparse.Namespace) -> Any:
     settings = _settings(args)
     _operator()(settings, Action.RECORDS_LIST if getattr(args, "hearing_id", None) is None
                 else Action.RECORDS_READ)
-    from recording.signing import load_or_create_key
-
     signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
     store, _, _ = _services(settings)
+    # The same keyed log as the node's: appends take its file lock, so they interleave
+    # safely with a running node's.
     records = RecordsService(settings.data_dir / "records", store,
-                             AuditLog(settings.data_dir / "audit.jsonl"), signer.public_key_b64)
+                             AuditLog(settings.data_dir / "audit.jsonl", signer=signer),
+                             signer.public_key_b64,
+                             SealRegistry(settings.data_dir / "seals.jsonl", signer))
     return store, records
+
+
+async def _cli_access(records: Any, action: str, hearing_id: str | None,
+                      work: Any) -> Any:
+    """Run ``work()`` (a coroutine function) and audit its true outcome."""
+    from recording.errors import RecordingError
+
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        result = await work()
+    except (HearingError, RecordingError, OSError) as exc:
+        await records.outcome(actor, action, hearing_id, "failed",
+                              f"command line ({getattr(exc, 'code', type(exc).__name__)})")
+        raise
+    await records.outcome(actor, action, hearing_id, "allowed", "command line")
+    return result
 
 
 async def _records_list(args: argparse.Namespace) -> int:
     store, records = _audited_records(args)
-    from .store.audit import AuditLog
-
-    AuditLog(_settings(args).data_dir / "audit.jsonl").append(
-        f"cli:{getpass.getuser()}", "list", None, "allowed", "command line")
-    items = await records.find(args.case_number, args.date, args.hearing_id)
-    await store.close()
+    try:
+        items = await _cli_access(records, "list", args.hearing_id, lambda: records.find(
+            args.case_number, args.date, args.hearing_id))
+    finally:
+        await store.close()
+        await records.close()
     print(json.dumps(items, indent=2))
     return 0
 
 
 async def _records_export(args: argparse.Namespace) -> int:
     store, records = _audited_records(args)
-    from .store.audit import AuditLog
-
-    AuditLog(_settings(args).data_dir / "audit.jsonl").append(
-        f"cli:{getpass.getuser()}", "export", args.hearing_id, "allowed", "command line")
-    bundle = await records.export(args.hearing_id, Path(args.dest))
-    await store.close()
+    try:
+        bundle = await _cli_access(records, "export", args.hearing_id,
+                                   lambda: records.export(args.hearing_id, Path(args.dest)))
+    finally:
+        await store.close()
+        await records.close()
     print(json.dumps({"bundle": str(bundle)}))
     return 0
 
@@ -325,12 +350,6 @@ async def _records_composite(args: argparse.Namespace) -> int:
     from recording.composite import render_composite
 
     store, records = _audited_records(args)
-    from .store.audit import AuditLog
-
-    AuditLog(_settings(args).data_dir / "audit.jsonl").append(
-        f"cli:{getpass.getuser()}", "render_composite", args.hearing_id, "allowed",
-        "command line")
-    folder = records.folder(args.hearing_id)
     await store.close()
 
     def bar(fraction: float) -> None:
@@ -338,16 +357,79 @@ async def _records_composite(args: argparse.Namespace) -> int:
         sys.stderr.write(f"\r[{'#' * done}{'.' * (40 - done)}] {fraction * 100:5.1f}%")
         sys.stderr.flush()
 
-    out = await render_composite(folder, Path(args.out), on_progress=bar)
+    async def render() -> Path:
+        folder = records.folder(args.hearing_id)
+        return await render_composite(folder, Path(args.out), on_progress=bar)
+
+    try:
+        out = await _cli_access(records, "render_composite", args.hearing_id, render)
+    finally:
+        await records.close()
     sys.stderr.write("\n")
     print(json.dumps({"composite": str(out)}))
     return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """``hearing-server audit verify [--data-dir D] [--json]``: 0 only when intact.
+
+    Read-only: needs the data folder's ``audit.key`` (and checks the head's signature
+    with the node's public key when ``node_ed25519.pem`` is there)."""
+    from recording.signing import load_or_create_key
+
+    from .store.audit import check_log, key_path_for
+
+    data_dir = Path(args.data_dir) if args.data_dir else _settings(args).data_dir
+    log_path = data_dir / "audit.jsonl"
+    key_path = key_path_for(log_path)
+
+    def fail(reason: str, code: int = 1) -> int:
+        if args.json:
+            print(json.dumps({"ok": False, "log": str(log_path), "reason": reason}))
+        else:
+            print(f"NOT INTACT: {reason}")
+        return code
+
+    if not key_path.is_file():
+        if not log_path.exists():
+            return fail(f"no audit log in {data_dir}", 2)
+        return fail(f"the audit key {key_path} is missing: the log cannot be verified", 2)
+    public_key = None
+    if (data_dir / "node_ed25519.pem").is_file():
+        public_key = load_or_create_key(data_dir / "node_ed25519.pem").public_key_b64
+    result = check_log(log_path, key_path.read_bytes(), public_key)
+    if not result.ok:
+        return fail(result.reason)
+    if args.json:
+        print(json.dumps({"ok": True, "log": str(log_path), "lines": result.lines,
+                          "signed_head": result.signed_head}))
+    else:
+        print(f"INTACT: {result.lines} line(s), keyed chain and head valid"
+              + (", head signed by the node key" if result.signed_head else ""))
+    return 0
+
+
+def add_audit_commands(sub: Any) -> None:
+    """``hearing-server audit verify``."""
+    audit = sub.add_parser("audit", help="the access audit log")
+    asub = audit.add_subparsers(dest="sub", required=True)
+    av = asub.add_parser("verify", help="verify the audit log offline (exit 0 when intact)")
+    av.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS,
+                    help="data folder (default: the global --data-dir, or ./data)")
+    av.add_argument("--json", action="store_true", help="print the result as JSON")
+    av.set_defaults(func=cmd_audit_verify)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from recording.verify import main as verify_main
 
     argv = [args.path] + (["--public-key", args.public_key] if args.public_key else [])
+    for flag, value in (("--hearing-id", args.hearing_id), ("--case-number", args.case_number),
+                        ("--seal", args.seal)):
+        if value:
+            argv += [flag, value]
+    if args.json:
+        argv.append("--json")
     return int(verify_main(argv))
 
 
@@ -441,7 +523,13 @@ def parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="verify a hearing folder or exported bundle offline")
     verify.add_argument("path")
     verify.add_argument("--public-key")
+    verify.add_argument("--hearing-id", help="the hearing the record must belong to "
+                        "(default: the folder's name)")
+    verify.add_argument("--case-number")
+    verify.add_argument("--seal", help="the record's seal.json kept apart from the record")
+    verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=cmd_verify)
+    add_audit_commands(sub)
     return p
 
 

@@ -13,6 +13,7 @@ from recording.composite import render_composite
 from recording.errors import RecordingError
 from recording.manifest import Manifest, ManifestEntry, MediaDetails
 from recording.recovery import recover_partial
+from recording.seals import SealRegistry
 from recording.segment import SegmentInfo, TrackRecorder
 from recording.signing import Signer, load_or_create_key, verify_signature
 from recording.verify import Problem, VerificationReport, verify_folder
@@ -24,6 +25,7 @@ __all__ = [
     "MediaDetails",
     "Problem",
     "RecordingError",
+    "SealRegistry",
     "SegmentInfo",
     "Signer",
     "TrackRecorder",

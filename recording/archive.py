@@ -29,10 +29,14 @@ from recording.errors import (
     ARCHIVE_DUPLICATE,
     ARCHIVE_FILE_MISSING,
     ARCHIVE_SEALED,
+    BAD_TRACK,
     RecordingError,
 )
 from recording.manifest import (
     FILE_NAME,
+    SEAL_NAME,
+    SEAL_TEMP_NAME,
+    SOURCES,
     TEMP_NAME,
     Manifest,
     ManifestEntry,
@@ -40,6 +44,7 @@ from recording.manifest import (
     check_relative_path,
 )
 from recording.recovery import CORRUPT_SUFFIX, WORK_SUFFIX, inspect_segment, recover_partial
+from recording.seals import SealRegistry
 from recording.segment import (
     PART_SUFFIX,
     Codec,
@@ -60,6 +65,9 @@ TAG_PARTICIPANT_NAME: Final = "HEARING_PARTICIPANT_NAME"
 TAG_ROLE: Final = "HEARING_ROLE"
 TAG_HEARING_ID: Final = "HEARING_ID"
 TAG_CASE_NUMBER: Final = "HEARING_CASE_NUMBER"
+TAG_SOURCE: Final = "HEARING_SOURCE"
+TAG_LANGUAGE: Final = "HEARING_LANGUAGE"
+_LANGUAGE = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MEDIA_SUFFIXES: Final = (".webm", ".mkv")
@@ -68,6 +76,11 @@ _MEDIA_SUFFIXES: Final = (".webm", ".mkv")
 def _slug(text: str) -> str:
     slug = _UNSAFE.sub("_", text).lstrip("._-")[:60]
     return slug or "participant"
+
+
+def folder_name_for(hearing_id: str) -> str:
+    """The top-level folder name :func:`export_zip` gives a hearing's bundle."""
+    return _slug(hearing_id)
 
 
 class HearingArchive:
@@ -129,11 +142,24 @@ class HearingArchive:
         request_keyframe: Callable[[], None] | None = None,
         on_error: Callable[[RecordingError], None] | None = None,
         label: str | None = None,
+        source: str | None = None,
+        language: str | None = None,
     ) -> TrackRecorder:
         """Start recording one track of a participant (``label`` tells apart several
         tracks of one kind, e.g. ``screen``). The caller feeds it with ``write`` and
-        closes it when the track ends; :meth:`seal` closes what is still open."""
+        closes it when the track ends; :meth:`seal` closes what is still open.
+
+        ``source`` (``microphone``, ``camera`` or ``screen``) defaults from the kind
+        (and a ``screen`` label); ``language`` is an optional BCP 47 tag (e.g. the
+        language an interpreter speaks). Both are listed in the manifest."""
         self._check_open()
+        if source is None:
+            source = "microphone" if kind == "audio" else (
+                "screen" if label and "screen" in label.lower() else "camera")
+        if source not in SOURCES:
+            raise RecordingError(BAD_TRACK, f"unknown track source {source!r}")
+        if language is not None and not _LANGUAGE.fullmatch(language):
+            raise RecordingError(BAD_TRACK, f"not a language tag: {language!r}")
         base = f"{_slug(participant_id)}-{kind}" + (f"-{_slug(label)}" if label else "")
         name, number = base, 1
         while name in self._recorders and not self._recorders[name].closed:
@@ -145,7 +171,10 @@ class HearingArchive:
             TAG_PARTICIPANT_ID: participant_id,
             TAG_PARTICIPANT_NAME: participant_name,
             TAG_ROLE: role,
+            TAG_SOURCE: source,
         }
+        if language is not None:
+            details[TAG_LANGUAGE] = language
 
         def report(error: RecordingError) -> None:
             if on_error is not None:
@@ -186,6 +215,7 @@ class HearingArchive:
         if any(not recorder.closed for recorder in self._recorders.values()):
             raise RecordingError(ARCHIVE_BUSY, "recover() must run before recording starts")
         (self.folder / TEMP_NAME).unlink(missing_ok=True)
+        (self.folder / SEAL_TEMP_NAME).unlink(missing_ok=True)
         for stale in self.media_folder.glob("*" + WORK_SUFFIX):
             stale.unlink()
         listed = self.manifest.paths()
@@ -214,12 +244,22 @@ class HearingArchive:
         self._check_open()
         return self._add_record_file(name, content)
 
-    async def seal(self, record_files: Mapping[str, bytes | Path] | None = None) -> Manifest:
-        """Adjourn: close every recorder, add the record files, sign the final manifest.
+    async def seal(
+        self,
+        record_files: Mapping[str, bytes | Path] | None = None,
+        *,
+        registry: SealRegistry | None = None,
+    ) -> Manifest:
+        """Adjourn: close every recorder, add the record files, sign the final manifest
+        and write ``seal.json`` naming the final chain head; with a ``registry`` (the
+        node's :class:`~recording.seals.SealRegistry`), register the seal there too.
 
-        File work runs in a worker thread. Idempotent once sealed.
+        File work runs in a worker thread. Idempotent once sealed (a seal interrupted
+        by a crash is completed).
         """
         if self.sealed:
+            if not (self.folder / SEAL_NAME).exists() or registry is not None:
+                await asyncio.to_thread(self._finish_seal, registry)
             return self.manifest
         self._sealing = True
         for recorder in self._recorders.values():
@@ -229,13 +269,18 @@ class HearingArchive:
         def finish() -> None:
             for name, content in files.items():
                 self._add_record_file(name, content)
-            self.manifest.seal(self._signer)
+            self._finish_seal(registry)
 
         await asyncio.to_thread(finish)
         log.info("hearing %s: sealed with %d files", self.hearing_id, len(self.manifest.entries))
         return self.manifest
 
     # -- internals ---------------------------------------------------------------
+
+    def _finish_seal(self, registry: SealRegistry | None) -> None:
+        seal = self.manifest.seal(self._signer)
+        if registry is not None and self.manifest.version >= 2:
+            registry.register(seal)
 
     def _check_open(self) -> None:
         if self._sealing or self.sealed:
@@ -261,6 +306,8 @@ class HearingArchive:
             frames=info.frames,
             recovered=info.recovered,
             reason=info.reason,
+            source=tags.get(TAG_SOURCE) or _default_source(info.kind),
+            language=tags.get(TAG_LANGUAGE) or None,
         )
         path = f"{MEDIA_DIR}/{info.file_name}"
         try:
@@ -293,6 +340,10 @@ class HearingArchive:
             shutil.copyfile(content, temp)
             os.replace(temp, target)
         return self.manifest.append_file(name)
+
+
+def _default_source(kind: str) -> str:
+    return "microphone" if kind == "audio" else "camera"
 
 
 def _content_hash(content: bytes | Path) -> str | None:
@@ -331,6 +382,8 @@ def export_zip(folder: Path, dest: Path) -> Path:
     try:
         with zipfile.ZipFile(temp, "w") as bundle:
             bundle.write(folder / FILE_NAME, f"{prefix}/{FILE_NAME}", zipfile.ZIP_DEFLATED)
+            if (folder / SEAL_NAME).is_file():
+                bundle.write(folder / SEAL_NAME, f"{prefix}/{SEAL_NAME}", zipfile.ZIP_DEFLATED)
             for entry in manifest.entries:
                 compress = zipfile.ZIP_STORED if entry.media else zipfile.ZIP_DEFLATED
                 bundle.write(folder / entry.path, f"{prefix}/{entry.path}", compress)

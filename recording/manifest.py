@@ -10,11 +10,13 @@ recorded and when) and a ``chain`` value::
 so that editing, removing or reordering an entry breaks every later link. The
 manifest is signed (Ed25519) over the canonical JSON of everything except the
 ``signature`` block; it is re-signed after every append while recording, and
-sealed at adjournment.
+sealed at adjournment, when a separately signed ``seal.json`` names the final
+chain head (see ``docs/record-format.md`` for the exact format).
 
-Canonical JSON is ``json.dumps(value, sort_keys=True, separators=(",", ":"),
-ensure_ascii=False)`` encoded as UTF-8; times are epoch seconds rounded to the
-millisecond.
+Canonical JSON (format version 2) is RFC 8785 (JCS), via the ``rfc8785`` library.
+Version 1 manifests, written before, used ``json.dumps(value, sort_keys=True,
+separators=(",", ":"), ensure_ascii=False)``; they still load and verify. Times are
+epoch seconds rounded to the millisecond.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
+
+import rfc8785
 
 from recording.errors import (
     ARCHIVE_BAD_PATH,
@@ -43,22 +47,43 @@ from recording.signing import ALGORITHM, Signer
 
 FILE_NAME: Final = "manifest.json"
 TEMP_NAME: Final = "manifest.json.tmp"
+SEAL_NAME: Final = "seal.json"
+SEAL_TEMP_NAME: Final = "seal.json.tmp"
+RESERVED_NAMES: Final = frozenset({FILE_NAME, TEMP_NAME, SEAL_NAME, SEAL_TEMP_NAME})
 FORMAT: Final = "hearing-server/manifest"
-VERSION: Final = 1
+SEAL_FORMAT: Final = "hearing-server/seal"
+VERSION: Final = 2
+LEGACY_VERSION: Final = 1
+SUPPORTED_VERSIONS: Final = frozenset({LEGACY_VERSION, VERSION})
 GENESIS: Final = "0" * 64
+SOURCES: Final = frozenset({"microphone", "camera", "screen"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def canonical_json(value: object) -> bytes:
-    """The byte string that is hashed and signed for a JSON value."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+def canonical_json(value: object, version: int = VERSION) -> bytes:
+    """The byte string that is hashed and signed for a JSON value.
+
+    Version 2: RFC 8785 (JCS). Version 1 (legacy): sorted-key compact ``json.dumps``.
+    """
+    if version == LEGACY_VERSION:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    try:
+        return rfc8785.dumps(value)  # type: ignore[arg-type]
+    except (rfc8785.CanonicalizationError, TypeError) as exc:
+        raise ValueError(f"not canonicalisable as RFC 8785 JSON: {exc}") from exc
 
 
-def chain_value(previous: str, body: Mapping[str, Any]) -> str:
+def chain_value(previous: str, body: Mapping[str, Any], version: int = VERSION) -> str:
     """The chain link of an entry whose JSON (without ``chain``) is ``body``."""
-    return hashlib.sha256(previous.encode("ascii") + canonical_json(body)).hexdigest()
+    return hashlib.sha256(
+        previous.encode("ascii") + canonical_json(dict(body), version)
+    ).hexdigest()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def check_relative_path(path: str) -> str:
@@ -74,7 +99,7 @@ def check_relative_path(path: str) -> str:
         or pure.is_absolute()
         or pure.as_posix() != path
         or any(part in ("", ".", "..") for part in pure.parts)
-        or path in (FILE_NAME, TEMP_NAME)
+        or path in RESERVED_NAMES
     ):
         raise RecordingError(ARCHIVE_BAD_PATH, f"not a safe relative path: {path!r}")
     return path
@@ -100,8 +125,15 @@ class MediaDetails:
     frames: int
     recovered: bool
     reason: str
+    source: str | None = None  # microphone | camera | screen (format 2)
+    language: str | None = None  # BCP 47 tag of what is spoken, when known
 
     def to_json(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.source is not None:
+            extra["source"] = self.source
+        if self.language is not None:
+            extra["language"] = self.language
         return {
             "participant_id": self.participant_id,
             "participant_name": self.participant_name,
@@ -115,6 +147,7 @@ class MediaDetails:
             "frames": self.frames,
             "recovered": self.recovered,
             "reason": self.reason,
+            **extra,
         }
 
     @classmethod
@@ -132,6 +165,8 @@ class MediaDetails:
             frames=int(raw["frames"]),
             recovered=bool(raw["recovered"]),
             reason=str(raw["reason"]),
+            source=str(raw["source"]) if raw.get("source") is not None else None,
+            language=str(raw["language"]) if raw.get("language") is not None else None,
         )
 
 
@@ -193,7 +228,11 @@ class Manifest:
         created_at: str | None = None,
         sealed_at: str | None = None,
         entries: Iterable[ManifestEntry] = (),
+        version: int = VERSION,
     ) -> None:
+        if version not in SUPPORTED_VERSIONS:
+            raise ValueError(f"unsupported manifest version {version!r}")
+        self.version = version
         self.folder = Path(folder)
         self.hearing_id = hearing_id
         self.case_number = case_number
@@ -225,6 +264,9 @@ class Manifest:
         try:
             if raw.get("format") != FORMAT:
                 raise ValueError(f"not a {FORMAT} file")
+            version = raw.get("version", LEGACY_VERSION)
+            if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
+                raise ValueError(f"unsupported manifest version {version!r}")
             manifest = cls(
                 Path(folder),
                 str(raw["hearing_id"]),
@@ -233,6 +275,7 @@ class Manifest:
                 created_at=str(raw["created_at"]),
                 sealed_at=raw.get("sealed_at"),
                 entries=[ManifestEntry.from_json(entry) for entry in raw["entries"]],
+                version=int(version),
             )
         except (KeyError, TypeError, ValueError, AttributeError, RecordingError) as exc:
             raise RecordingError(MANIFEST_MALFORMED, f"{path}: {exc}") from exc
@@ -276,14 +319,22 @@ class Manifest:
             except FileNotFoundError as exc:
                 raise RecordingError(ARCHIVE_FILE_MISSING, f"{path} does not exist") from exc
         body = ManifestEntry(path, sha256, size, "", media).body()
-        entry = ManifestEntry(path, sha256, size, chain_value(self.head, body), media)
+        entry = ManifestEntry(
+            path, sha256, size, chain_value(self.head, body, self.version), media
+        )
         self._entries.append(entry)
         self._signature = None  # stale: re-signed by save() when a signer is set
         self.save()
         return entry
 
-    def seal(self, signer: Signer | None = None) -> None:
-        """Mark the manifest final and sign it. Idempotent."""
+    def seal(self, signer: Signer | None = None) -> dict[str, Any]:
+        """Mark the manifest final, sign it and write the signed ``seal.json`` naming
+        the final chain head. Idempotent; returns the seal document.
+
+        Order: the sealed manifest is saved first, then the seal, so a crash in between
+        leaves a sealed manifest without seal (``seal.missing``), and calling
+        :meth:`seal` again completes it.
+        """
         if signer is not None:
             self.signer = signer
         if self.signer is None:
@@ -291,12 +342,42 @@ class Manifest:
         if not self.sealed:
             self.sealed_at = _now_iso()
         self.save()
+        seal = self.seal_json()
+        if self.version >= VERSION:
+            _write_atomic(self.folder / SEAL_NAME, self.folder / SEAL_TEMP_NAME,
+                          json.dumps(seal, indent=2, ensure_ascii=False).encode("utf-8"))
+        return seal
+
+    def manifest_digest(self) -> str:
+        """SHA-256 (hex) of the canonical unsigned manifest: what a seal names."""
+        return sha256_hex(canonical_json(self.unsigned_json(), self.version))
+
+    def seal_json(self) -> dict[str, Any]:
+        """The signed seal of a sealed manifest (see ``docs/record-format.md``)."""
+        if self.sealed_at is None or self.signer is None:
+            raise ValueError("only a sealed, signed manifest has a seal")
+        document: dict[str, Any] = {
+            "format": SEAL_FORMAT,
+            "version": self.version,
+            "hearing_id": self.hearing_id,
+            "case_number": self.case_number,
+            "sealed_at": self.sealed_at,
+            "entries": len(self._entries),
+            "head": self.head,
+            "manifest_sha256": self.manifest_digest(),
+        }
+        document["signature"] = {
+            "algorithm": ALGORITHM,
+            "public_key": self.signer.public_key_b64,
+            "value": self.signer.sign(canonical_json(document, self.version)),
+        }
+        return document
 
     def unsigned_json(self) -> dict[str, Any]:
         """The manifest as JSON, without the signature block."""
         return {
             "format": FORMAT,
-            "version": VERSION,
+            "version": self.version,
             "hearing_id": self.hearing_id,
             "case_number": self.case_number,
             "created_at": self.created_at,
@@ -311,7 +392,7 @@ class Manifest:
             self._signature = {
                 "algorithm": ALGORITHM,
                 "public_key": self.signer.public_key_b64,
-                "value": self.signer.sign(canonical_json(document)),
+                "value": self.signer.sign(canonical_json(document, self.version)),
             }
         if self._signature is not None:
             document["signature"] = self._signature
@@ -321,9 +402,22 @@ class Manifest:
         """Write ``manifest.json`` atomically (signed when a signer is set)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         data = json.dumps(self.to_json(), indent=2, ensure_ascii=False).encode("utf-8")
-        temp = self.folder / TEMP_NAME
-        with temp.open("wb") as handle:
-            handle.write(data + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, self.folder / FILE_NAME)
+        _write_atomic(self.folder / FILE_NAME, self.folder / TEMP_NAME, data)
+
+
+def _write_atomic(target: Path, temp: Path, data: bytes) -> None:
+    with temp.open("wb") as handle:
+        handle.write(data + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, target)
+    try:  # make the rename itself durable
+        fd = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -122,14 +122,15 @@ class Scheduled:
 
 
 async def schedule(running: Running, kind: str = "hearing",
-                   people: list[tuple[str, str]] | None = None) -> Scheduled:
+                   people: list[tuple[str, str]] | None = None,
+                   clerks: tuple[str, ...] = ()) -> Scheduled:
     people = people or [("Judge Ada", "judge"), ("Clerk Bo", "clerk"), ("Sam Party", "party"),
                         ("Cy Counsel", "counsel"), ("Obi Observer", "observer")]
     hearing, links = await running.app[HEARINGS].create({
         "case_number": "C-2026-001", "title": "Test v. Case", "kind": kind,
         "scheduled_at": "2026-12-01T10:00:00Z",
         "participants": [{"name": n, "role": r, "id": r} for n, r in people],
-    }, actor="test")
+    }, actor="test", clerks=clerks)
     return Scheduled(hearing.id, {p.role.value: p.id for p in hearing.participants},
                      {pid: token_of(url) for pid, url in links.items()})
 

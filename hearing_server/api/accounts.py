@@ -50,7 +50,7 @@ async def add_staff(request: web.Request) -> web.Response:
                            code=Code.STAFF_EXISTS)
     account = await request.app[STAFF].add(username, _str(data, "name", False) or username,
                                            role, password)
-    request.app[ACCESS].record(who, "staff.add", f"{username} as {role}",
+    await request.app[ACCESS].record(who, "staff.add", f"{username} as {role}",
                                request.remote or "")
     return web.json_response(_account(account), status=201)
 
@@ -80,7 +80,7 @@ async def change_staff(request: web.Request) -> web.Response:
         account = await staff.end_sessions(username)
     changed = ", ".join(sorted(k for k in data if k != "password")
                         + (["password reset"] if "password" in data else []))
-    request.app[ACCESS].record(who, "staff.change", f"{username}: {changed}",
+    await request.app[ACCESS].record(who, "staff.change", f"{username}: {changed}",
                                request.remote or "")
     return web.json_response(_account(account))
 
@@ -90,7 +90,7 @@ async def remove_staff(request: web.Request) -> web.Response:
     who = await allowed(request, Action.ACCOUNTS_MANAGE)
     username = request.match_info["username"]
     await request.app[STAFF].remove(username)
-    request.app[ACCESS].record(who, "staff.remove", username, request.remote or "")
+    await request.app[ACCESS].record(who, "staff.remove", username, request.remote or "")
     return web.json_response({"removed": username})
 
 
@@ -115,7 +115,7 @@ async def create_key(request: web.Request) -> web.Response:
         raise InvalidInput("'ttl_days' must be a number of days or null")
     key = await request.app[STAFF].create_api_key(
         name, role, tuple(scopes), None if days is None else float(days) * 86400)
-    request.app[ACCESS].record(who, "apikey.create", f"{name} as {role}, scopes {scopes}",
+    await request.app[ACCESS].record(who, "apikey.create", f"{name} as {role}, scopes {scopes}",
                                request.remote or "")
     return web.json_response({"name": name, "role": role, "scopes": scopes,
                               "api_key": key}, status=201, headers=NO_STORE)
@@ -126,5 +126,5 @@ async def revoke_key(request: web.Request) -> web.Response:
     who = await allowed(request, Action.ACCOUNTS_MANAGE)
     name = request.match_info["name"]
     count = await request.app[STAFF].revoke_api_key(name)
-    request.app[ACCESS].record(who, "apikey.revoke", name, request.remote or "")
+    await request.app[ACCESS].record(who, "apikey.revoke", name, request.remote or "")
     return web.json_response({"revoked": name, "keys": count})

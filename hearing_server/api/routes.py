@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -90,7 +91,7 @@ async def allowed(request: web.Request, action: Action,
                   hearing: Hearing | None = None) -> StaffClaims:
     """The caller, if the policy lets them do ``action`` (refusals are audited)."""
     who = await staff_claims(request)
-    request.app[ACCESS].check(who, action, hearing, hearing_id=request.match_info.get("id"),
+    await request.app[ACCESS].check(who, action, hearing, hearing_id=request.match_info.get("id"),
                               address=request.remote or "")
     return who
 
@@ -100,7 +101,7 @@ async def hearing_allowed(request: web.Request, action: Action) -> tuple[StaffCl
     (hearing ids are random: telling an unknown one apart reveals nothing)."""
     who = await staff_claims(request)
     hearing = await request.app[HEARINGS].get(request.match_info["id"])
-    request.app[ACCESS].check(who, action, hearing, address=request.remote or "")
+    await request.app[ACCESS].check(who, action, hearing, address=request.remote or "")
     return who, hearing
 
 
@@ -167,7 +168,7 @@ async def create_hearing(request: web.Request) -> web.Response:
     who = await staff_claims(request)
     presiding, clerks = creator_seat(who)
     hearing = service.prepare(await body(request), who.username, clerks, presiding)
-    request.app[ACCESS].check(who, Action.HEARING_CREATE, hearing,
+    await request.app[ACCESS].check(who, Action.HEARING_CREATE, hearing,
                               address=request.remote or "")
     await service.check_assignment(hearing)
     hearing, links = await service.schedule(hearing, who.username)
@@ -228,8 +229,13 @@ async def service_record(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/hearings/{id}/events")
 async def events(request: web.Request) -> web.Response:
-    _, hearing = await hearing_allowed(request, Action.HEARING_READ)
-    return web.json_response({"events": request.app[HEARINGS].events(hearing.id)})
+    """The hearing's event log: part of the case record, so every read is audited."""
+    from .records import audit_event_log_read  # records.py imports this module
+
+    async with audit_event_log_read(request, request.match_info["id"]):
+        _, hearing = await hearing_allowed(request, Action.HEARING_READ)
+        lines = await asyncio.to_thread(request.app[HEARINGS].events, hearing.id)
+    return web.json_response({"events": lines})
 
 
 @routes.post("/api/v1/join")

@@ -8,27 +8,40 @@ from ..auth.authz import Action, authorize, permits
 from ..auth.tokens import StaffClaims
 from ..domain.errors import PermissionDenied
 from ..domain.hearing import Hearing
-from ..store.audit import AuditLog
+from ..store.audit import ALLOWED, DENIED, AuditLog
 
 
 class Access:
     def __init__(self, audit: AuditLog) -> None:
         self._audit = audit
 
-    def check(self, who: StaffClaims, action: Action, hearing: Hearing | None = None, *,
-              hearing_id: str | None = None, address: str = "") -> None:
+    async def check(self, who: StaffClaims, action: Action, hearing: Hearing | None = None, *,
+                    hearing_id: str | None = None, address: str = "") -> None:
+        """Allow, or write the refusal to the audit log (on disk before the answer goes
+        out) and raise ``permission.denied``."""
+        try:
+            authorize(who, action, hearing)
+        except PermissionDenied as exc:
+            await self._audit.record(who.username, action.value,
+                                     hearing.id if hearing is not None else hearing_id,
+                                     DENIED, exc.message, address)
+            raise
+
+    def check_now(self, who: StaffClaims, action: Action, hearing: Hearing | None = None,
+                  ) -> None:
+        """The same, for a caller with no event loop running (the command line)."""
         try:
             authorize(who, action, hearing)
         except PermissionDenied as exc:
             self._audit.append(who.username, action.value,
-                               hearing.id if hearing is not None else hearing_id, "refused",
-                               exc.message, address)
+                               hearing.id if hearing is not None else None, DENIED,
+                               exc.message, "")
             raise
 
-    def record(self, who: StaffClaims, action: str, detail: str = "",
-               address: str = "") -> None:
+    async def record(self, who: StaffClaims, action: str, detail: str = "",
+                     address: str = "") -> None:
         """Audit an allowed change that is not about one hearing (an account, a key)."""
-        self._audit.append(who.username, action, None, "allowed", detail, address)
+        await self._audit.record(who.username, action, None, ALLOWED, detail, address)
 
     @staticmethod
     def visible(who: StaffClaims, hearings: list[Hearing]) -> list[Hearing]:

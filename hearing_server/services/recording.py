@@ -19,6 +19,7 @@ from typing import Any, Literal
 from recording.archive import HearingArchive
 from recording.errors import RecordingError
 from recording.manifest import Manifest
+from recording.seals import SealRegistry
 from recording.segment import TrackRecorder
 from recording.signing import Signer
 
@@ -78,8 +79,10 @@ class RecordingService:
     """
 
     def __init__(self, records_dir: Path, signer: Signer, events: EventLog,
-                 segment_seconds: float, relay: Relay, report: RecordingEvents) -> None:
+                 segment_seconds: float, relay: Relay, report: RecordingEvents,
+                 seals: SealRegistry | None = None) -> None:
         self.records_dir = records_dir
+        self._seals = seals
         self._signer = signer
         self._events = events
         self._segment_seconds = segment_seconds
@@ -191,6 +194,7 @@ class RecordingService:
             request_keyframe=lambda: self._relay.request_keyframe(track),
             on_error=lambda exc: self._failed(hearing.id, exc),
             label=track.source.value if track.source.value == "screen" else None,
+            source=track.source.value,
         )
 
         def sink(frame: EncodedFrame) -> None:
@@ -242,7 +246,7 @@ class RecordingService:
             files["settlement.txt"] = settlement.text.encode()
             files["settlement.json"] = json.dumps(settlement.public(), indent=2,
                                                   ensure_ascii=False).encode()
-        manifest = await archive.seal(files)
+        manifest = await archive.seal(files, registry=self._seals)
         return {"files": len(manifest.entries), "head": manifest.head}
 
     async def close(self) -> None:

@@ -35,7 +35,7 @@ async def test_mediator_cannot_reissue_a_judges_link_nor_touch_a_court_hearing(
         assert [x["status"] for x in issued] == ["issued"]  # nothing was re-issued
         async with clerk.get(base) as r:
             assert (await r.json())["hearing"]["status"] == "scheduled"
-    refused = [x for x in running.app[RECORDS]._audit.read() if x["outcome"] == "refused"]
+    refused = [x for x in running.app[RECORDS]._audit.read() if x["outcome"] == "denied"]
     assert [(x["actor"], x["action"], x["hearing_id"]) for x in refused] == [
         ("mia", "link.issue", hid), ("mia", "hearing.change", hid),
         ("mia", "hearing.change", hid), ("mia", "hearing.read", hid),
@@ -174,5 +174,5 @@ async def test_records_of_a_hearing_are_served_only_to_its_seats(running: Runnin
         async with judge1.get(running.url + "/api/v1/recordings") as r:
             assert [x["hearing_id"] for x in (await r.json())["recordings"]] == [HID]
     refused = [(x["actor"], x["outcome"]) for x in running.app[RECORDS]._audit.read()
-               if x["outcome"] == "refused"]
-    assert refused == [("zed", "refused"), ("cy", "refused")]
+               if x["outcome"] == "denied"]
+    assert refused == [("zed", "denied"), ("cy", "denied")]

@@ -79,7 +79,7 @@ async def test_behind_a_trusted_proxy_the_cookie_is_secure_and_the_client_addres
         async with ClientSession(headers=proxied, cookies={"hs_session": mia}) as m:
             async with m.get(running.url + f"/api/v1/hearings/{hid}") as r:
                 assert r.status == 403
-        refused = [x for x in running.app[RECORDS]._audit.read() if x["outcome"] == "refused"]
+        refused = [x for x in running.app[RECORDS]._audit.read() if x["outcome"] == "denied"]
         assert [x["address"] for x in refused] == ["203.0.113.9"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +17,10 @@ from hearing_server.app import STORE
 from hearing_server.domain.hearing import Hearing, HearingKind, ParticipantSpec
 from hearing_server.domain.ids import HearingId, ParticipantId
 from hearing_server.domain.roles import Role
+from recording.manifest import Manifest
 from recording.signing import load_or_create_key
 from recording.verify import verify_folder
-from tests.conftest import Running, staff_session
+from tests.conftest import Running, schedule, staff_session
 from tests.recording.hearing import sealed_hearing
 
 HID = "h_recorded"
@@ -35,7 +37,7 @@ async def make_record(running: Running) -> Path:
     data = running.settings.data_dir
     signer = load_or_create_key(data / "node_ed25519.pem")
     folder = data / "records" / HID
-    await asyncio.to_thread(sealed_hearing, folder, signer)
+    await asyncio.to_thread(sealed_hearing, folder, signer, None, HID)
     return folder
 
 
@@ -119,7 +121,7 @@ async def test_refused_and_allowed_accesses_are_in_the_chained_audit_log(
     audit = running.app[RECORDS]._audit
     lines = audit.read()
     assert [(x["actor"], x["outcome"]) for x in lines] == [
-        ("anonymous", "refused"), ("mediator1", "refused"), ("clerk1", "allowed")]
+        ("anonymous", "denied"), ("mediator1", "denied"), ("clerk1", "allowed")]
     assert audit.verify() == (True, None)
     text = audit.path.read_text().replace("mediator1", "mediator2", 1)
     audit.path.write_text(text)
@@ -144,3 +146,85 @@ async def test_composite_viewing_copy_is_rendered_on_demand_with_progress(
         async with s.get(base + "?file=1") as r:
             assert r.status == 200
             assert (await r.read())[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WebM file
+
+
+async def verify_on_node(running: Running, hid: str = HID) -> dict[str, object]:
+    s = await staff_session(running, "clerk")
+    async with s, s.post(running.url + f"/api/v1/recordings/{hid}/verify") as r:
+        assert r.status == 200, await r.text()
+        report: dict[str, object] = await r.json()
+    return report
+
+
+def codes_of(report: dict[str, object]) -> set[str]:
+    problems = report["problems"]
+    assert isinstance(problems, list)
+    return {p["code"] for p in problems}
+
+
+async def test_node_detects_a_rollback_to_an_earlier_signed_manifest(running: Running) -> None:
+    folder = await make_record(running)
+    first = await verify_on_node(running)  # the node registers the seal it sees
+    assert first["ok"] is True and first["registered"] is True
+    signer = load_or_create_key(running.settings.data_dir / "node_ed25519.pem")
+
+    def roll_back() -> None:
+        # An earlier state, validly signed by the node key (as while recording).
+        manifest = Manifest.load(folder)
+        kept = manifest.entries[:3]
+        earlier = Manifest(folder, HID, manifest.case_number, signer=signer,
+                           created_at=manifest.created_at, entries=kept)
+        earlier.save()
+        (folder / "seal.json").unlink()
+        for entry in manifest.entries[3:]:
+            (folder / entry.path).unlink()
+
+    await asyncio.to_thread(roll_back)
+    assert (await asyncio.to_thread(verify_folder, folder)).ok  # alone it looks fine
+    report = await verify_on_node(running)
+    assert report["ok"] is False and codes_of(report) == {"seal.rollback"}
+
+
+async def test_record_copied_under_another_hearings_id_fails_on_the_node(
+        running: Running) -> None:
+    folder = await make_record(running)
+    await asyncio.to_thread(shutil.copytree, folder, folder.with_name("h_other"))
+    # another hearing of this court, with the same clerk: only the record is foreign
+    await running.app[STORE].save_hearing(Hearing(
+        id=HearingId("h_other"), case_number="C-9", title="Other", kind=HearingKind.HEARING,
+        scheduled_at=datetime(2026, 12, 1, 10, tzinfo=UTC), duration_minutes=60,
+        participants=(ParticipantSpec(ParticipantId("judge"), "Judge", Role.JUDGE),),
+        presiding="judge1", clerks=("clerk1",)))
+    report = await verify_on_node(running, "h_other")
+    assert report["ok"] is False and codes_of(report) == {"hearing.mismatch"}
+    assert "records" not in str(report["source"])  # no server paths in the answer
+
+
+async def test_failed_and_denied_accesses_are_audited_as_such(running: Running) -> None:
+    await make_record(running)
+    clerk = await staff_session(running, "clerk")
+    async with clerk:
+        async with clerk.get(running.url + "/api/v1/recordings/h_missing/manifest") as r:
+            assert r.status == 404
+        async with clerk.get(running.url + f"/api/v1/recordings/{HID}/files/nope.txt") as r:
+            assert r.status == 404
+    audit = running.app[RECORDS].audit_log
+    assert [(x["actor"], x["action"], x["outcome"], x["detail"]) for x in audit.read()] == [
+        ("clerk1", "read_manifest", "failed", "records.not_found"),
+        ("clerk1", "play", "failed", "nope.txt (records.file_not_found)"),
+    ]
+    assert audit.verify() == (True, None)
+
+
+async def test_event_log_reads_through_the_api_are_audited(running: Running) -> None:
+    clerk = await staff_session(running, "clerk")
+    h = await schedule(running, clerks=("clerk1",))
+    url = running.url + f"/api/v1/hearings/{h.hearing_id}/events"
+    async with ClientSession() as anon, anon.get(url) as r:
+        assert r.status == 401
+    async with clerk, clerk.get(url) as r:
+        assert r.status == 200
+        assert [e["type"] for e in (await r.json())["events"]][:1] == ["scheduled"]
+    lines = running.app[RECORDS].audit_log.read()
+    assert [(x["actor"], x["action"], x["hearing_id"], x["outcome"]) for x in lines] == [
+        ("anonymous", "read_events", h.hearing_id, "denied"), ("clerk1", "read_events", h.hearing_id, "allowed")]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recording.archive import HearingArchive
+from recording.seals import SealRegistry
 from recording.signing import Signer
 from tests.recording.conftest import START, FakeClock
 from tests.recording.media import AUDIO_CLOCK, VIDEO_CLOCK, opus_frames, vp8_frames
@@ -30,12 +31,17 @@ class Track:
 
 
 def record_tracks(
-    folder: Path, signer: Signer, tracks: list[Track], segment_seconds: float = 60.0
+    folder: Path,
+    signer: Signer,
+    tracks: list[Track],
+    segment_seconds: float = 60.0,
+    hearing_id: str = "H-1",
 ) -> HearingArchive:
     """Record ``tracks`` (frames interleaved in time order, wall clock following them)."""
     clock = FakeClock()
     archive = HearingArchive(
-        folder, "H-1", "2024-CV-7", signer, segment_seconds=segment_seconds, wall_clock=clock
+        folder, hearing_id, "2024-CV-7", signer, segment_seconds=segment_seconds,
+        wall_clock=clock,
     )
     events = []
     for track in tracks:
@@ -58,7 +64,13 @@ def record_tracks(
     return archive
 
 
-def sealed_hearing(folder: Path, signer: Signer, tracks: list[Track] | None = None) -> Path:
+def sealed_hearing(
+    folder: Path,
+    signer: Signer,
+    tracks: list[Track] | None = None,
+    hearing_id: str = "H-1",
+    registry: SealRegistry | None = None,
+) -> Path:
     """A sealed hearing folder: a judge and a party, audio and video, and record files."""
     tracks = tracks or [
         Track("judge-1", "Judge Chen", "judge", "video", 0.0, 2.0),
@@ -66,6 +78,6 @@ def sealed_hearing(folder: Path, signer: Signer, tracks: list[Track] | None = No
         Track("p2", "Ann Lee", "party", "video", 0.5, 1.0),
         Track("p2", "Ann Lee", "party", "audio", 0.5, 1.0),
     ]
-    archive = record_tracks(folder, signer, tracks, segment_seconds=1.0)
-    asyncio.run(archive.seal(dict(RECORD_FILES)))
+    archive = record_tracks(folder, signer, tracks, segment_seconds=1.0, hearing_id=hearing_id)
+    asyncio.run(archive.seal(dict(RECORD_FILES), registry=registry))
     return folder

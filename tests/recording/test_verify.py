@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -44,6 +45,23 @@ def resign(document: dict[str, object], signer: Signer) -> None:
         "public_key": signer.public_key_b64,
         "value": signer.sign(canonical_json(unsigned)),
     }
+
+
+def reseal(folder: Path, document: dict[str, object], signer: Signer) -> None:
+    """A forger's seal.json naming the forged manifest."""
+    unsigned = {k: v for k, v in document.items() if k != "signature"}
+    entries = document["entries"]
+    assert isinstance(entries, list)
+    seal: dict[str, object] = {
+        "format": "hearing-server/seal", "version": 2,
+        "hearing_id": document["hearing_id"], "case_number": document["case_number"],
+        "sealed_at": document["sealed_at"], "entries": len(entries),
+        "head": document["head"],
+        "manifest_sha256": hashlib.sha256(canonical_json(unsigned)).hexdigest(),
+    }
+    seal["signature"] = {"algorithm": "Ed25519", "public_key": signer.public_key_b64,
+                         "value": signer.sign(canonical_json(seal))}
+    (folder / "seal.json").write_text(json.dumps(seal))
 
 
 def test_intact_sealed_folder_verifies(folder: Path, signer: Signer) -> None:
@@ -91,7 +109,7 @@ def test_reordered_entries_break_the_chain_and_the_signature(folder: Path) -> No
     write_manifest(folder, document)
 
     report = verify_folder(folder)
-    assert {"chain.broken", "signature.invalid"} == report.codes
+    assert {"chain.broken", "signature.invalid", "seal.mismatch"} == report.codes
     assert report.problems[0].path == entries[1]["path"]
 
 
@@ -102,7 +120,7 @@ def test_removed_entry_and_file_break_the_chain(folder: Path) -> None:
     removed = entries.pop(0)
     (folder / removed["path"]).unlink()
     write_manifest(folder, document)
-    assert verify_folder(folder).codes == {"chain.broken", "signature.invalid"}
+    assert verify_folder(folder).codes == {"chain.broken", "signature.invalid", "seal.mismatch"}
 
 
 def test_edited_entry_with_a_recomputed_chain_still_breaks_the_signature(folder: Path) -> None:
@@ -114,7 +132,7 @@ def test_edited_entry_with_a_recomputed_chain_still_breaks_the_signature(folder:
     resign(document, Signer.generate())
     document["signature"]["public_key"] = signature["public_key"]  # type: ignore[index]
     write_manifest(folder, document)
-    assert verify_folder(folder).codes == {"signature.invalid"}
+    assert verify_folder(folder).codes == {"signature.invalid", "seal.mismatch"}
 
 
 def test_manifest_resigned_by_another_key_is_untrusted(folder: Path, signer: Signer) -> None:
@@ -122,8 +140,10 @@ def test_manifest_resigned_by_another_key_is_untrusted(folder: Path, signer: Sig
     entries = document["entries"]
     assert isinstance(entries, list)
     entries[0]["media"]["participant_name"] = "Someone Else"
-    resign(document, Signer.generate())
+    forger = Signer.generate()
+    resign(document, forger)
     write_manifest(folder, document)
+    reseal(folder, document, forger)
 
     assert verify_folder(folder).ok  # self-consistent forgery: only the key tells
     report = verify_folder(folder, trusted_public_key=signer.public_key_b64)
