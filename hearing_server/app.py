@@ -264,7 +264,8 @@ def build_app(settings: Settings) -> web.Application:
     app[RECORDER] = recorder
     app[RECORDS] = records
     app[EXPORTS] = settings.data_dir / "exports"
-    app[HEARINGS] = HearingService(store, tokens, events, settings.base_url)
+    app[HEARINGS] = HearingService(store, tokens, events, settings.base_url,
+                                   settings.join_link_grace)
     app[STAFF] = StaffService(store, tokens,
                               attempts_per_account=settings.sign_in_attempts_per_account,
                               attempts_per_address=settings.sign_in_attempts_per_address,

@@ -37,7 +37,8 @@ def _services(settings: Settings) -> Any:
     store = build_store(settings)
     tokens = build_tokens(settings)
     events = EventLog(settings.data_dir / "hearings")
-    return store, HearingService(store, tokens, events, settings.base_url), StaffService(
+    return store, HearingService(store, tokens, events, settings.base_url,
+                                 settings.join_link_grace), StaffService(
         store, tokens)
 
 

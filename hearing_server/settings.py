@@ -38,6 +38,9 @@ class Settings:
     node_id: str = field(default_factory=lambda: socket.gethostname())
     #: Join links expire this many seconds after they are issued.
     join_link_ttl: int = 7 * 24 * 3600
+    #: Join links work from issue until the hearing's scheduled end plus this (seconds),
+    #: checked against the current schedule, so a rescheduled hearing keeps its links.
+    join_link_grace: int = 12 * 3600
     staff_session_ttl: int = 12 * 3600
     #: A participant whose connection drops returns to the same place within this time.
     rejoin_grace: float = 30.0

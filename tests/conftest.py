@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from hearing_server.app import HEARINGS, STAFF, build_app
 from hearing_server.settings import Settings
+from tests.when import soon
 
 
 @dataclass
@@ -128,7 +129,7 @@ async def schedule(running: Running, kind: str = "hearing",
                         ("Cy Counsel", "counsel"), ("Obi Observer", "observer")]
     hearing, links = await running.app[HEARINGS].create({
         "case_number": "C-2026-001", "title": "Test v. Case", "kind": kind,
-        "scheduled_at": "2026-12-01T10:00:00Z",
+        "scheduled_at": soon(),
         "participants": [{"name": n, "role": r, "id": r} for n, r in people],
     }, actor="test", clerks=clerks)
     return Scheduled(hearing.id, {p.role.value: p.id for p in hearing.participants},

@@ -67,7 +67,9 @@ class TokenService:
         self.staff_ttl = staff_ttl
 
     def issue_join(self, hearing_id: HearingId, participant_id: ParticipantId, role: Role,
-                   link_id: LinkId, now: float | None = None, ttl: float | None = None) -> str:
+                   link_id: LinkId, now: float | None = None, ttl: float | None = None,
+                   expires_at: float | None = None) -> str:
+        """A join token; ``expires_at`` (the hearing's end plus grace) wins over ``ttl``."""
         now = time.time() if now is None else now
         claims = {
             "iss": self._issuer,
@@ -78,12 +80,16 @@ class TokenService:
             "jti": link_id,
             "iat": int(now),
             "nbf": int(now) - 5,
-            "exp": int(now + (self.join_ttl if ttl is None else ttl)),
+            "exp": int(expires_at if expires_at is not None
+                       else now + (self.join_ttl if ttl is None else ttl)),
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def verify_join(self, token: Any) -> JoinClaims:
-        claims = self._decode(token, JOIN_AUDIENCE, ["sub", "hid", "role", "jti"])
+    def verify_join(self, token: Any, check_expiry: bool = True) -> JoinClaims:
+        """Verify a join token. ``check_expiry=False`` leaves the lifetime to the caller,
+        who checks it against the hearing's current schedule (a rescheduled hearing)."""
+        claims = self._decode(token, JOIN_AUDIENCE, ["sub", "hid", "role", "jti"],
+                              check_expiry)
         try:
             role = Role(claims["role"])
         except ValueError as exc:
@@ -118,7 +124,8 @@ class TokenService:
         return StaffClaims(str(claims["sub"]), role, float(claims["exp"]),
                            epoch=claims["gen"], token_id=str(claims["jti"]))
 
-    def _decode(self, token: Any, audience: str, required: list[str]) -> dict[str, Any]:
+    def _decode(self, token: Any, audience: str, required: list[str],
+                check_expiry: bool = True) -> dict[str, Any]:
         if not token:
             raise TokenError("no token was given", code=Code.TOKEN_MISSING)
         if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
@@ -139,7 +146,8 @@ class TokenService:
                 algorithms=[ALGORITHM],
                 audience=audience,
                 issuer=self._issuer,
-                options={"require": ["exp", "iat", "nbf", "iss", "aud", *required]},
+                options={"require": ["exp", "iat", "nbf", "iss", "aud", *required],
+                         "verify_exp": check_expiry},
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenError("the link has expired; ask the court for a new one",

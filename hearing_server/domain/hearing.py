@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -50,6 +50,9 @@ class Hearing:
     presiding: str = ""
     #: Usernames (or ``api:<key name>``) of the clerks assigned to this hearing.
     clerks: tuple[str, ...] = ()
+    #: When the hearing was last rescheduled (Unix time; 0: never): links issued before
+    #: then follow the new schedule rather than the lifetime they were signed with.
+    rescheduled_at: float = 0.0
 
     def participant(self, pid: str) -> ParticipantSpec | None:
         for p in self.participants:
@@ -57,8 +60,26 @@ class Hearing:
                 return p
         return None
 
-    def rescheduled(self, when: datetime) -> Hearing:
-        return replace(self, scheduled_at=when)
+    @property
+    def ends_at(self) -> datetime:
+        return self.scheduled_at + timedelta(minutes=self.duration_minutes)
+
+    def links_valid_until(self, grace_seconds: float) -> float:
+        """Until when this hearing's join links work: its scheduled end plus a grace,
+        from the *current* schedule (a reschedule carries the links along)."""
+        return self.ends_at.timestamp() + grace_seconds
+
+    def rescheduled(self, when: datetime, at: float) -> Hearing:
+        return replace(self, scheduled_at=when, rescheduled_at=at)
+
+    def link_expired(self, issued_at: float, signed_until: float, now: float,
+                     grace_seconds: float) -> bool:
+        """Whether a link issued at ``issued_at`` and signed valid until ``signed_until`` no
+        longer works: after the hearing's (current) end plus grace, or after its own
+        lifetime unless the hearing was rescheduled since it was issued."""
+        if now > self.links_valid_until(grace_seconds):
+            return True
+        return now > signed_until and self.rescheduled_at <= issued_at
 
     def cancelled(self) -> Hearing:
         return replace(self, status=HearingStatus.CANCELLED)
@@ -85,6 +106,7 @@ class Hearing:
             "created_at": self.created_at.isoformat(),
             "presiding": self.presiding,
             "clerks": list(self.clerks),
+            "rescheduled_at": self.rescheduled_at,
         }
 
     @classmethod
@@ -106,6 +128,7 @@ class Hearing:
             presiding=str(d.get("presiding") or ""),
             clerks=(tuple(str(c) for c in d["clerks"]) if "clerks" in d
                     else _legacy_clerks(d.get("created_by", ""))),
+            rescheduled_at=float(d.get("rescheduled_at") or 0.0),
         )
 
 

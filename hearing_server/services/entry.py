@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from ..auth.tokens import JoinClaims, TokenService
@@ -34,7 +35,7 @@ class EntryService:
             Hearing, JoinClaims]:
         """Check a join token fully: signature, times, revocation, hearing."""
         store = self._work.store
-        claims = self._tokens.verify_join(token)
+        claims = self._tokens.verify_join(token, check_expiry=False)
         if hearing_id is not None and hearing_id != claims.hearing_id:
             raise TokenError("this link is for another hearing", code=Code.TOKEN_WRONG_HEARING)
         link = await store.get_link(claims.link_id)
@@ -53,7 +54,12 @@ class EntryService:
         if spec is None or spec.role is not claims.role:
             raise TokenError("this link does not match the hearing's participants",
                              code=Code.TOKEN_INVALID)
-        return hearing, claims
+        grace = self._settings.join_link_grace
+        until = hearing.links_valid_until(grace)
+        if hearing.link_expired(claims.issued_at, claims.expires_at, self._work.clock(), grace):
+            raise TokenError("the hearing this link was for is over; ask the court for a new "
+                             "link if it goes on", code=Code.TOKEN_EXPIRED)
+        return hearing, replace(claims, expires_at=until)
 
     async def place(self, hearing: Hearing) -> None:
         """Make sure the hearing's media lives on this node, or send the joiner on."""

@@ -25,8 +25,9 @@ from ..store.eventlog import EventLog
 
 class HearingService:
     def __init__(self, store: Store, tokens: TokenService, events: EventLog,
-                 base_url: str) -> None:
+                 base_url: str, link_grace: float = 12 * 3600) -> None:
         self._store = store
+        self._link_grace = link_grace
         self._tokens = tokens
         self._events = events
         self._base_url = base_url
@@ -111,7 +112,7 @@ class HearingService:
         hearing = await self.get(hearing_id)
         if hearing.status is HearingStatus.CANCELLED:
             raise Conflict("the hearing was cancelled", code=Code.HEARING_CANCELLED)
-        updated = hearing.rescheduled(parse_datetime(when))
+        updated = hearing.rescheduled(parse_datetime(when), time.time())
         await self._store.save_hearing(updated)
         self._events.append(hearing.id, Event("rescheduled", actor, None, {
             "from": hearing.scheduled_at.isoformat(), "to": updated.scheduled_at.isoformat()}))
@@ -139,12 +140,14 @@ class HearingService:
             raise Conflict("the hearing was cancelled", code=Code.HEARING_CANCELLED)
         now = time.time()
         link_id = new_link_id()
+        # valid until the hearing is over (its end plus grace), however far ahead it is
+        until = hearing.links_valid_until(self._link_grace)
         token = self._tokens.issue_join(hearing.id, ParticipantId(spec.id), spec.role, link_id,
-                                        now=now)
+                                        now=now, expires_at=until)
         await self._store.issue_link(LinkRecord(
             link_id=link_id, hearing_id=HearingId(hearing.id),
             participant_id=ParticipantId(spec.id), issued_at=now, issued_by=actor,
-            expires_at=now + self._tokens.join_ttl,
+            expires_at=until,
         ))
         self._events.append(hearing.id, Event("link_issued", actor, spec.id,
                                               {"link_id": link_id}))
@@ -160,6 +163,8 @@ class HearingService:
         for link in await self._store.list_links(hearing_id):
             spec = names.get(link.participant_id)
             out.append({**link.to_dict(), "status": link.status,
+                        # the current schedule decides (a reschedule carries links along)
+                        "expires_at": hearing.links_valid_until(self._link_grace),
                         "name": spec.name if spec else None,
                         "role": spec.role.value if spec else None})
         return out

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 from hearing_server.app import STAFF, build_app
 from hearing_server.settings import Settings
 from tests.conftest import Running
+from tests.when import soon
 
 PASSWORD = "correct horse battery"
 
@@ -20,7 +21,7 @@ PASSWORD = "correct horse battery"
 def hearing_body(kind: str = "hearing", **extra: Any) -> dict[str, Any]:
     host = "judge" if kind == "hearing" else "mediator"
     return {"case_number": "C-2026-7", "title": "A v. B", "kind": kind,
-            "scheduled_at": "2026-12-01T10:00:00Z",
+            "scheduled_at": soon(),
             "participants": [{"id": host, "name": f"The {host}", "role": host},
                              {"id": "party", "name": "Sam", "role": "party"}], **extra}
 

@@ -6,10 +6,11 @@ from aiohttp import ClientSession
 
 from hearing_server.app import STAFF
 from tests.conftest import Running, staff_session, token_of
+from tests.when import tomorrow
 
 HEARING = {
     "case_number": "C-2026-042", "title": "Doe v. Roe", "kind": "hearing",
-    "scheduled_at": "2026-12-01T09:30:00+01:00",
+    "scheduled_at": tomorrow("09:30:00+01:00"),
     "participants": [{"name": "Judge Ada", "role": "judge"}, {"name": "Sam", "role": "party"}],
 }
 
@@ -21,15 +22,15 @@ async def test_clerk_schedules_lists_reschedules_and_cancels_a_hearing(running: 
             assert r.status == 201
             created = await r.json()
         hid = created["hearing"]["id"]
-        assert created["hearing"]["scheduled_at"] == "2026-12-01T08:30:00+00:00"
+        assert created["hearing"]["scheduled_at"] == tomorrow("08:30:00+00:00")
         assert len(created["links"]) == 2
         assert all(u.startswith(running.settings.base_url + "/join#")
                    for u in created["links"].values())
         async with s.get(running.url + "/api/v1/hearings?case_number=C-2026-042") as r:
             assert [h["id"] for h in (await r.json())["hearings"]] == [hid]
         async with s.patch(running.url + f"/api/v1/hearings/{hid}",
-                           json={"scheduled_at": "2026-12-02T10:00:00Z"}) as r:
-            assert (await r.json())["hearing"]["scheduled_at"].startswith("2026-12-02T10:00")
+                           json={"scheduled_at": tomorrow("10:00:00Z")}) as r:
+            assert (await r.json())["hearing"]["scheduled_at"].startswith(tomorrow("10:00"))
         async with s.delete(running.url + f"/api/v1/hearings/{hid}") as r:
             assert (await r.json())["hearing"]["status"] == "cancelled"
         async with s.get(running.url + f"/api/v1/hearings/{hid}/events") as r:
@@ -109,7 +110,7 @@ async def test_bad_requests_get_stable_error_codes(running: Running) -> None:
         no_judge = {**HEARING, "participants": [{"name": "X", "role": "party"}]}
         async with s.post(running.url + "/api/v1/hearings", json=no_judge) as r:
             assert (await r.json())["error"]["code"] == "hearing.no_host"
-        naive = {**HEARING, "scheduled_at": "2026-12-01T09:30:00"}
+        naive = {**HEARING, "scheduled_at": tomorrow("09:30:00")}
         async with s.post(running.url + "/api/v1/hearings", json=naive) as r:
             assert (await r.json())["error"]["code"] == "input.invalid"
         async with s.post(running.url + "/api/v1/hearings", data=b"x" * 300_000) as r:

@@ -20,6 +20,7 @@ from hearing_server.domain.roles import StaffRole
 from hearing_server.store.base import ApiKey
 from tests.api.helpers import PASSWORD, error_of, signed_in
 from tests.conftest import Running
+from tests.when import soon
 
 
 async def me(s: ClientSession, running: Running) -> tuple[int, str]:
@@ -160,7 +161,7 @@ def test_the_command_line_schedules_with_a_presiding_judge_and_assigns_clerks(
     for user, role in (("ada", "judge"), ("bo", "clerk"), ("cy", "clerk")):
         assert run_cli(data, "staff", "add", user, "--role", role, "--password", PASSWORD)[0] == 0
     code, out = run_cli(data, "hearing", "create", "--case-number", "C-9", "--title", "T",
-                        "--at", "2026-12-01T10:00:00Z", "--judge", "Judge Ada",
+                        "--at", soon(), "--judge", "Judge Ada",
                         "--party", "Sam", "--presiding", "ada", "--assign-clerk", "bo")
     assert code == 0 and isinstance(out, dict)
     hid = out["hearing_id"]

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.when import soon
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("HEARING_CHROMIUM", "/usr/bin/chromium")
@@ -76,7 +78,7 @@ class Server:
                        **people: str | list[str]) -> dict[str, Any]:
         """``hearing create``; keyword arguments are role=name or role=[names]."""
         args = ["hearing", "create", "--case-number", case_number, "--title", title,
-                "--kind", kind, "--at", "2026-12-01T10:00:00Z"]
+                "--kind", kind, "--at", soon()]
         for role, names in people.items():
             for name in [names] if isinstance(names, str) else names:
                 args += [f"--{role}", name]

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.when import tomorrow
+
 from .conftest import STAFF_PASSWORD, Server, new_page, shot
 from .helpers import pass_device_check, people, wait_remote_video
 
@@ -203,7 +205,7 @@ def test_clerk_schedules_a_hearing_and_sees_the_link_opened(server: Server,
         expect(clerk.locator("#schedule-panel")).to_be_visible()
         clerk.fill("#f-case", "C-2026/77")
         clerk.fill("#f-title", "Smith v. Jones")
-        clerk.fill("#f-when", "2026-12-02T09:30")
+        clerk.fill("#f-when", tomorrow())
         rows = clerk.locator("#participant-rows .participant-row")
         expect(rows).to_have_count(2)
         rows.nth(0).locator(".p-name").fill("Judge Lin")

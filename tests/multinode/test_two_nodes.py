@@ -22,6 +22,7 @@ from bench.media import cached_clips
 from bench.participant import Participant
 from tests.redis_server import RedisServer, free_port
 from tests.relay.harness import wait_for
+from tests.when import soon
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +74,7 @@ class Cluster:
         out = subprocess.run(
             [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(self.data),
              "hearing", "create", "--case-number", "M-1", "--title", "Two nodes",
-             "--at", "2026-12-01T10:00:00Z", "--judge", "Judge", "--party", "Party"],
+             "--at", soon(), "--judge", "Judge", "--party", "Party"],
             cwd=ROOT, env=self.env("cli", 1), capture_output=True, text=True, check=True)
         created: dict[str, object] = json.loads(out.stdout)
         return created

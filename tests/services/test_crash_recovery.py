@@ -20,6 +20,7 @@ from bench.media import cached_clips
 from bench.participant import Participant
 from recording.verify import verify_folder
 from tests.relay.harness import wait_for
+from tests.when import soon
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +55,7 @@ async def test_sigkill_mid_hearing_loses_at_most_two_seconds_and_recovers(
     base = f"http://127.0.0.1:{port}"
     out = subprocess.run(
         [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(data), "hearing",
-         "create", "--case-number", "K-1", "--title", "Crash", "--at", "2026-12-01T10:00:00Z",
+         "create", "--case-number", "K-1", "--title", "Crash", "--at", soon(),
          "--judge", "Judge", "--party", "Party"], cwd=ROOT, capture_output=True, text=True,
         check=True)
     created = json.loads(out.stdout)
