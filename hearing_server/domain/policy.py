@@ -25,7 +25,8 @@ def may_publish(role: Role, source: Source) -> bool:
 
 
 def media_flows(session: Session) -> bool:
-    return session.phase not in (Phase.ADJOURNED,)
+    """No media in recess (the court has risen) nor after adjournment."""
+    return session.phase not in (Phase.RECESS, Phase.ADJOURNED)
 
 
 def is_forwarded(session: Session, publisher: str, source: Source) -> bool:

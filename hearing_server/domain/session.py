@@ -21,6 +21,10 @@ from .roles import Capability, Role, can
 MAIN_ROOM = "main"
 
 
+#: the reason a recording pauses for while the hearing is in recess
+RECESS_REASON = "recess"
+
+
 class Phase(str, Enum):
     SCHEDULED = "scheduled"
     OPEN = "open"
@@ -432,19 +436,32 @@ class Session:
         self.phase = Phase.IN_SESSION
         return Event("session_started", actor)
 
-    def recess(self, actor: str) -> Event:
+    def recess(self, actor: str) -> list[Event]:
+        """A recess pauses the hearing: no media flows and the recording pauses with the
+        reason ``recess`` (both resume with the session)."""
         self._actor(actor, Capability.CONDUCT)
         if self.phase is not Phase.IN_SESSION:
             raise Conflict(f"the hearing is {self.phase.value}", code=Code.HEARING_BAD_PHASE)
         self.phase = Phase.RECESS
-        return Event("recess", actor)
+        events = [Event("recess", actor)]
+        if self.recording is RecordingState.ON:
+            self.recording = RecordingState.PAUSED
+            self.recording_reason = RECESS_REASON
+            self.recording_active = False
+            events.append(Event("recording_pause", actor, None, {"reason": RECESS_REASON}))
+        return events
 
-    def resume(self, actor: str) -> Event:
+    def resume(self, actor: str) -> list[Event]:
         self._actor(actor, Capability.CONDUCT)
         if self.phase is not Phase.RECESS:
             raise Conflict(f"the hearing is {self.phase.value}", code=Code.HEARING_BAD_PHASE)
         self.phase = Phase.IN_SESSION
-        return Event("resumed", actor)
+        events = [Event("resumed", actor)]
+        if self.recording is RecordingState.PAUSED and self.recording_reason == RECESS_REASON:
+            self.recording = RecordingState.ON
+            self.recording_reason = ""
+            events.append(Event("recording_resume", actor, None, {"reason": RECESS_REASON}))
+        return events
 
     def adjourn(self, actor: str) -> Event:
         self._actor(actor, Capability.CONDUCT)

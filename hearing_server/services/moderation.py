@@ -16,7 +16,7 @@ from .unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
-CONDUCT: dict[c.ConductAction, Callable[[str], Callable[[Session], Event]]] = {
+CONDUCT: dict[c.ConductAction, Callable[[str], Callable[[Session], Event | list[Event]]]] = {
     c.ConductAction.START: lambda actor: lambda s: s.start_session(actor),
     c.ConductAction.RECESS: lambda actor: lambda s: s.recess(actor),
     c.ConductAction.RESUME: lambda actor: lambda s: s.resume(actor),

@@ -85,7 +85,8 @@ class UnitOfWork:
         self._observers.publish(hearing, session)
         return session
 
-    async def apply(self, hearing: Hearing, change: Callable[[Session], Event | None]) -> Session:
-        """The common case: one change, its one event, then publish."""
-        event = await self.change(hearing, change)
-        return await self.publish(hearing, [event])
+    async def apply(self, hearing: Hearing,
+                    change: Callable[[Session], Event | list[Event] | None]) -> Session:
+        """The common case: one change, its event(s), then publish."""
+        result = await self.change(hearing, change)
+        return await self.publish(hearing, result if isinstance(result, list) else [result])

@@ -139,3 +139,32 @@ def test_session_round_trips_through_json() -> None:
     s.admit("judge", "party")
     s.mute("judge", "party", MediaKind.VIDEO, force=True)
     assert Session.from_dict(s.to_dict()) == s
+
+
+def test_a_recess_stops_all_media_and_pauses_the_recording_until_the_session_resumes() -> None:
+    s = session_with(("judge", Role.JUDGE), ("party", Role.PARTY))
+    s.admit("judge", "party")
+    s.start_session("judge")
+    s.set_recording("judge", "start", "")
+    assert may_receive(s, "party", "judge", Source.MICROPHONE)
+    events = s.recess("judge")
+    assert [e.type for e in events] == ["recess", "recording_pause"]
+    assert events[1].data == {"reason": "recess"}
+    assert s.recording is RecordingState.PAUSED and s.recording_reason == "recess"
+    for source in Source:
+        assert not may_receive(s, "party", "judge", source)
+        assert not may_receive(s, "judge", "party", source)
+    events = s.resume("judge")
+    assert [e.type for e in events] == ["resumed", "recording_resume"]
+    assert s.recording is RecordingState.ON
+    assert may_receive(s, "party", "judge", Source.MICROPHONE)
+
+
+def test_a_recording_paused_by_the_judge_stays_paused_after_a_recess() -> None:
+    s = session_with(("judge", Role.JUDGE))
+    s.start_session("judge")
+    s.set_recording("judge", "start", "")
+    s.set_recording("judge", "pause", "sealed testimony")
+    assert [e.type for e in s.recess("judge")] == ["recess"]
+    assert [e.type for e in s.resume("judge")] == ["resumed"]
+    assert s.recording is RecordingState.PAUSED and s.recording_reason == "sealed testimony"
