@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,11 @@ from .services.moderation import ModerationService
 from .services.recording import RecordingService
 from .services.recording_events import RecordingAlerts
 from .services.records import RecordsService
+from .services.restore import RestoreService
 from .services.staff import StaffService
 from .services.unit_of_work import SessionObservers, UnitOfWork
 from .settings import Settings
+from .store.alive import AliveMarker
 from .store.audit import AuditLog
 from .store.base import Store
 from .store.eventlog import EventLog
@@ -157,12 +160,16 @@ def closing(close: Callable[[], Awaitable[None]]) -> Cleanup:
 
 
 def heartbeat(nodes: Nodes, relay: Relay, connections: Connections,
-              origins: KnownOrigins) -> Cleanup:
+              origins: KnownOrigins, alive: AliveMarker) -> Cleanup:
     """Announce this node (load, hosted hearings) and learn the others, every few seconds."""
 
     async def beat() -> None:
         healthy = True
         while True:
+            try:
+                await alive.beat(time.time())
+            except OSError as exc:
+                logger.error("could not write the node's alive marker: %s", exc)
             try:
                 hosted = sorted(set(relay.hosted()) | connections.hearings())
                 await nodes.heartbeat(relay.peer_count(), relay.forwarded_streams(), hosted)
@@ -185,11 +192,17 @@ def heartbeat(nodes: Nodes, relay: Relay, connections: Connections,
     return ctx
 
 
-def recovery(recorder: RecordingService) -> Cleanup:
+def recovery(recorder: RecordingService, restore: RestoreService | None,
+             alive: AliveMarker) -> Cleanup:
+    """At start-up: close what a crash left of the recordings, then bring every live
+    hearing back as the court left it (single node; with several, a takeover does)."""
+
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         recovered = recorder.recover()
         if recovered:
             logger.warning("recovered %d recording segment(s) after an unclean stop", recovered)
+        if restore is not None:
+            await restore.after_restart(alive.previous)
         yield
 
     return ctx
@@ -209,6 +222,7 @@ def build_app(settings: Settings) -> web.Application:
     nodes = build_nodes(settings)
     tokens = build_tokens(settings)
     events = EventLog(settings.data_dir / "hearings")
+    alive = AliveMarker(settings.data_dir / "alive")
     signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
     audit = AuditLog(settings.data_dir / "audit.jsonl", signer=signer)
     seals = SealRegistry(settings.data_dir / "seals.jsonl", signer)
@@ -293,7 +307,7 @@ def build_app(settings: Settings) -> web.Application:
         closing(recorder.close),
         closing(relay.close),
         closing(nodes.close),
-        recovery(recorder),
-        heartbeat(nodes, relay, connections, origins),
+        recovery(recorder, None if settings.redis_url else RestoreService(work), alive),
+        heartbeat(nodes, relay, connections, origins, alive),
     ])
     return app

@@ -128,6 +128,9 @@ class Session:
     caucuses: dict[str, str] = field(default_factory=dict)
     caucus_counter: int = 0
     settlement: Settlement | None = None
+    #: the last interruption of the hearing's node (``{"from", "to", "seconds", "cause",
+    #: "recording_gap"}``): a restart or a takeover; shown to everyone who returns
+    interruption: dict[str, Any] | None = None
     version: int = 0
 
     # ---- queries -------------------------------------------------------------
@@ -163,6 +166,7 @@ class Session:
             "recording_active": self.recording_active,
             "caucuses": [{"id": cid, "name": name} for cid, name in self.caucuses.items()],
             "settlement": self.settlement.public() if self.settlement else None,
+            "interruption": self.interruption,
         }
 
     def state_for(self, pid: str) -> dict[str, Any]:
@@ -494,6 +498,29 @@ class Session:
         self.recording_active = False
         return Event("recording_" + action, actor, None, {"reason": reason})
 
+    def interrupted(self, since: float, now: float, cause: str) -> list[Event]:
+        """The node hosting the hearing stopped (``since``) and the hearing is back
+        (``now``): every court decision stands; nobody is connected any more (each has the
+        rejoin grace from now to come back to their place); a recording that was on
+        resumes by itself, and the gap is stated."""
+        if self.phase in (Phase.ADJOURNED, Phase.SCHEDULED):
+            return []
+        for m in self.members.values():
+            if m.connected:
+                m.connected = False
+                m.last_seen = now
+        seconds = round(max(0.0, now - since), 1)
+        recording_gap = self.recording is RecordingState.ON and self.phase is Phase.IN_SESSION
+        self.recording_active = False
+        self.interruption = {"from": round(since, 3), "to": round(now, 3), "seconds": seconds,
+                             "cause": cause, "recording_gap": recording_gap}
+        events = [Event("hearing_interrupted", None, None, dict(self.interruption))]
+        if recording_gap:
+            events.append(Event("recording_gap", None, None, {
+                "from": round(since, 3), "to": round(now, 3), "seconds": seconds,
+                "cause": cause}))
+        return events
+
     def recording_receiving(self) -> Event | None:
         """The recorder reports media arriving: the record is really being made."""
         if self.recording is not RecordingState.ON or self.recording_active:
@@ -533,6 +560,7 @@ class Session:
             caucuses=dict(d.get("caucuses", {})),
             caucus_counter=int(d.get("caucus_counter", 0)),
             settlement=Settlement(**d["settlement"]) if d.get("settlement") else None,
+            interruption=d.get("interruption"),
             version=d["version"],
         )
 

@@ -13,9 +13,10 @@ from ..domain.ids import ParticipantId
 from ..domain.roles import role_table
 from ..domain.session import Event, Session
 from ..settings import Settings
-from ..store.nodes import Nodes
+from ..store.nodes import PIN_TTL_SECONDS, Nodes
 from .ice import IceServers
 from .ports import MediaPort
+from .restore import CAUSE_TAKEOVER
 from .unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -73,16 +74,15 @@ class EntryService:
         if placement.moved_from is not None:
             now = self._work.clock()
             lost = placement.moved_from
+            since = now - PIN_TTL_SECONDS  # the lost node's pin expired: it was gone by then
 
-            def adopt(s: Session) -> Event:
-                for m in s.members.values():
-                    if m.connected:
-                        m.connected = False
-                        m.last_seen = now
-                return Event("hearing_moved", None, None, {"from": lost, "to": placement.node_id})
+            def adopt(s: Session) -> list[Event]:
+                moved = Event("hearing_moved", None, None,
+                              {"from": lost, "to": placement.node_id})
+                return [moved, *s.interrupted(since, now, CAUSE_TAKEOVER)]
 
-            event = await self._work.change(hearing, adopt)
-            self._work.events.append(hearing.id, event)
+            for event in await self._work.change(hearing, adopt):
+                self._work.events.append(hearing.id, event)
             logger.warning("hearing %s moved from lost node %s to %s", hearing.id, lost,
                            placement.node_id)
 

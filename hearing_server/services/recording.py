@@ -242,6 +242,13 @@ class RecordingService:
             "events.jsonl": log_bytes,
             "attendance.json": json.dumps(attendance(events), indent=2).encode(),
         }
+        gaps = [e for e in events if e.get("type") in ("hearing_interrupted", "recording_gap")]
+        if gaps:
+            # what is missing, said plainly: every interruption of the node, and whether
+            # the recording had a gap (from, to, seconds, cause)
+            files["interruptions.json"] = json.dumps({"interruptions": [
+                {k: e.get(k) for k in ("type", "from", "to", "seconds", "cause")}
+                for e in gaps]}, indent=2).encode()
         if settlement is not None and settlement.confirmations:
             files["settlement.txt"] = settlement.text.encode()
             files["settlement.json"] = json.dumps(settlement.public(), indent=2,

@@ -136,6 +136,10 @@ class Store(Protocol):
     async def mark_link_joined(self, link_id: str, at: float) -> None: ...
 
     async def get_session(self, hearing_id: str) -> Session | None: ...
+
+    async def live_sessions(self) -> list[Session]:
+        """Every session of a hearing not adjourned (to restore after a restart)."""
+        ...
     async def update_session(self, hearing: Hearing, change: Callable[[Session], T]) -> T:
         """Apply ``change`` to the hearing's live session atomically and save it.
 

@@ -1,4 +1,8 @@
-"""Single-node store: definitions in SQLite (durable), live sessions in memory."""
+"""Single-node store in SQLite: definitions, and every live session, written when a
+decision is made (before it is acted on) so a restart restores the hearing exactly.
+
+Session writes (and their fsync) run in a worker thread on their own connection, never
+on the event loop; reads are served from memory, loaded from the database once."""
 
 from __future__ import annotations
 
@@ -7,15 +11,17 @@ import copy
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from ..domain.errors import Code, Unavailable
 from ..domain.hearing import Hearing
 from ..domain.ids import HearingId, LinkId, ParticipantId
 from ..domain.roles import StaffRole
-from ..domain.session import Session
+from ..domain.session import Phase, Session
 from .base import ApiKey, LinkRecord, StaffAccount
 
 T = TypeVar("T")
@@ -33,6 +39,8 @@ CREATE TABLE IF NOT EXISTS links (link_id TEXT PRIMARY KEY, hearing_id TEXT NOT 
     expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, opened_at REAL,
     opened_from TEXT, opened_user_agent TEXT, joined_at REAL);
 CREATE INDEX IF NOT EXISTS links_by_hearing ON links (hearing_id, participant_id);
+CREATE TABLE IF NOT EXISTS sessions (hearing_id TEXT PRIMARY KEY, body TEXT NOT NULL,
+    version INTEGER NOT NULL, phase TEXT NOT NULL, updated_at REAL NOT NULL);
 """
 
 #: Columns added after the first release (added to an older database on open).
@@ -62,6 +70,11 @@ class LocalStore:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
         self._sessions: dict[str, Session] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # live sessions are written on their own connection, from a worker thread
+        self._writer = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._writer.execute("PRAGMA synchronous=FULL")
+        self._writer.execute("PRAGMA busy_timeout=5000")
+        self._write_lock = threading.Lock()
 
     # ---- hearings ------------------------------------------------------------
 
@@ -193,19 +206,50 @@ class LocalStore:
 
     # ---- live sessions -------------------------------------------------------
 
-    async def get_session(self, hearing_id: str) -> Session | None:
+    def _load(self, hearing_id: str) -> Session | None:
         s = self._sessions.get(hearing_id)
+        if s is None:
+            row = self._db.execute("SELECT body FROM sessions WHERE hearing_id = ?",
+                                   (hearing_id,)).fetchone()
+            if row is not None:
+                s = Session.from_dict(json.loads(row[0]))
+                self._sessions[hearing_id] = s
+        return s
+
+    async def get_session(self, hearing_id: str) -> Session | None:
+        s = self._load(hearing_id)
         return copy.deepcopy(s) if s is not None else None
+
+    async def live_sessions(self) -> list[Session]:
+        rows = self._db.execute("SELECT hearing_id FROM sessions WHERE phase != ?",
+                                (Phase.ADJOURNED.value,)).fetchall()
+        out = [await self.get_session(r[0]) for r in rows]
+        return [s for s in out if s is not None]
+
+    def _save(self, session: Session) -> None:
+        body = json.dumps(session.to_dict())
+        with self._write_lock:
+            self._writer.execute(
+                "INSERT OR REPLACE INTO sessions (hearing_id, body, version, phase, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (session.hearing_id, body, session.version, session.phase.value, time.time()))
 
     async def update_session(self, hearing: Hearing, change: Callable[[Session], T]) -> T:
         lock = self._locks.setdefault(hearing.id, asyncio.Lock())
         async with lock:
-            current = self._sessions.get(hearing.id) or Session.for_hearing(hearing)
+            current = self._load(hearing.id) or Session.for_hearing(hearing)
             working = copy.deepcopy(current)
-            result = change(working)
+            result = change(working)  # a HearingError aborts: nothing is saved
             working.version = current.version + 1
+            try:
+                await asyncio.to_thread(self._save, working)
+            except (sqlite3.Error, OSError) as exc:
+                raise Unavailable(f"the decision could not be saved ({exc}); it was not made",
+                                  code=Code.STORE_UNAVAILABLE) from exc
             self._sessions[hearing.id] = working
             return result
 
     async def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
         self._db.close()

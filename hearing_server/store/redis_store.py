@@ -22,7 +22,7 @@ from ..domain.errors import Code, Unavailable
 from ..domain.hearing import Hearing
 from ..domain.ids import HearingId, LinkId, ParticipantId
 from ..domain.roles import StaffRole
-from ..domain.session import Session
+from ..domain.session import Phase, Session
 from . import keys
 from .base import ApiKey, LinkRecord, StaffAccount
 
@@ -230,6 +230,19 @@ class RedisStore:
     async def get_session(self, hearing_id: str) -> Session | None:
         raw = await self._call(self.redis.get(keys.session(hearing_id)))
         return Session.from_dict(json.loads(raw)) if raw else None
+
+    async def live_sessions(self) -> list[Session]:
+        async def scan() -> list[Session]:
+            out: list[Session] = []
+            async for key in self.redis.scan_iter(match=keys.session("*"), count=200):
+                raw = await self.redis.get(key)
+                if raw:
+                    session = Session.from_dict(json.loads(raw))
+                    if session.phase is not Phase.ADJOURNED:
+                        out.append(session)
+            return out
+        result: list[Session] = await self._call(scan())
+        return result
 
     async def update_session(self, hearing: Hearing, change: Callable[[Session], T]) -> T:
         key = keys.session(hearing.id)
