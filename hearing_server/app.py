@@ -19,6 +19,8 @@ from recording.signing import load_or_create_key
 from signaling.namespace import HearingNamespace
 from signaling.notifier import SocketNotifier
 
+from .api.health import READINESS, Readiness
+from .api.health import routes as health_routes
 from .api.metrics import METRICS_REGISTRY, metrics
 from .api.records import EXPORTS, RECORDS
 from .api.records import routes as record_routes
@@ -190,6 +192,9 @@ def build_app(settings: Settings) -> web.Application:
     app[EXPORTS] = settings.data_dir / "exports"
     app[METRICS_REGISTRY] = registry_for(relay)
     app.router.add_get("/metrics", metrics)
+    app[READINESS] = Readiness(store, settings.data_dir, settings.min_free_disk_mb * 2**20,
+                               settings.node_id)
+    app.add_routes(health_routes)
     app.add_routes(routes)
     app.add_routes(record_routes)
     add_pages(app)

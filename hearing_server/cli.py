@@ -1,29 +1,120 @@
-"""``hearing-server``: serve, manage staff and hearings, verify a case record."""
+"""``hearing-server``: serve, manage staff and hearings, verify a case record.
+
+Global options (``--config``, ``--data-dir``, ``--public-url``, ``--init``,
+``--json``) go before or after the subcommand. Errors are one line on stderr
+(JSON with ``--json``) and a distinct exit status:
+
+0 done · 1 verification found problems · 2 usage · 3 configuration ·
+4 data folder · 5 cannot listen · 6 needs a terminal · 7 refused (invalid
+input, not found, store unavailable) · 70 internal error.
+
+Adding a subcommand: write one ``cmd_*`` (sync) or ``async def _*`` function taking
+the parsed arguments and returning the exit status, then register it in
+:func:`parser` with ``_leaf(...)`` so the global options work after it too.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import json
 import logging
+import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from .domain.errors import HearingError
+from .domain.errors import (
+    Conflict,
+    HearingError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
+from .logs import AccessLogger
 from .logs import configure as configure_logging
 from .settings import Settings, load_settings
 
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_DATA_DIR = 4
+EXIT_LISTEN = 5
+EXIT_NO_TTY = 6
+EXIT_REFUSED = 7
+EXIT_INTERNAL = 70
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(
-        config_file=Path(args.config) if args.config else None,
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-        data_dir=args.data_dir,
-        public_url=args.public_url,
-    )
+#: error code prefix -> exit status (everything else a HearingError: EXIT_REFUSED)
+EXIT_BY_CODE = {"config.": EXIT_CONFIG, "data_dir.": EXIT_DATA_DIR,
+                "backup.": EXIT_DATA_DIR, "listen.": EXIT_LISTEN, "tty.": EXIT_NO_TTY}
+
+ROLES = ["judge", "clerk", "mediator", "admin"]
+PARTICIPANT_ROLES = ("judge", "clerk", "mediator", "party", "counsel", "witness",
+                     "interpreter", "observer")
+
+
+def _version() -> str:
+    try:
+        return version("hearing-server")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# ---- settings and the data folder ----------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    """Settings from defaults, the file, the environment and the command line; a
+    missing file or a bad value becomes one ``config.*`` error."""
+    config = Path(args.config) if args.config else None
+    if config is None and os.environ.get("HEARING_CONFIG"):
+        config = Path(os.environ["HEARING_CONFIG"])
+    if config is not None and not config.is_file():
+        raise NotFound(f"no settings file {config}", code="config.missing")
+    try:
+        return load_settings(
+            config_file=config,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            data_dir=args.data_dir,
+            public_url=args.public_url,
+        )
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {config}: {exc.strerror}",
+                           code="config.unreadable") from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidInput(str(exc), code="config.invalid") from exc
+
+
+def _data_dir(settings: Settings, init: bool) -> None:
+    """A data folder is created only with ``--init``: a mistyped ``--data-dir`` must
+    not start a new, empty store with a new signing key and token secret."""
+    path = settings.data_dir
+    if path.is_dir():
+        return
+    if path.exists():
+        raise Conflict(f"the data folder {path} is not a folder", code="data_dir.invalid")
+    if not init:
+        raise NotFound(f"the data folder {path.resolve()} does not exist; check --data-dir,"
+                       " or give --init to create a new one", code="data_dir.missing")
+    try:
+        path.mkdir(parents=True, mode=0o700)
+    except OSError as exc:
+        raise Unavailable(f"cannot create the data folder {path}: {exc.strerror}",
+                          code="data_dir.uncreatable") from exc
+
+
+def _settings(args: argparse.Namespace, data: bool = True) -> Settings:
+    settings = _load(args)
+    if data:
+        _data_dir(settings, args.init)
+    return settings
 
 
 def _services(settings: Settings) -> Any:
@@ -32,7 +123,6 @@ def _services(settings: Settings) -> Any:
     from .services.staff import StaffService
     from .store.eventlog import EventLog
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = build_store(settings)
     tokens = build_tokens(settings)
     events = EventLog(settings.data_dir / "hearings")
@@ -40,18 +130,33 @@ def _services(settings: Settings) -> Any:
         store, tokens)
 
 
+def _print(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
+    """JSON with ``--json`` (or when there is no text form), else the text."""
+    if args.json or text is None:
+        print(json.dumps(data, indent=None if args.json else 2))
+    else:
+        print(text)
+
+
+# ---- serve -----------------------------------------------------------------------
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import build_app
 
     settings = _settings(args)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.node_id)
     app = build_app(settings)
     base = settings.base_url
-    print(f"Hearing Server on {base}  (data: {settings.data_dir.resolve()})", flush=True)
-    print(f"  staff console: {base}/console", flush=True)
-    print("  first hearing: hearing-server staff add clerk --role clerk; then sign in to the"
-          " console, or: hearing-server hearing create --case-number C-1 --title Test"
-          " --at 2026-12-01T10:00:00Z --judge 'Judge Ada' --party 'Sam Party'", flush=True)
+    if args.json:
+        print(json.dumps({"url": base, "data_dir": str(settings.data_dir.resolve()),
+                          "console": f"{base}/console", "version": _version()}), flush=True)
+    else:
+        print(f"Hearing Server on {base}  (data: {settings.data_dir.resolve()})", flush=True)
+        print(f"  staff console: {base}/console", flush=True)
+        print("  first hearing: hearing-server staff add clerk --role clerk; then sign in to"
+              " the console, or: hearing-server hearing create --case-number C-1 --title Test"
+              " --at 2026-12-01T10:00:00Z --judge 'Judge Ada' --party 'Sam Party'", flush=True)
     try:
         import uvloop
 
@@ -59,32 +164,51 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError:
         pass
     asyncio.run(_serve(app, settings))
-    return 0
+    return EXIT_OK
 
 
 async def _serve(app: Any, settings: Settings) -> None:
-    """Run until SIGINT, or drain on SIGTERM: take no new hearings, let running ones
-    finish for up to ``drain_timeout`` seconds, hand over what is left, then exit."""
+    """Run until SIGINT, or drain on SIGTERM: ``/readyz`` fails at once (take no new
+    hearings), running ones finish for up to ``drain_timeout`` seconds, what is left
+    is handed over, then the node exits. SIGHUP is ignored (settings are read at
+    start only: restart the unit to apply them)."""
     import signal
 
     from aiohttp import web
 
+    from .api.health import READINESS
     from .api.routes import COURTROOM
 
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=5.0,
+                           access_log_class=AccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        where = f"{settings.host}:{settings.port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise Conflict(f"cannot listen on {where}: the address is already in use",
+                           code="listen.address_in_use") from exc
+        if exc.errno == errno.EACCES:
+            raise PermissionDenied(f"cannot listen on {where}: permission denied",
+                                   code="listen.denied") from exc
+        raise Unavailable(f"cannot listen on {where}: {exc.strerror or exc}",
+                          code="listen.failed") from exc
     stop = asyncio.Event()
     drain = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGTERM, drain.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: logging.getLogger("hearing_server").info(
+        "SIGHUP ignored: settings are read at start; restart the node to apply them"))
     waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(drain.wait())]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for w in waiters:
         w.cancel()
     if drain.is_set() and not stop.is_set():
+        app[READINESS].start_draining()
         logging.getLogger("hearing_server").warning(
             "SIGTERM: draining (no new hearings; up to %.0f s for running ones)",
             settings.drain_timeout)
@@ -92,48 +216,119 @@ async def _serve(app: Any, settings: Settings) -> None:
     await runner.cleanup()
 
 
+# ---- check-config ------------------------------------------------------------------
+
+
+def _masked_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
+            f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    settings = _settings(args, data=False)
+    shown: dict[str, Any] = {}
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if f.name == "ice_servers":
+            value = [{**s.to_dict(), **({"credential": "***"} if s.credential else {})}
+                     for s in value]
+        elif f.name == "redis_url":
+            value = _masked_url(value)
+        elif isinstance(value, Path):
+            value = str(value.resolve())
+        shown[f.name] = value
+    data_dir = settings.data_dir
+    state = ("initialised" if (data_dir / "secret.key").exists() else
+             "empty" if data_dir.is_dir() else "missing (serve needs --init)")
+    out = {"ok": True, "settings": shown, "base_url": settings.base_url,
+           "store": "redis" if settings.redis_url else "sqlite", "data_dir_state": state}
+    text = "\n".join([f"{k} = {json.dumps(v)}" for k, v in shown.items()] + [
+        f"# base_url = {settings.base_url}", f"# store = {out['store']}",
+        f"# data folder: {state}", "# settings are valid"])
+    _print(args, out, text)
+    return EXIT_OK
+
+
+# ---- staff, api keys, hearings ---------------------------------------------------------
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise InvalidInput("no password on standard input", code="input.invalid")
+        return line
+    if args.password:
+        return str(args.password)
+    if not sys.stdin.isatty():
+        raise InvalidInput("no terminal to ask for the password: pipe it with"
+                           " --password-stdin", code="tty.required")
+    first = getpass.getpass(f"password for {args.username}: ")
+    if getpass.getpass("again: ") != first:
+        raise InvalidInput("the two passwords differ", code="input.invalid")
+    return first
+
+
 async def _staff_add(args: argparse.Namespace) -> int:
-    store, _, staff = _services(_settings(args))
-    password = args.password or getpass.getpass(f"password for {args.username}: ")
-    account = await staff.add(args.username, args.name or args.username, args.role, password)
-    await store.close()
+    settings = _settings(args)
+    password = _password(args)
+    store, _, staff = _services(settings)
+    try:
+        account = await staff.add(args.username, args.name or args.username, args.role,
+                                  password)
+    finally:
+        await store.close()
     print(json.dumps({"username": account.username, "role": account.role.value}))
-    return 0
+    return EXIT_OK
 
 
 async def _apikey_create(args: argparse.Namespace) -> int:
     store, _, staff = _services(_settings(args))
-    key = await staff.create_api_key(args.name, args.role)
-    await store.close()
+    try:
+        key = await staff.create_api_key(args.name, args.role)
+    finally:
+        await store.close()
     print(json.dumps({"name": args.name, "role": args.role, "api_key": key}))
-    return 0
+    return EXIT_OK
 
 
 async def _hearing_create(args: argparse.Namespace) -> int:
     store, hearings, _ = _services(_settings(args))
     participants: list[dict[str, str]] = []
-    for role in ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter",
-                 "observer"):
+    for role in PARTICIPANT_ROLES:
         for name in getattr(args, role) or []:
             participants.append({"name": name, "role": role})
-    hearing, links = await hearings.create({
-        "case_number": args.case_number, "title": args.title, "kind": args.kind,
-        "scheduled_at": args.at, "duration_minutes": args.minutes,
-        "participants": participants,
-    }, actor="cli")
-    await store.close()
+    try:
+        hearing, links = await hearings.create({
+            "case_number": args.case_number, "title": args.title, "kind": args.kind,
+            "scheduled_at": args.at, "duration_minutes": args.minutes,
+            "participants": participants,
+        }, actor="cli")
+    finally:
+        await store.close()
     out = {"hearing_id": hearing.id, "case_number": hearing.case_number, "participants": [
         {**p.to_dict(), "link": links[p.id]} for p in hearing.participants]}
-    print(json.dumps(out, indent=2))
-    return 0
+    print(json.dumps(out, indent=None if args.json else 2))
+    return EXIT_OK
 
 
 async def _hearing_list(args: argparse.Namespace) -> int:
     store, hearings, _ = _services(_settings(args))
-    items = await hearings.find(args.case_number)
-    await store.close()
-    print(json.dumps([h.to_dict() for h in items], indent=2))
-    return 0
+    try:
+        items = await hearings.find(args.case_number)
+    finally:
+        await store.close()
+    print(json.dumps([h.to_dict() for h in items], indent=None if args.json else 2))
+    return EXIT_OK
+
+
+# ---- keys, records, verify ---------------------------------------------------------
 
 
 def cmd_key_export(args: argparse.Namespace) -> int:
@@ -141,57 +336,58 @@ def cmd_key_export(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
-    sys.stdout.write(signer.public_key_pem())
-    return 0
+    if args.json:
+        print(json.dumps({"public_key_pem": signer.public_key_pem(),
+                          "public_key_b64": signer.public_key_b64}))
+    else:
+        sys.stdout.write(signer.public_key_pem())
+    return EXIT_OK
 
 
 def _audited_records(args: argparse.Namespace) -> Any:
+    from recording.signing import load_or_create_key
+
     from .services.records import RecordsService
     from .store.audit import AuditLog
 
     settings = _settings(args)
-    from recording.signing import load_or_create_key
-
     signer = load_or_create_key(settings.data_dir / "node_ed25519.pem")
     store, _, _ = _services(settings)
-    records = RecordsService(settings.data_dir / "records", store,
-                             AuditLog(settings.data_dir / "audit.jsonl"), signer.public_key_b64)
-    return store, records
+    audit = AuditLog(settings.data_dir / "audit.jsonl")
+    records = RecordsService(settings.data_dir / "records", store, audit,
+                             signer.public_key_b64)
+    return store, records, audit
 
 
 async def _records_list(args: argparse.Namespace) -> int:
-    store, records = _audited_records(args)
-    from .store.audit import AuditLog
-
-    AuditLog(_settings(args).data_dir / "audit.jsonl").append(
-        f"cli:{getpass.getuser()}", "list", None, "allowed", "command line")
-    items = await records.find(args.case_number, args.date, args.hearing_id)
-    await store.close()
-    print(json.dumps(items, indent=2))
-    return 0
+    store, records, audit = _audited_records(args)
+    audit.append(f"cli:{getpass.getuser()}", "list", None, "allowed", "command line")
+    try:
+        items = await records.find(args.case_number, args.date, args.hearing_id)
+    finally:
+        await store.close()
+    print(json.dumps(items, indent=None if args.json else 2))
+    return EXIT_OK
 
 
 async def _records_export(args: argparse.Namespace) -> int:
-    store, records = _audited_records(args)
-    from .store.audit import AuditLog
-
-    AuditLog(_settings(args).data_dir / "audit.jsonl").append(
-        f"cli:{getpass.getuser()}", "export", args.hearing_id, "allowed", "command line")
-    bundle = await records.export(args.hearing_id, Path(args.dest))
-    await store.close()
+    store, records, audit = _audited_records(args)
+    audit.append(f"cli:{getpass.getuser()}", "export", args.hearing_id, "allowed",
+                 "command line")
+    try:
+        bundle = await records.export(args.hearing_id, Path(args.dest))
+    finally:
+        await store.close()
     print(json.dumps({"bundle": str(bundle)}))
-    return 0
+    return EXIT_OK
 
 
 async def _records_composite(args: argparse.Namespace) -> int:
     from recording.composite import render_composite
 
-    store, records = _audited_records(args)
-    from .store.audit import AuditLog
-
-    AuditLog(_settings(args).data_dir / "audit.jsonl").append(
-        f"cli:{getpass.getuser()}", "render_composite", args.hearing_id, "allowed",
-        "command line")
+    store, records, audit = _audited_records(args)
+    audit.append(f"cli:{getpass.getuser()}", "render_composite", args.hearing_id, "allowed",
+                 "command line")
     folder = records.folder(args.hearing_id)
     await store.close()
 
@@ -203,88 +399,182 @@ async def _records_composite(args: argparse.Namespace) -> int:
     out = await render_composite(folder, Path(args.out), on_progress=bar)
     sys.stderr.write("\n")
     print(json.dumps({"composite": str(out)}))
-    return 0
+    return EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from recording.verify import main as verify_main
 
     argv = [args.path] + (["--public-key", args.public_key] if args.public_key else [])
+    if args.json:
+        argv.append("--json")
     return int(verify_main(argv))
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hearing-server", description=__doc__)
-    p.add_argument("--config", help="TOML settings file")
-    p.add_argument("--data-dir", help="data folder (default ./data)")
-    p.add_argument("--public-url", help="base URL of join links (default http://host:port;"
-                   " also HEARING_PUBLIC_URL)")
-    sub = p.add_subparsers(dest="command", required=True)
+# ---- backup and restore --------------------------------------------------------------
 
-    serve = sub.add_parser("serve", help="run a node")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .backup import backup
+
+    settings = _settings(args)
+    summary = backup(settings.data_dir, Path(args.out), settings.node_id)
+    summary["store"] = "redis" if settings.redis_url else "sqlite"
+    note = ("  (the store is Redis: back up its AOF/RDB too)" if settings.redis_url else "")
+    _print(args, summary, f"backup written to {summary['backup']}: {summary['files']} files,"
+           f" {summary['bytes']} bytes{note}")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .backup import restore
+
+    settings = _settings(args, data=False)
+    summary = restore(Path(args.file), settings.data_dir, force=args.force)
+    _print(args, summary, f"restored {summary['files']} files into {summary['restored']}")
+    return EXIT_OK
+
+
+# ---- the parser ------------------------------------------------------------------------
+
+
+def _globals(p: argparse.ArgumentParser, defaults: bool) -> None:
+    """The global options; on subcommands their default is "not given" so a value
+    given before the subcommand is kept."""
+
+    def d(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    p.add_argument("--config", metavar="FILE", default=d(None),
+                   help="TOML settings file (also HEARING_CONFIG)")
+    p.add_argument("--data-dir", metavar="DIR", default=d(None),
+                   help="data folder (default ./data; also HEARING_DATA_DIR)")
+    p.add_argument("--public-url", metavar="URL", default=d(None),
+                   help="base URL of join links (default http://host:port;"
+                        " also HEARING_PUBLIC_URL)")
+    p.add_argument("--init", action="store_true", default=d(False),
+                   help="create the data folder if it does not exist (without it a"
+                        " missing folder is an error)")
+    p.add_argument("--json", action="store_true", default=d(False),
+                   help="machine-readable output and errors (one JSON object)")
+
+
+_GLOBALS = argparse.ArgumentParser(add_help=False)
+_globals(_GLOBALS, defaults=False)
+
+
+def _leaf(sub: Any, name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
+    """A subcommand that also accepts the global options after its name."""
+    leaf: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help,
+                                                   parents=[_GLOBALS], **kw)
+    return leaf
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hearing-server", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"hearing-server {_version()}")
+    _globals(p, defaults=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = _leaf(sub, "serve", "run a node")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.set_defaults(func=cmd_serve)
 
-    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="sub",
-                                                                          required=True)
-    add = staff.add_parser("add", help="create or update a staff account")
-    add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["judge", "clerk", "mediator", "admin"])
-    add.add_argument("--name")
-    add.add_argument("--password", help="(prompted when omitted)")
+    check = _leaf(sub, "check-config", "load and validate the settings, print what a node"
+                  " would use (secrets masked)")
+    check.add_argument("--host", help="as for serve")
+    check.add_argument("--port", type=int, help="as for serve")
+    check.set_defaults(func=cmd_check_config)
+
+    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(
+        dest="sub", required=True, metavar="ACTION")
+    add = _leaf(staff, "add", "create or update a staff account")
+    add.add_argument("username", help="sign-in name")
+    add.add_argument("--role", required=True, choices=ROLES, help="what the account may do")
+    add.add_argument("--name", help="display name (default the username)")
+    pw = add.add_mutually_exclusive_group()
+    pw.add_argument("--password", help="the password (visible to other users of this"
+                    " machine: prefer the prompt or --password-stdin)")
+    pw.add_argument("--password-stdin", action="store_true",
+                    help="read the password from the first line of standard input")
     add.set_defaults(afunc=_staff_add)
 
     key = sub.add_parser("apikey", help="API keys for a case-management system")
-    key_sub = key.add_subparsers(dest="sub", required=True)
-    kc = key_sub.add_parser("create")
-    kc.add_argument("name")
-    kc.add_argument("--role", default="clerk", choices=["judge", "clerk", "mediator", "admin"])
+    key_sub = key.add_subparsers(dest="sub", required=True, metavar="ACTION")
+    kc = _leaf(key_sub, "create", "create an API key (printed once)")
+    kc.add_argument("name", help="what the key is for, e.g. the system's name")
+    kc.add_argument("--role", default="clerk", choices=ROLES,
+                    help="what the key may do (default clerk)")
     kc.set_defaults(afunc=_apikey_create)
 
     hearing = sub.add_parser("hearing", help="schedule and list hearings")
-    hsub = hearing.add_subparsers(dest="sub", required=True)
-    hc = hsub.add_parser("create", help="schedule a hearing; prints JSON with the join links")
-    hc.add_argument("--case-number", required=True)
-    hc.add_argument("--title", required=True)
-    hc.add_argument("--kind", default="hearing", choices=["hearing", "mediation"])
+    hsub = hearing.add_subparsers(dest="sub", required=True, metavar="ACTION")
+    hc = _leaf(hsub, "create", "schedule a hearing; prints JSON with the join links")
+    hc.add_argument("--case-number", required=True, help="the court's case number")
+    hc.add_argument("--title", required=True, help="title shown to participants")
+    hc.add_argument("--kind", default="hearing", choices=["hearing", "mediation"],
+                    help="hearing (default) or mediation (caucus rooms)")
     hc.add_argument("--at", required=True, help="ISO 8601 time with zone, e.g. 2026-12-01T10:00Z")
-    hc.add_argument("--minutes", type=int, default=60)
-    for role in ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter",
-                 "observer"):
-        hc.add_argument(f"--{role}", action="append", metavar="NAME")
+    hc.add_argument("--minutes", type=int, default=60, help="planned length (default 60)")
+    for role in PARTICIPANT_ROLES:
+        hc.add_argument(f"--{role}", action="append", metavar="NAME",
+                        help=f"a {role} by name (repeat for several)")
     hc.set_defaults(afunc=_hearing_create)
-    hl = hsub.add_parser("list")
-    hl.add_argument("--case-number")
+    hl = _leaf(hsub, "list", "list hearings as JSON")
+    hl.add_argument("--case-number", help="only this case")
     hl.set_defaults(afunc=_hearing_list)
 
     key = sub.add_parser("key", help="the node's Ed25519 signing key")
-    key.add_subparsers(dest="sub", required=True).add_parser(
-        "export", help="print the public key (PEM) that verifies this node's records"
-    ).set_defaults(func=cmd_key_export)
+    _leaf(key.add_subparsers(dest="sub", required=True, metavar="ACTION"), "export",
+          "print the public key (PEM) that verifies this node's records"
+          ).set_defaults(func=cmd_key_export)
 
     rec = sub.add_parser("records", help="case records (every access is audited)")
-    rsub = rec.add_subparsers(dest="sub", required=True)
-    rl = rsub.add_parser("list")
-    rl.add_argument("--case-number")
-    rl.add_argument("--date", help="YYYY-MM-DD")
-    rl.add_argument("--hearing-id")
+    rsub = rec.add_subparsers(dest="sub", required=True, metavar="ACTION")
+    rl = _leaf(rsub, "list", "list case records as JSON")
+    rl.add_argument("--case-number", help="only this case")
+    rl.add_argument("--date", help="only this day, YYYY-MM-DD")
+    rl.add_argument("--hearing-id", help="only this hearing")
     rl.set_defaults(afunc=_records_list)
-    rx = rsub.add_parser("export", help="write the record as one zip bundle")
-    rx.add_argument("hearing_id")
-    rx.add_argument("--dest", default=".")
+    rx = _leaf(rsub, "export", "write the record as one zip bundle")
+    rx.add_argument("hearing_id", help="the hearing whose record to export")
+    rx.add_argument("--dest", default=".", help="folder for the bundle (default .)")
     rx.set_defaults(afunc=_records_export)
-
-    rc = rsub.add_parser("composite", help="render the composite viewing copy (progress bar)")
-    rc.add_argument("hearing_id")
+    rc = _leaf(rsub, "composite", "render the composite viewing copy (progress bar)")
+    rc.add_argument("hearing_id", help="the hearing whose record to render")
     rc.add_argument("--out", required=True, help="output file (.webm or .mp4)")
     rc.set_defaults(afunc=_records_composite)
 
-    verify = sub.add_parser("verify", help="verify a hearing folder or exported bundle offline")
-    verify.add_argument("path")
-    verify.add_argument("--public-key")
+    verify = _leaf(sub, "verify", "verify a hearing folder or exported bundle offline"
+                   " (exit 1 when it has problems)")
+    verify.add_argument("path", help="hearing folder or .zip bundle")
+    verify.add_argument("--public-key", metavar="FILE",
+                        help="the court's public key (PEM or base64)")
     verify.set_defaults(func=cmd_verify)
+
+    backup = _leaf(sub, "backup", "write the data folder (SQLite store, records, keys,"
+                   " secrets) to one .tar.gz; safe while the node runs")
+    backup.add_argument("--out", required=True, metavar="FILE",
+                        help="the archive to write (mode 0600: it holds the secrets)")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = _leaf(sub, "restore", "restore a backup into the data folder (stop the node"
+                    " first)")
+    restore.add_argument("file", help="an archive written by backup")
+    restore.add_argument("--force", action="store_true",
+                         help="restore even over a non-empty data folder")
+    restore.set_defaults(func=cmd_restore)
     return p
+
+
+def _fail(args: argparse.Namespace | None, code: str, message: str, status: int) -> int:
+    if args is not None and getattr(args, "json", False):
+        print(json.dumps({"error": {"code": code, "message": message}}), file=sys.stderr)
+    else:
+        print(f"hearing-server: error: {message} [{code}]", file=sys.stderr)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -294,12 +584,18 @@ def main(argv: list[str] | None = None) -> int:
             return int(asyncio.run(args.afunc(args)))
         return int(args.func(args))
     except HearingError as exc:
-        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
-        return 2
+        status = next((s for prefix, s in EXIT_BY_CODE.items() if exc.code.startswith(prefix)),
+                      EXIT_REFUSED)
+        return _fail(args, exc.code, exc.message, status)
     except ValueError as exc:
-        print(json.dumps({"error": {"code": "input.invalid", "message": str(exc)}}),
-              file=sys.stderr)
-        return 2
+        return _fail(args, "input.invalid", str(exc), EXIT_REFUSED)
+    except KeyboardInterrupt:
+        return _fail(args, "interrupted", "interrupted", 130)
+    except Exception as exc:
+        if os.environ.get("HEARING_TRACEBACK"):
+            raise
+        return _fail(args, "error.internal", f"{type(exc).__name__}: {exc} (run with"
+                     " HEARING_TRACEBACK=1 for the traceback)", EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from aiohttp import web
 from ..auth.tokens import StaffClaims
 from ..domain.errors import AuthError, HearingError, InvalidInput, PermissionDenied
 from ..domain.roles import STAFF_MAY_SCHEDULE
+from ..logs import bind_log_context
 from ..services.courtroom import CourtroomService
 from ..services.hearings import HearingService
 from ..services.staff import StaffService
@@ -41,6 +42,8 @@ def error_body(code: str, message: str, status: int) -> web.Response:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # every record logged for this request (its own task) names the hearing it touches
+    bind_log_context(hearing_id=request.match_info.get("id"))
     try:
         return await handler(request)
     except HearingError as exc:
@@ -97,11 +100,6 @@ async def scheduler(request: web.Request) -> StaffClaims:
 
 
 routes = web.RouteTableDef()
-
-
-@routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
 
 
 @routes.get("/api/v1/openapi.json")
@@ -210,6 +208,9 @@ async def open_link(request: web.Request) -> web.Response:
     data = await body(request)
     info = await request.app[COURTROOM].open_link(
         data.get("token"), request.remote or "", request.headers.get("User-Agent", ""))
+    hearing, you = info.get("hearing"), info.get("you")
+    bind_log_context(hearing_id=hearing.get("id") if isinstance(hearing, dict) else None,
+                     participant_id=you.get("participant_id") if isinstance(you, dict) else None)
     return web.json_response(info)
 
 
