@@ -116,8 +116,8 @@ class AccessLogger(AbstractAccessLogger):
         fields = {"method": request.method, "path": request.path,
                   "status": response.status, "latency_ms": latency_ms,
                   "remote": request.remote or ""}
-        self.logger.info("%s %s %d %.1f ms", request.method, request.path, response.status,
-                         latency_ms, extra=fields)
+        self.logger.info("%s %s %d %.1f ms from %s", request.method, request.path,
+                         response.status, latency_ms, fields["remote"], extra=fields)
 
 
 def configure(level: str, as_json: bool, node_id: str | None = None) -> None:
