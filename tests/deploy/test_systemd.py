@@ -8,6 +8,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -100,3 +101,28 @@ def test_sighup_neither_stops_nor_reloads_a_node_and_says_so(tmp_path: Path) -> 
         assert proc.wait(timeout=30) == 0
     finally:
         stop(proc)
+
+
+W_XOR_X_PROBE = """
+import ctypes, sys
+from OpenSSL import SSL
+if sys.argv[1] == "mdwe":  # what MemoryDenyWriteExecute=yes enforces
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(65, 1, 0, 0, 0) == 0, ctypes.get_errno()  # PR_SET_MDWE
+context = SSL.Context(SSL.DTLS_METHOD)
+try:
+    context.set_verify(SSL.VERIFY_PEER, lambda *args: True)  # as aiortc's DTLS does
+except MemoryError:
+    print("refused")
+else:
+    print("allowed")
+"""
+
+
+def test_memory_deny_write_execute_would_break_dtls_so_the_unit_leaves_it_off() -> None:
+    """If this starts printing "allowed" under W^X, MemoryDenyWriteExecute=yes can go
+    into the unit (and the assertion above be turned round)."""
+    outcomes = [subprocess.run([sys.executable, "-c", W_XOR_X_PROBE, mode],
+                               capture_output=True, text=True, timeout=30, check=True
+                               ).stdout.strip() for mode in ("plain", "mdwe")]
+    assert outcomes == ["allowed", "refused"]
