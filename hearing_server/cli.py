@@ -145,7 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import build_app
 
     settings = _settings(args)
-    configure_logging(settings.log_level, settings.log_json, settings.node_id)
+    configure_logging(settings.log_level.upper(), settings.log_json, settings.node_id)
     app = build_app(settings)
     base = settings.base_url
     if args.json:

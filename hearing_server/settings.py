@@ -147,6 +147,9 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         raise ValueError("video_codec must be 'vp8' or 'h264'")
     if not 0 <= settings.port <= 65535:
         raise ValueError(f"port {settings.port} is not between 0 and 65535")
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"log_level {settings.log_level!r} is not DEBUG, INFO, WARNING,"
+                         " ERROR or CRITICAL")
     if settings.min_free_disk_mb < 0 or settings.drain_timeout < 0:
         raise ValueError("min_free_disk_mb and drain_timeout must not be negative")
     return settings

@@ -88,6 +88,8 @@ def test_bad_ice_servers_are_one_line_naming_the_setting_and_its_source(tmp_path
     line = one_line_error(run("--config", str(config), "check-config"), cli.EXIT_CONFIG,
                           "config.invalid")
     assert "port" in line and "node.toml" in line
+    one_line_error(run("check-config", env={"HEARING_LOG_LEVEL": "LOUD"}), cli.EXIT_CONFIG,
+                   "config.invalid")
     config.write_text("port = [\n")
     one_line_error(run("--config", str(config), "check-config"), cli.EXIT_CONFIG,
                    "config.invalid")
