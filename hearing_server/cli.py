@@ -36,7 +36,6 @@ from .domain.errors import (
     PermissionDenied,
     Unavailable,
 )
-from .logs import AccessLogger
 from .logs import configure as configure_logging
 from .settings import Settings, load_settings
 
@@ -176,6 +175,7 @@ async def _serve(app: Any, settings: Settings) -> None:
 
     from aiohttp import web
 
+    from .api.access_log import AccessLogger
     from .api.health import READINESS
     from .api.routes import COURTROOM
 

@@ -8,8 +8,8 @@ logged inside carries ``hearing_id`` / ``participant_id``::
     with log_context(hearing_id=hearing.id, participant_id=pid):
         logger.info("admitted")        # -> {"message": "admitted", "hearing_id": ...}
 
-The aiohttp access log (:class:`AccessLogger`) writes structured fields (method,
-path without its query string, status, latency_ms, remote), never a token.
+This module imports nothing but the standard library, so every layer may use it.
+The HTTP access log with structured fields is ``hearing_server.api.access_log``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import MappingProxyType
-
-from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 #: Fields a record may carry (from :func:`log_context` or ``extra=``), in output order.
 FIELDS = ("hearing_id", "participant_id", "node_id", "method", "path", "status",
@@ -104,20 +101,6 @@ class PlainFormatter(logging.Formatter):
         ids = [f"{k}={getattr(record, k)}" for k in CONTEXT_FIELDS
                if getattr(record, k, None) is not None]
         return f"{text} [{' '.join(ids)}]" if ids else text
-
-
-class AccessLogger(AbstractAccessLogger):
-    """One record per request with structured fields. The path is logged without its
-    query string (a token could be in it) and nothing from the body or headers."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse,
-            time: float) -> None:
-        latency_ms = round(time * 1000, 1)
-        fields = {"method": request.method, "path": request.path,
-                  "status": response.status, "latency_ms": latency_ms,
-                  "remote": request.remote or ""}
-        self.logger.info("%s %s %d %.1f ms from %s", request.method, request.path,
-                         response.status, latency_ms, fields["remote"], extra=fields)
 
 
 def configure(level: str, as_json: bool, node_id: str | None = None) -> None:

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = {
     "hearing_server.domain": {"hearing_server.domain"},
     "hearing_server.tasks": set(),
-    # logging helpers (log_context): a leaf every edge and use case may import
+    # logging helpers (log_context; standard library only): a leaf every layer may import
     "hearing_server.logs": set(),
     "hearing_server.auth": {"hearing_server.domain", "hearing_server.auth"},
     "hearing_server.store": {"hearing_server.domain", "hearing_server.auth",
