@@ -32,6 +32,8 @@ from signaling.server import HearingSocketServer
 from .api.accounts import routes as account_routes
 from .api.edge import cross_site_middleware, forwarded_middleware, security_headers
 from .api.errors import error_middleware
+from .api.health import READINESS, Readiness
+from .api.health import routes as health_routes
 from .api.metrics import METRICS_REGISTRY, metrics
 from .api.records import EXPORTS, RECORDS
 from .api.records import routes as record_routes
@@ -294,6 +296,9 @@ def build_app(settings: Settings) -> web.Application:
     app[NODE_ORIGINS] = node_origins
     app[METRICS_REGISTRY] = registry_for(relay)
     app.router.add_get("/metrics", metrics)
+    app[READINESS] = Readiness(store, settings.data_dir, settings.min_free_disk_mb * 2**20,
+                               settings.node_id)
+    app.add_routes(health_routes)
     app.add_routes(routes)
     app.add_routes(record_routes)
     app.add_routes(account_routes)

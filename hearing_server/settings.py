@@ -59,6 +59,9 @@ class Settings:
     redis_url: str = ""
     #: On SIGTERM, wait this long for running hearings before handing them over.
     drain_timeout: float = 300.0
+    #: ``/readyz`` fails (no new hearings) when the data folder's file system has less
+    #: free space than this, in MiB.
+    min_free_disk_mb: int = 1024
     log_level: str = "INFO"
     log_json: bool = False
     #: Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For/-Proto/-Host are
@@ -80,21 +83,42 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+
+
+def _ice_servers(value: Any) -> tuple[IceServer, ...]:
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"not valid JSON ({exc})") from exc
+    if not isinstance(value, list):
+        raise ValueError("must be a list of {urls, username, credential} objects")
+    servers = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or "urls" not in item:
+            raise ValueError(f"entry {i} needs 'urls'")
+        urls = item["urls"]
+        urls = [urls] if isinstance(urls, str) else urls
+        if not isinstance(urls, list) or not urls or not all(
+                isinstance(u, str) and u.startswith(ICE_SCHEMES) for u in urls):
+            raise ValueError(f"entry {i}: 'urls' must be stun:, turn: or turns: URLs")
+        username, credential = item.get("username"), item.get("credential")
+        if not all(v is None or isinstance(v, str) for v in (username, credential)):
+            raise ValueError(f"entry {i}: 'username' and 'credential' must be strings")
+        if any(u.startswith(("turn:", "turns:")) for u in urls) and not (
+                username and credential):
+            raise ValueError(f"entry {i}: a TURN server needs 'username' and 'credential'")
+        servers.append(IceServer(tuple(urls), username, credential))
+    return tuple(servers)
+
+
 def _coerce(name: str, value: Any) -> Any:
     default = getattr(Settings(), name)
     if name == "ice_servers":
-        if isinstance(value, str):
-            import json
-
-            value = json.loads(value)
-        servers = []
-        for item in value:
-            urls = item["urls"]
-            servers.append(IceServer(
-                tuple([urls] if isinstance(urls, str) else urls),
-                item.get("username"), item.get("credential"),
-            ))
-        return tuple(servers)
+        return _ice_servers(value)
     if name == "trusted_proxies":
         items = value.split(",") if isinstance(value, str) else list(value)
         out = tuple(str(i).strip() for i in items if str(i).strip())
@@ -128,15 +152,30 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         for key, value in data.items():
             if key not in names:
                 raise ValueError(f"unknown setting {key!r} in {path}")
-            values[key] = _coerce(key, value)
+            values[key] = _checked(key, value, str(path))
     for key in names:
         env_key = "HEARING_" + key.upper()
         if env_key in env:
-            values[key] = _coerce(key, env[env_key])
+            values[key] = _checked(key, env[env_key], env_key)
     for key, value in overrides.items():
         if value is not None:
-            values[key] = _coerce(key, value)
+            values[key] = _checked(key, value, "the command line")
     settings = Settings(**values)
     if settings.video_codec not in ("vp8", "h264"):
         raise ValueError("video_codec must be 'vp8' or 'h264'")
+    if not 0 <= settings.port <= 65535:
+        raise ValueError(f"port {settings.port} is not between 0 and 65535")
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"log_level {settings.log_level!r} is not DEBUG, INFO, WARNING,"
+                         " ERROR or CRITICAL")
+    if settings.min_free_disk_mb < 0 or settings.drain_timeout < 0:
+        raise ValueError("min_free_disk_mb and drain_timeout must not be negative")
     return settings
+
+
+def _checked(key: str, value: Any, where: str) -> Any:
+    """:func:`_coerce`, with the setting and where it came from in the message."""
+    try:
+        return _coerce(key, value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"setting {key} (from {where}): {exc}") from exc

@@ -1,30 +1,56 @@
 #!/usr/bin/env bash
 # Installs what Hearing Server needs on a Debian machine: system packages when
-# missing (apt-get), then a virtual environment in .venv with the pinned packages.
+# missing (apt-get), then a virtual environment in .venv with every Python package
+# pinned by hash (requirements.lock, or requirements-dev.lock for the tests;
+# regenerate them as docs/operations.md says), then the project itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_apt=()
+want_tools=()   # installed without recommends (prometheus would pull in much more)
 command -v ffprobe >/dev/null 2>&1 || want_apt+=(ffmpeg)
 if [[ "${HEARING_SETUP_TESTS:-0}" == "1" ]]; then
   [[ -x /usr/bin/chromium ]] || want_apt+=(chromium)
   command -v redis-server >/dev/null 2>&1 || want_apt+=(redis-server)
   [[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || want_apt+=(fonts-wqy-microhei)
+  # the deploy/ tests: nginx -t and a live proxy, coturn on loopback, promtool and
+  # prometheus, systemd-analyze, openssl for throwaway certificates
+  command -v nginx >/dev/null 2>&1 || want_tools+=(nginx-light)
+  command -v turnserver >/dev/null 2>&1 || want_tools+=(coturn)
+  command -v promtool >/dev/null 2>&1 || want_tools+=(prometheus)
+  command -v systemd-analyze >/dev/null 2>&1 || want_tools+=(systemd)
+  command -v openssl >/dev/null 2>&1 || want_tools+=(openssl)
 fi
-if (( ${#want_apt[@]} )); then
-  echo "setup: installing ${want_apt[*]} with apt-get" >&2
+if (( ${#want_apt[@]} + ${#want_tools[@]} )); then
+  echo "setup: installing ${want_apt[*]} ${want_tools[*]} with apt-get" >&2
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${want_apt[@]}" >/dev/null
+  if (( ${#want_apt[@]} )); then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${want_apt[@]}" >/dev/null
+  fi
+  if (( ${#want_tools[@]} )); then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      "${want_tools[@]}" >/dev/null
+  fi
 fi
 
 PY=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-if [[ "${HEARING_SETUP_TESTS:-0}" == "1" ]]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
-else
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+lock=requirements.lock
+[[ "${HEARING_SETUP_TESTS:-0}" == "1" ]] && lock=requirements-dev.lock
+pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+"${pip[@]}" --require-hashes -r "$lock"
+# the project itself: its dependencies all came from the lock above, and so did
+# the build backend (setuptools), hence no build isolation
+# (setuptools warns about editable installs on every run: show its output on failure only)
+if ! out=$("${pip[@]}" --no-deps --no-build-isolation -e . 2>&1); then
+  echo "$out" >&2
+  exit 1
+fi
+if ! problems=$(.venv/bin/python -m pip check 2>&1); then
+  echo "$problems" >&2
+  echo "setup: $lock does not match pyproject.toml: run ./scripts/lock.sh and commit the locks" >&2
+  exit 1
 fi

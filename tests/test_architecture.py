@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = {
     "hearing_server.domain": {"hearing_server.domain"},
     "hearing_server.tasks": set(),
+    # logging helpers (log_context; standard library only): a leaf every layer may import
+    "hearing_server.logs": set(),
     "hearing_server.auth": {"hearing_server.domain", "hearing_server.auth"},
     "hearing_server.store": {"hearing_server.domain", "hearing_server.auth",
                              "hearing_server.store"},
@@ -20,12 +22,13 @@ LAYERS = {
     "hearing_server.services": {"hearing_server.domain", "hearing_server.auth",
                                 "hearing_server.store", "hearing_server.relay",
                                 "hearing_server.services", "hearing_server.settings",
-                                "hearing_server.tasks",
+                                "hearing_server.tasks", "hearing_server.logs",
                                 "recording"},
-    "signaling": {"hearing_server.domain", "hearing_server.services", "signaling"},
+    "signaling": {"hearing_server.domain", "hearing_server.services", "hearing_server.logs",
+                  "signaling"},
     "hearing_server.api": {"hearing_server.domain", "hearing_server.auth",
                            "hearing_server.services", "hearing_server.store",
-                           "hearing_server.api", "recording"},
+                           "hearing_server.logs", "hearing_server.api", "recording"},
 }
 #: the only relay modules a service may use: the façade and its frame type
 RELAY_FACADE = {"hearing_server.relay.sfu", "hearing_server.relay.frames"}

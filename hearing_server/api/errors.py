@@ -11,6 +11,7 @@ from aiohttp import web
 from recording.errors import RecordingError
 
 from ..domain.errors import CATALOGUE, Code, HearingError, Kind, from_library
+from ..logs import bind_log_context
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ def error_body(code: Code, message: str, extra: dict[str, str] | None = None,
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # every record logged for this request (its own task) names the hearing it touches
+    bind_log_context(hearing_id=request.match_info.get("id"))
     try:
         return await handler(request)
     except HearingError as exc:

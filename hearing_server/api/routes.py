@@ -18,6 +18,7 @@ from ..auth.tokens import StaffClaims
 from ..domain.errors import AuthError, Code, HearingError, InvalidInput, TokenError
 from ..domain.hearing import Hearing
 from ..domain.roles import role_table
+from ..logs import bind_log_context
 from ..services.access import Access
 from ..services.entry import EntryService
 from ..services.hearings import HearingService
@@ -106,11 +107,6 @@ async def hearing_allowed(request: web.Request, action: Action) -> tuple[StaffCl
 
 
 routes = web.RouteTableDef()
-
-
-@routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
 
 
 @routes.get("/api/v1/openapi.json")
@@ -244,6 +240,9 @@ async def open_link(request: web.Request) -> web.Response:
     data = await body(request)
     info = await request.app[ENTRY].open_link(
         data.get("token"), request.remote or "", request.headers.get("User-Agent", ""))
+    hearing, you = info.get("hearing"), info.get("you")
+    bind_log_context(hearing_id=hearing.get("id") if isinstance(hearing, dict) else None,
+                     participant_id=you.get("participant_id") if isinstance(you, dict) else None)
     return web.json_response(info)
 
 

@@ -142,6 +142,22 @@ class Code(StrEnum):
     SIGNING_KEY_INVALID = "signing.key_invalid"
     COMPOSITE_FAILED = "composite.failed"
     COMPOSITE_EMPTY = "composite.empty"
+    # operating the node (the command line, start-up)
+    CONFIG_MISSING = "config.missing"
+    CONFIG_UNREADABLE = "config.unreadable"
+    CONFIG_INVALID = "config.invalid"
+    DATA_DIR_MISSING = "data_dir.missing"
+    DATA_DIR_INVALID = "data_dir.invalid"
+    DATA_DIR_UNCREATABLE = "data_dir.uncreatable"
+    DATA_DIR_NOT_EMPTY = "data_dir.not_empty"
+    BACKUP_MISSING = "backup.missing"
+    BACKUP_INVALID = "backup.invalid"
+    BACKUP_CORRUPT = "backup.corrupt"
+    LISTEN_ADDRESS_IN_USE = "listen.address_in_use"
+    LISTEN_DENIED = "listen.denied"
+    LISTEN_FAILED = "listen.failed"
+    TTY_REQUIRED = "tty.required"
+    CLI_INTERRUPTED = "cli.interrupted"
     # raised by the web client only
     UNKNOWN = "unknown"
     CONNECTION_LOST = "connection.lost"
@@ -264,6 +280,21 @@ CATALOGUE: dict[Code, Spec] = {
     C.SIGNING_KEY_INVALID: Spec(K.INVALID, "not a valid Ed25519 key"),
     C.COMPOSITE_FAILED: Spec(K.INTERNAL, "the composite could not be rendered"),
     C.COMPOSITE_EMPTY: Spec(K.CONFLICT, "the record holds no recording to composite"),
+    C.CONFIG_MISSING: Spec(K.INVALID, "the settings file does not exist"),
+    C.CONFIG_UNREADABLE: Spec(K.INVALID, "the settings file cannot be read"),
+    C.CONFIG_INVALID: Spec(K.INVALID, "a setting has a value that is not valid"),
+    C.DATA_DIR_MISSING: Spec(K.NOT_FOUND, "the data folder does not exist (give --init)"),
+    C.DATA_DIR_INVALID: Spec(K.INVALID, "the data folder is not a folder"),
+    C.DATA_DIR_UNCREATABLE: Spec(K.UNAVAILABLE, "the data folder cannot be created"),
+    C.DATA_DIR_NOT_EMPTY: Spec(K.CONFLICT, "the data folder is not empty (give --force)"),
+    C.BACKUP_MISSING: Spec(K.NOT_FOUND, "no such backup archive"),
+    C.BACKUP_INVALID: Spec(K.INVALID, "not a backup archive of this server"),
+    C.BACKUP_CORRUPT: Spec(K.INVALID, "a file of the backup does not match its hash"),
+    C.LISTEN_ADDRESS_IN_USE: Spec(K.UNAVAILABLE, "the address and port are already in use"),
+    C.LISTEN_DENIED: Spec(K.DENIED, "not allowed to listen on that port"),
+    C.LISTEN_FAILED: Spec(K.UNAVAILABLE, "the node cannot listen on that address"),
+    C.TTY_REQUIRED: Spec(K.INVALID, "a terminal is needed to ask (or use --password-stdin)"),
+    C.CLI_INTERRUPTED: Spec(K.CLIENT, "the command was interrupted"),
     C.UNKNOWN: Spec(K.CLIENT, "something unexpected went wrong in the page"),
     C.CONNECTION_LOST: Spec(K.CLIENT, "the page is not connected right now"),
     C.CONNECTION_REFUSED: Spec(K.CLIENT, "the server refused the connection without a code"),

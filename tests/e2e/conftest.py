@@ -118,7 +118,7 @@ def start_server(data_dir: Path, log_path: Path, port: int | None = None,
     full_env = dict(os.environ, HEARING_ICE_TIMEOUT="20", HEARING_PUBLIC_URL=url, **extra)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [*_cli(), "--data-dir", str(data_dir), "serve", "--host", "127.0.0.1",
+            [*_cli(), "--data-dir", str(data_dir), "--init", "serve", "--host", "127.0.0.1",
              "--port", str(port)],
             stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=str(ROOT))
     srv = Server(url, data_dir, log_path, process, extra)

@@ -54,7 +54,7 @@ class Cluster:
         port = free_port()
         log = open(self.folder / f"{name}.log", "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(self.data), "serve",
+            [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(self.data), "--init", "serve",
              "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=self.env(name, port), stdout=log, stderr=log)
         log.close()

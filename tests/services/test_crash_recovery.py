@@ -54,7 +54,8 @@ async def test_sigkill_mid_hearing_loses_at_most_two_seconds_and_recovers(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     out = subprocess.run(
-        [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(data), "hearing",
+        [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(data), "--init",
+         "hearing",
          "create", "--case-number", "K-1", "--title", "Crash", "--at", soon(),
          "--judge", "Judge", "--party", "Party"], cwd=ROOT, capture_output=True, text=True,
         check=True)

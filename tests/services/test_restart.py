@@ -29,7 +29,8 @@ from tests.when import soon
 
 def create(data: Path) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(data), "hearing",
+        [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(data), "--init",
+         "hearing",
          "create", "--case-number", "K-2", "--title", "Restart", "--at", soon(),
          "--judge", "Judge", "--party", "Party", "--witness", "Wit", "--observer", "Obs"],
         cwd=ROOT, capture_output=True, text=True, check=True)
