@@ -50,6 +50,7 @@ from .api.routes import (
 )
 from .auth.tokens import TokenService
 from .domain.errors import HearingError
+from .relay.candidates import CandidatePolicy
 from .relay.metrics import registry_for
 from .relay.peer import PeerConfig
 from .relay.sfu import Relay
@@ -247,7 +248,8 @@ def build_app(settings: Settings) -> web.Application:
     # media and the record
     relay = Relay(
         PeerConfig(video_codec=settings.video_codec, ice_timeout=settings.ice_timeout,
-                   public_ip=settings.public_ip),
+                   public_ip=settings.public_ip,
+                   candidates=CandidatePolicy(allow_loopback=bool(ice_host_addresses(settings)))),
         notifier.to_participant,
         host_addresses=ice_host_addresses(settings),
     )

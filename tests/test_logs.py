@@ -18,6 +18,7 @@ from typing import Any
 from hearing_server.logs import ContextFilter, JsonFormatter, bind_log_context, log_context
 from tests.cli.helpers import CLI, ROOT, free_port, run, stop, wait_healthy
 from tests.conftest import token_of
+from tests.when import soon
 
 
 def capture(name: str) -> tuple[logging.Logger, io.StringIO]:
@@ -72,7 +73,7 @@ def test_the_access_log_is_structured_and_never_logs_a_query_string_or_token(
     data = tmp_path / "data"
     created = json.loads(run("--data-dir", str(data), "--init", "hearing", "create",
                              "--case-number", "L-1", "--title", "Logs", "--at",
-                             "2026-12-01T10:00:00Z", "--judge", "J").stdout)
+                             soon(), "--judge", "J").stdout)
     token = token_of(created["participants"][0]["link"])
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -15,7 +15,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import (
@@ -32,6 +32,7 @@ from ..domain.errors import Code, HearingError, MediaError
 from ..domain.policy import Source
 from ..tasks import TaskSet
 from .aiortc_hook import Packer, install_packer, publisher_ssrc, tap_receiver
+from .candidates import CandidatePolicy, filter_answer
 from .forwarding import Producer, Slot
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ class PeerConfig:
     low_delay: bool = True
     #: send frames from the relay directly (False: through aiortc's per-sender task)
     fast_send: bool = True
+    #: which remote candidates the node tries (how many, at which addresses); the
+    #: composition root allows loopback only to a node serving on loopback
+    candidates: CandidatePolicy = field(
+        default_factory=lambda: CandidatePolicy(allow_loopback=True))
 
 
 def codec_preferences(kind: str, video_codec: str) -> list[Any]:
@@ -100,6 +105,7 @@ class Peer:
         self._negotiation: asyncio.Task[None] | None = None
         self._answer: asyncio.Future[str] | None = None
         self._offer_mlines = 0
+        self._remote_candidates = 0
         self._slot_transceivers: dict[Slot, RTCRtpTransceiver] = {}
         self._buffers: dict[Source, Any] = {}
         #: the track map the client last heard (in an offer or a media.tracks)
@@ -281,6 +287,7 @@ class Peer:
                 f"the answer has {mlines} media sections; the offer had {self._offer_mlines}",
                 code=Code.SDP_INVALID,
             )
+        sdp, self._remote_candidates = filter_answer(sdp, self.config.candidates)
         self._answer.set_result(sdp)
 
     async def add_candidate(self, candidate: Any) -> None:
@@ -297,6 +304,14 @@ class Peer:
             c = candidate_from_sdp(line.split(":", 1)[1] if line.startswith("candidate:") else line)
         except Exception as exc:
             raise MediaError("the candidate is malformed", code=Code.CANDIDATE_INVALID) from exc
+        policy = self.config.candidates
+        why = policy.refusal(str(c.ip))
+        if why is not None:
+            raise MediaError(f"the candidate was refused: {why}", code=Code.CANDIDATE_INVALID)
+        if self._remote_candidates >= policy.max_candidates:
+            raise MediaError(f"at most {policy.max_candidates} candidates per connection",
+                             code=Code.CANDIDATE_INVALID)
+        self._remote_candidates += 1
         c.sdpMid = candidate.get("sdpMid")
         c.sdpMLineIndex = candidate.get("sdpMLineIndex")
         try:

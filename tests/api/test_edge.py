@@ -208,7 +208,8 @@ def test_serve_writes_the_data_folder_privately(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARING_")}
     proc = subprocess.Popen([sys.executable, "-m", "hearing_server.cli", "--data-dir",
-                             str(data), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                             str(data), "--init", "serve", "--host", "127.0.0.1", "--port",
+                             str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.monotonic() + 30

@@ -129,7 +129,7 @@ def run_cli(data: Path, *argv: str) -> tuple[int, object]:
     out = io.StringIO()
     err = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["--data-dir", str(data), *argv])
+        code = main(["--data-dir", str(data), "--init", "--json", *argv])
     text = out.getvalue() or err.getvalue()
     return code, json.loads(text) if text.strip() else None
 
@@ -146,7 +146,7 @@ def test_the_command_line_disables_changes_and_removes_accounts_and_revokes_keys
     assert run_cli(data, "staff", "sign-out", "bo")[0] == 0
     assert run_cli(data, "staff", "remove", "bo")[0] == 0
     code, out = run_cli(data, "staff", "remove", "bo")
-    assert code == 2 and isinstance(out, dict) and out["error"]["code"] == "staff.not_found"
+    assert code == 7 and isinstance(out, dict) and out["error"]["code"] == "staff.not_found"
     code, out = run_cli(data, "apikey", "create", "cms", "--scope", "hearings",
                         "--scope", "records", "--days", "30")
     assert code == 0 and isinstance(out, dict) and out["scopes"] == ["hearings", "records"]
@@ -169,5 +169,5 @@ def test_the_command_line_schedules_with_a_presiding_judge_and_assigns_clerks(
     assert code == 0 and isinstance(out, dict)
     assert out["presiding"] == "ada" and out["clerks"] == ["bo", "cy"]
     code, out = run_cli(data, "hearing", "assign", hid, "--presiding", "bo")
-    assert code == 2 and isinstance(out, dict)
+    assert code == 7 and isinstance(out, dict)
     assert out["error"]["code"] == "hearing.bad_assignment"

@@ -21,6 +21,7 @@ from recording.signing import load_or_create_key
 from tests.cli.helpers import one_line_error, run
 from tests.conftest import token_of
 from tests.recording.hearing import sealed_hearing
+from tests.when import soon
 
 
 def ok(*args: str, stdin: str | None = None) -> str:
@@ -35,8 +36,9 @@ async def test_a_restored_data_folder_serves_its_hearings_and_its_record_verifie
     ok("--data-dir", str(data), "--init", "staff", "add", "clerk1", "--role", "clerk",
        "--password-stdin", stdin="clerk password 1\n")
     created = json.loads(ok("--data-dir", str(data), "hearing", "create", "--case-number",
-                            "B-1", "--title", "Backed up", "--at", "2026-12-01T10:00:00Z",
-                            "--judge", "Judge", "--party", "Party"))
+                            "B-1", "--title", "Backed up", "--at", soon(),
+                            "--judge", "Judge", "--party", "Party",
+                            "--assign-clerk", "clerk1"))
     hid = created["hearing_id"]
     party_link = created["participants"][1]["link"]
     await asyncio.to_thread(sealed_hearing, data / "records" / "H-1",

@@ -14,6 +14,7 @@ from hearing_server import cli
 from recording.signing import load_or_create_key
 from tests.cli.helpers import CLI, ROOT, free_port, one_line_error, run, stop, wait_healthy
 from tests.recording.hearing import sealed_hearing
+from tests.when import soon
 
 
 def init_data(folder: Path) -> Path:
@@ -30,7 +31,7 @@ def test_version_names_the_installed_package() -> None:
 def test_global_options_work_after_the_subcommand_too(tmp_path: Path) -> None:
     data = tmp_path / "data"
     done = run("hearing", "create", "--case-number", "C-9", "--title", "After",
-               "--at", "2026-12-01T10:00:00Z", "--judge", "J", "--data-dir", str(data),
+               "--at", soon(), "--judge", "J", "--data-dir", str(data),
                "--init", "--public-url", "https://court.example", "--json")
     assert done.returncode == 0, done.stderr
     created = json.loads(done.stdout)

@@ -19,6 +19,7 @@ from bench.participant import Participant
 from tests.cli.helpers import CLI, ROOT, free_port, run, stop, wait_healthy
 from tests.conftest import token_of
 from tests.relay.harness import wait_for
+from tests.when import soon
 
 
 def start_node(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -39,7 +40,7 @@ async def test_a_draining_node_is_alive_but_not_ready_while_its_hearing_runs(
     url = f"http://127.0.0.1:{port}"
     created = json.loads(run("--data-dir", str(data), "--init", "hearing", "create",
                              "--case-number", "D-1", "--title", "Drain", "--at",
-                             "2026-12-01T10:00:00Z", "--judge", "J",
+                             soon(), "--judge", "J",
                              env={"HEARING_PUBLIC_URL": url}).stdout)
     proc = start_node(data, port, tmp_path / "node.log")
     video, audio = cached_clips()

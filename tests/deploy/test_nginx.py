@@ -23,6 +23,7 @@ from aiohttp import ClientSession, TCPConnector
 from tests.cli.helpers import CLI, ROOT, free_port, run, stop, wait_healthy
 from tests.conftest import token_of
 from tests.deploy.helpers import DEPLOY, self_signed
+from tests.when import soon
 
 
 def rewritten(tmp_path: Path, https: int, http: int, node: int) -> Path:
@@ -90,7 +91,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     node_port, https, http = free_port(), free_port(), free_port()
     data = tmp_path / "data"
     public = f"https://localhost:{https}"
-    env = {"HEARING_PUBLIC_URL": public}
+    env = {"HEARING_PUBLIC_URL": public, "HEARING_TRUSTED_PROXIES": "127.0.0.1"}
     node_log = tmp_path / "node.log"
     with open(node_log, "wb") as fh:
         node = subprocess.Popen([*CLI, "serve", "--data-dir", str(data), "--init", "--host",
@@ -156,7 +157,7 @@ async def test_tls_proxy_in_front_of_a_node_serves_rate_limits_and_upgrades(
     # same-origin check (a foreign origin is still refused)
     created = json.loads(run("--data-dir", str(stack.data), "hearing", "create",
                              "--case-number", "N-1", "--title", "Proxy", "--at",
-                             "2026-12-01T10:00:00Z", "--judge", "J",
+                             soon(), "--judge", "J",
                              env={"HEARING_PUBLIC_URL": stack.url}).stdout)
     token = token_of(created["participants"][0]["link"])
     same = socketio.AsyncClient(reconnection=False, ssl_verify=False)

@@ -23,7 +23,7 @@ def test_every_code_is_declared_once_with_a_kind_and_a_meaning() -> None:
     assert set(CATALOGUE) == set(Code)
     assert len({c.value for c in Code}) == len(Code)
     for code, spec in CATALOGUE.items():
-        assert re.fullmatch(r"[a-z]+(\.[a-z_]+)?", code.value), code
+        assert re.fullmatch(r"[a-z_]+(\.[a-z_]+)?", code.value), code
         assert spec.meaning and isinstance(spec.kind, Kind)
 
 
