@@ -283,7 +283,7 @@ def build_app(settings: Settings) -> web.Application:
     app[RECORDS] = records
     app[EXPORTS] = settings.data_dir / "exports"
     app[HEARINGS] = HearingService(store, tokens, events, settings.base_url,
-                                   settings.join_link_grace)
+                                   settings.join_link_grace, notifier)
     app[STAFF] = StaffService(store, tokens,
                               attempts_per_account=settings.sign_in_attempts_per_account,
                               attempts_per_address=settings.sign_in_attempts_per_address,

@@ -21,12 +21,15 @@ from ..domain.roles import StaffRole
 from ..domain.session import Event
 from ..store.base import LinkRecord, Store
 from ..store.eventlog import EventLog
+from .ports import Notifier
 
 
 class HearingService:
     def __init__(self, store: Store, tokens: TokenService, events: EventLog,
-                 base_url: str, link_grace: float = 12 * 3600) -> None:
+                 base_url: str, link_grace: float = 12 * 3600,
+                 notifier: Notifier | None = None) -> None:
         self._store = store
+        self._notifier = notifier
         self._link_grace = link_grace
         self._tokens = tokens
         self._events = events
@@ -151,6 +154,11 @@ class HearingService:
         ))
         self._events.append(hearing.id, Event("link_issued", actor, spec.id,
                                               {"link_id": link_id}))
+        if self._notifier is not None:
+            # whoever is connected with the older link is connected no more
+            await self._notifier.disconnect_participant(hearing.id, spec.id, "replaced", {
+                "code": Code.TOKEN_REVOKED.value,
+                "message": "the court issued a newer link; this one no longer works"})
         return self.join_url(token)
 
     def join_url(self, token: str) -> str:

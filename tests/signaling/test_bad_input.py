@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import jwt
@@ -179,3 +180,21 @@ async def test_browsers_from_foreign_origins_cannot_open_the_socket(running: Run
                        wait_timeout=5)
     assert same.connected
     await same.disconnect()
+
+
+async def test_reissuing_a_link_disconnects_whoever_is_connected_with_the_old_one(
+        running: Running) -> None:
+    h = await schedule(running)
+    judge = await connect(running, h.tokens["judge"])
+    party = await connect(running, h.tokens["party"])
+    await party.call("hello")
+    await running.app[HEARINGS].issue_link(h.hearing_id, "party", "clerk")
+    data = await party.wait("replaced")
+    assert data["code"] == "token.revoked"
+    for _ in range(100):
+        if not party.sio.connected:
+            break
+        await asyncio.sleep(0.05)
+    assert not party.sio.connected
+    assert (await refused(running, h.tokens["party"]))["code"] == "token.revoked"
+    await judge.close()
