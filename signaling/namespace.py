@@ -21,7 +21,7 @@ from typing import Any
 import socketio
 
 from hearing_server.domain import commands as c
-from hearing_server.domain.errors import Code, HearingError, spec
+from hearing_server.domain.errors import Code, HearingError, RateLimited, spec
 from hearing_server.services.entry import EntryService
 from hearing_server.services.media import MediaService
 from hearing_server.services.mediation import MediationService
@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 #: A client that keeps flooding after this many refused events is disconnected.
 FLOOD_DISCONNECT_AFTER = 200
+#: One participant may (re)connect this many times in a burst, then once per 2 s.
+CONNECT_BURST = 8
+CONNECT_RATE = 0.5
+MAX_CONNECT_BUCKETS = 10_000
 
 Handler = Callable[[str, str, Any], Awaitable[dict[str, Any] | None]]
 
@@ -82,6 +86,7 @@ class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.connections = connections
         self.limits = limits
         self.handlers = handlers(services)
+        self._connects: dict[tuple[str, str], TokenBucket] = {}
 
     # ---- the transport's lifecycle ------------------------------------------------------
 
@@ -95,6 +100,7 @@ class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 {"code": Code.INPUT_INVALID.value, "message": "hearing_id must be a string"})
         try:
             hearing, claims = await entry.authenticate(token, hearing_id)
+            self._connect_allowed(hearing.id, claims.participant_id)
             await entry.place(hearing)
             old_sid = self.connections.sid_of(hearing.id, claims.participant_id)
             old = self.connections.get(old_sid) if old_sid is not None else None
@@ -112,10 +118,24 @@ class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self.connections.add(sid, conn)
             await self.enter_room(sid, participant_room(hearing.id, claims.participant_id))
             conn.welcome = await entry.join(hearing, claims)
+            eio_sid = self.server.manager.eio_sid_from_sid(sid, NAMESPACE)
+            if eio_sid is not None and hasattr(self.server, "joined"):
+                self.server.joined(eio_sid)
         except HearingError as exc:
             self.connections.forget(sid)
             logger.info("connection refused: %s", exc.code)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from exc
+
+    def _connect_allowed(self, hearing_id: str, participant_id: str) -> None:
+        """A reconnect storm with one link is refused, not served."""
+        key = (hearing_id, participant_id)
+        bucket = self._connects.get(key)
+        if bucket is None:
+            if len(self._connects) >= MAX_CONNECT_BUCKETS:
+                self._connects.clear()
+            bucket = self._connects[key] = TokenBucket(CONNECT_RATE, CONNECT_BURST)
+        if not bucket.take():
+            raise RateLimited("too many connections with this link; wait a moment")
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self.connections.forget(sid)
