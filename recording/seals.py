@@ -101,7 +101,7 @@ class SealRegistry:
             raise ValueError("registering a seal needs the node's signer")
         record = {name: seal[name] for name in _FIELDS}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(self.path) as handle:
+        with locked(self.path) as handle:
             handle.seek(0)
             data = handle.read()
             lines, torn = _parse(data)
@@ -161,7 +161,9 @@ def _keep_torn(path: Path, tail: bytes) -> None:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[IO[bytes]]:
+def locked(path: Path) -> Iterator[IO[bytes]]:
+    """The append-only file at ``path``, opened (0600) under an exclusive ``flock``: one
+    writer at a time across processes (the node and the command line)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     with os.fdopen(fd, "r+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)

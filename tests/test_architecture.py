@@ -15,7 +15,7 @@ LAYERS = {
     "hearing_server.logs": set(),
     "hearing_server.auth": {"hearing_server.domain", "hearing_server.auth"},
     "hearing_server.store": {"hearing_server.domain", "hearing_server.auth",
-                             "hearing_server.store"},
+                             "hearing_server.store", "recording"},
     "hearing_server.relay": {"hearing_server.domain", "hearing_server.relay",
                              "hearing_server.tasks", "recording"},
     "recording": {"recording"},

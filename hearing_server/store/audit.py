@@ -26,26 +26,23 @@ order, off the event loop. A torn last line (a crash mid-write) is moved aside t
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import concurrent.futures
 import datetime as dt
-import fcntl
 import hashlib
 import hmac
 import json
 import logging
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Protocol
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from recording.seals import locked
+from recording.signing import verify_signature
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +73,6 @@ def canonical_json(value: Any) -> bytes:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError) as exc:
         raise ValueError(f"not canonicalisable: {exc}") from exc
-
-
-def verify_signature(public_key_b64: str, data: bytes, signature_b64: str) -> bool:
-    try:
-        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
-        key.verify(base64.b64decode(signature_b64, validate=True), data)
-    except (InvalidSignature, ValueError, TypeError, binascii.Error):
-        return False
-    return True
 
 
 def _legacy_canonical(body: dict[str, Any]) -> bytes:
@@ -316,15 +304,8 @@ class AuditLog:
             os.fsync(fh.fileno())
         os.replace(temp, self.head_path)
 
-    @contextmanager
-    def _locked(self) -> Iterator[IO[bytes]]:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "r+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield handle
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    def _locked(self) -> AbstractContextManager[IO[bytes]]:
+        return locked(self.path)
 
     def _open(self) -> None:
         """At open: move a torn last line aside, check the log against its head, and
