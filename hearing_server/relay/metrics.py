@@ -120,7 +120,7 @@ class RelayCollector(Collector):
                 lost.add_metric([direction, kind], packets[("lost", direction, kind)])
         yield from (received, sent, lost)
         bitrate = GaugeMetricFamily("hearing_relay_bitrate_bytes_per_second",
-                                    "Encoded media rate over the last sampling interval (x8 for bits)",
+                                    "Encoded media rate over the last sampling interval (x8: bits)",
                                     labels=["direction", "kind"])
         for direction in ("in", "out"):
             for kind in KINDS:
