@@ -34,7 +34,7 @@ from .api.edge import cross_site_middleware, forwarded_middleware, security_head
 from .api.errors import error_middleware
 from .api.health import READINESS, Readiness
 from .api.health import routes as health_routes
-from .api.metrics import METRICS_REGISTRY, metrics
+from .api.metrics import METRICS_REGISTRY, CountedRecordingEvents, NodeMetrics, metrics
 from .api.records import EXPORTS, RECORDS
 from .api.records import routes as record_routes
 from .api.routes import (
@@ -51,8 +51,9 @@ from .api.routes import (
 from .auth.tokens import TokenService
 from .domain.errors import HearingError
 from .relay.candidates import CandidatePolicy
-from .relay.metrics import registry_for
+from .relay.metrics import RelayCollector
 from .relay.peer import PeerConfig
+from .relay.quality import QualitySampler
 from .relay.sfu import Relay
 from .services.access import Access
 from .services.drain import DrainService
@@ -211,9 +212,23 @@ def recovery(recorder: RecordingService, restore: RestoreService | None,
     return ctx
 
 
+def sampling(quality: QualitySampler) -> Cleanup:
+    """Sample the media quality (aiortc's statistics) every few seconds."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        tasks = TaskSet()
+        tasks.spawn(quality.run())
+        yield
+        await tasks.aclose()
+
+    return ctx
+
+
 def build_app(settings: Settings) -> web.Application:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    node_metrics = NodeMetrics(settings.data_dir, settings.node_id)
     app = web.Application(middlewares=[
+        node_metrics.middleware(),
         forwarded_middleware(settings.trusted_proxies), error_middleware,
         cross_site_middleware(settings.base_url, SESSION_COOKIE)], client_max_size=256 * 1024)
     app.on_response_prepare.append(security_headers)
@@ -258,7 +273,8 @@ def build_app(settings: Settings) -> web.Application:
     work = UnitOfWork(store, events, observers, notifier)
     recorder = RecordingService(settings.data_dir / "records", signer, events,
                                 settings.recording_segment_seconds, relay,
-                                RecordingAlerts(work), seals)
+                                CountedRecordingEvents(RecordingAlerts(work), node_metrics),
+                                seals)
     observers.subscribe(recorder)
     relay.subscribe(recorder)
 
@@ -272,7 +288,8 @@ def build_app(settings: Settings) -> web.Application:
 
     # edges
     sio.register_namespace(HearingNamespace(services, connections, Limits(
-        settings.max_message_bytes, settings.events_per_second, settings.event_burst)))
+        settings.max_message_bytes, settings.events_per_second, settings.event_burst),
+        node_metrics))
     sio.attach(app)
 
     app[STORE] = store
@@ -296,7 +313,9 @@ def build_app(settings: Settings) -> web.Application:
         return [n.url for n in await nodes.live_nodes()]
 
     app[NODE_ORIGINS] = node_origins
-    app[METRICS_REGISTRY] = registry_for(relay)
+    quality = QualitySampler(relay, node_metrics.registry)
+    node_metrics.registry.register(RelayCollector(relay, quality))
+    app[METRICS_REGISTRY] = node_metrics.registry
     app.router.add_get("/metrics", metrics)
     app[READINESS] = Readiness(store, settings.data_dir, settings.min_free_disk_mb * 2**20,
                                settings.node_id)
@@ -316,5 +335,7 @@ def build_app(settings: Settings) -> web.Application:
         closing(nodes.close),
         recovery(recorder, None if settings.redis_url else RestoreService(work), alive),
         heartbeat(nodes, relay, connections, origins, alive),
+        node_metrics.lag_probe(),
+        sampling(quality),
     ])
     return app

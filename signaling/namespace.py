@@ -26,6 +26,7 @@ from hearing_server.services.entry import EntryService
 from hearing_server.services.media import MediaService
 from hearing_server.services.mediation import MediationService
 from hearing_server.services.moderation import ModerationService
+from hearing_server.services.ports import Counters, NoCounters
 
 from .connections import Connection, Connections
 from .ratelimit import TokenBucket
@@ -80,8 +81,10 @@ def handlers(s: Services) -> dict[type[Any], Handler]:
 
 
 class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    def __init__(self, services: Services, connections: Connections, limits: Limits) -> None:
+    def __init__(self, services: Services, connections: Connections, limits: Limits,
+                 counters: Counters | None = None) -> None:
         super().__init__(NAMESPACE)
+        self.counters: Counters = counters if counters is not None else NoCounters()
         self.services = services
         self.connections = connections
         self.limits = limits
@@ -95,6 +98,7 @@ class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         token = auth.get("token") if isinstance(auth, dict) else None
         hearing_id = auth.get("hearing_id") if isinstance(auth, dict) else None
         if hearing_id is not None and not isinstance(hearing_id, str):
+            self.counters.join_refused(Code.INPUT_INVALID)
             raise socketio.exceptions.ConnectionRefusedError(
                 "hearing_id must be a string",
                 {"code": Code.INPUT_INVALID.value, "message": "hearing_id must be a string"})
@@ -121,7 +125,9 @@ class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             eio_sid = self.server.manager.eio_sid_from_sid(sid, NAMESPACE)
             if eio_sid is not None and hasattr(self.server, "joined"):
                 self.server.joined(eio_sid)
+            self.counters.join_accepted()
         except HearingError as exc:
+            self.counters.join_refused(exc.code)
             self.connections.forget(sid)
             logger.info("connection refused: %s", exc.code)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from exc
@@ -158,6 +164,7 @@ class HearingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if conn is None:
             return error(Code.CONNECTION_UNKNOWN, "this connection has not joined a hearing")
         if not conn.bucket.take():
+            self.counters.rate_limited("signaling")
             if conn.bucket.refused > FLOOD_DISCONNECT_AFTER:
                 logger.warning("disconnecting %s in %s for flooding", conn.participant_id,
                                conn.hearing_id)

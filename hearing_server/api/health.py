@@ -19,6 +19,8 @@ from aiohttp import web
 
 from ..domain.errors import HearingError
 from ..store.base import Store
+from .models import Health
+from .openapi import operation
 
 #: A store that takes longer than this to answer a read is not ready.
 STORE_TIMEOUT = 2.0
@@ -92,6 +94,8 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/healthz")
+@operation("getHealth", "Alive: the process answers", response=Health, security=(),
+           tag="operations")
 async def healthz(request: web.Request) -> web.Response:
     """Alive: the event loop answers. Never depends on Redis or the disk."""
     readiness = request.app[READINESS]
@@ -103,6 +107,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 @routes.get("/readyz")
+@operation("getReadiness", "Ready for new hearings (503 when not)", response=Health,
+           security=(), tag="operations")
 async def readyz(request: web.Request) -> web.Response:
     readiness = request.app[READINESS]
     checks = await readiness.checks()

@@ -15,7 +15,9 @@ from ..auth.authz import Action, permits
 from ..domain.errors import AuthError, Code, HearingError, Kind, PermissionDenied
 from ..services.records import RecordsService
 from ..store.audit import ALLOWED, DENIED, FAILED
-from .routes import HEARINGS, staff_claims
+from . import models as m
+from .openapi import Query, operation
+from .routes import HEARINGS, reply, staff_claims
 
 RECORDS: web.AppKey[RecordsService] = web.AppKey("records", RecordsService)
 EXPORTS: web.AppKey[Path] = web.AppKey("exports", Path)
@@ -88,6 +90,9 @@ def _detail(detail: str, why: str) -> str:
 
 
 @routes.get("/api/v1/recordings")
+@operation("listRecords", "Case records the caller may read", response=m.RecordList,
+           tag="records", query=(Query("case_number", "only this case"),
+                                 Query("date", "YYYY-MM-DD"), Query("hearing_id", "one hearing")))
 async def list_records(request: web.Request) -> web.Response:
     async with _access(request, "list", request.query.get("hearing_id"),
                        request.query_string) as records:
@@ -97,10 +102,12 @@ async def list_records(request: web.Request) -> web.Response:
         hearings = request.app[HEARINGS]
         mine = [i for i in items if permits(who, Action.RECORDS_READ,
                                             await hearings.find_one(i["hearing_id"]))]
-    return web.json_response({"recordings": mine})
+    return reply(m.RecordList(recordings=mine))
 
 
 @routes.get("/api/v1/recordings/{id}/manifest")
+@operation("getManifest", "The record's signed manifest", tag="records",
+           content="application/json")
 async def manifest(request: web.Request) -> web.Response:
     hid = request.match_info["id"]
     async with _access(request, "read_manifest", hid) as records:
@@ -109,6 +116,8 @@ async def manifest(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/recordings/{id}/attendance")
+@operation("getAttendance", "Who was present when", tag="records",
+           content="application/json")
 async def attendance(request: web.Request) -> web.Response:
     hid = request.match_info["id"]
     async with _access(request, "read_attendance", hid) as records:
@@ -117,6 +126,10 @@ async def attendance(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/recordings/{id}/files/{path:.+}")
+@operation("getRecordFile", "Stream (HTTP Range) or download a file listed in the manifest",
+           tag="records", content="application/octet-stream",
+           query=(Query("download", "1: as an attachment"),),
+           params=(("path", "the file's path in the manifest"),))
 async def file(request: web.Request) -> web.StreamResponse:
     hid, rel = request.match_info["id"], request.match_info["path"]
     action = "download" if request.query.get("download") else "play"
@@ -138,6 +151,8 @@ async def file(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/recordings/{id}/export")
+@operation("exportRecord", "The whole record as one zip bundle", tag="records",
+           content="application/zip")
 async def export(request: web.Request) -> web.StreamResponse:
     hid = request.match_info["id"]
     async with _access(request, "export", hid) as records:
@@ -148,6 +163,8 @@ async def export(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/recordings/{id}/verify")
+@operation("verifyRecord", "Verify the record (hashes, chain, signature)", tag="records",
+           content="application/json")
 async def verify(request: web.Request) -> web.Response:
     hid = request.match_info["id"]
     async with _access(request, "verify", hid) as records:
@@ -156,6 +173,8 @@ async def verify(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/recordings/{id}/composite")
+@operation("renderComposite", "Render the composite viewing copy (a background job)",
+           response=m.CompositeJob, status=202, tag="records")
 async def start_composite(request: web.Request) -> web.Response:
     hid = request.match_info["id"]
     async with _access(request, "render_composite", hid) as records:
@@ -164,6 +183,8 @@ async def start_composite(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/recordings/{id}/composite")
+@operation("getComposite", "The composite job's progress, or the file with ?file=1",
+           response=m.CompositeJob, tag="records", query=(Query("file", "1: the video"),))
 async def composite_status(request: web.Request) -> web.StreamResponse:
     hid = request.match_info["id"]
     want_file = request.query.get("file") == "1"

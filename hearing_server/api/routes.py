@@ -23,7 +23,8 @@ from ..services.access import Access
 from ..services.entry import EntryService
 from ..services.hearings import HearingService
 from ..services.staff import StaffService
-from .openapi import OPENAPI
+from . import models as m
+from .openapi import Query, document, operation
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,17 @@ async def body(request: web.Request) -> dict[str, Any]:
     if _too_deep(data, MAX_JSON_DEPTH):
         raise InvalidInput(f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
     return data
+
+
+async def parsed(request: web.Request, model: type[m.M]) -> tuple[m.M, dict[str, Any]]:
+    """The request body as ``model`` (and the JSON object it came from)."""
+    data = await body(request)
+    return m.parse(model, data), data
+
+
+def reply(model: m.Model, status: int = 200,
+          headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(model.to_json(), status=status, headers=headers)
 
 
 def _too_deep(data: Any, limit: int) -> bool:
@@ -110,27 +122,28 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/v1/openapi.json")
+@operation("getOpenApi", "This document", security=(), tag="meta")
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(OPENAPI)
+    return web.json_response(document(request.app))
 
 
 @routes.post("/api/v1/session")
+@operation("signIn", "Sign a staff member in (sets the session cookie)", body=m.SignIn,
+           response=m.SignedIn, security=(), tag="staff")
 async def sign_in(request: web.Request) -> web.Response:
-    data = await body(request)
-    username, password = data.get("username"), data.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise InvalidInput("'username' and 'password' are required")
-    account, token = await request.app[STAFF].sign_in(username, password,
+    creds, _ = await parsed(request, m.SignIn)
+    account, token = await request.app[STAFF].sign_in(creds.username, creds.password,
                                                       request.remote or "")
-    resp = web.json_response({"username": account.username, "name": account.name,
-                              "role": account.role.value, "roles": role_table()},
-                             headers=NO_STORE)
+    resp = reply(m.SignedIn(username=account.username, name=account.name,
+                            role=account.role.value, roles=role_table()), headers=NO_STORE)
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/",
                     secure=request.secure)
     return resp
 
 
 @routes.delete("/api/v1/session")
+@operation("signOut", "Sign out (ends the session)", response=m.SignedOut, security=(),
+           tag="staff")
 async def sign_out(request: web.Request) -> web.Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -138,92 +151,106 @@ async def sign_out(request: web.Request) -> web.Response:
             await request.app[STAFF].sign_out(cookie)
         except TokenError:
             pass  # not a valid session anyway
-    resp = web.json_response({"signed_out": True})
+    resp = reply(m.SignedOut(signed_out=True))
     resp.del_cookie(SESSION_COOKIE, path="/")
     return resp
 
 
 @routes.get("/api/v1/me")
+@operation("getMe", "The signed-in staff member", response=m.Me, tag="staff")
 async def me(request: web.Request) -> web.Response:
     claims = await staff_claims(request)
-    return web.json_response({"username": claims.username, "role": claims.role.value,
-                              "roles": role_table()})
+    return reply(m.Me(username=claims.username, role=claims.role.value, roles=role_table()))
 
 
 @routes.get("/api/v1/hearings")
+@operation("listHearings", "The hearings the caller may see", response=m.HearingList,
+           query=(Query("case_number", "only this case"),))
 async def list_hearings(request: web.Request) -> web.Response:
     who = await allowed(request, Action.HEARING_LIST)
     case = request.query.get("case_number")
     hearings = Access.visible(who, await request.app[HEARINGS].find(case))
-    return web.json_response({"hearings": [h.to_dict() for h in hearings]})
+    return reply(m.HearingList(hearings=[h.to_dict() for h in hearings]))
 
 
 @routes.post("/api/v1/hearings")
+@operation("scheduleHearing", "Schedule a hearing; one join link per participant",
+           body=m.ScheduleHearing, response=m.Scheduled, status=201)
 async def create_hearing(request: web.Request) -> web.Response:
     service = request.app[HEARINGS]
     who = await staff_claims(request)
     presiding, clerks = creator_seat(who)
-    hearing = service.prepare(await body(request), who.username, clerks, presiding)
+    _, data = await parsed(request, m.ScheduleHearing)  # the domain reads the rest
+    hearing = service.prepare(data, who.username, clerks, presiding)
     await request.app[ACCESS].check(who, Action.HEARING_CREATE, hearing,
                               address=request.remote or "")
     await service.check_assignment(hearing)
     hearing, links = await service.schedule(hearing, who.username)
-    return web.json_response({"hearing": hearing.to_dict(), "links": links}, status=201,
-                             headers=NO_STORE)
+    return reply(m.Scheduled(hearing=hearing.to_dict(), links=links), status=201,
+                 headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}")
+@operation("getHearing", "A hearing and its live state", response=m.HearingWithState)
 async def get_hearing(request: web.Request) -> web.Response:
     _, hearing = await hearing_allowed(request, Action.HEARING_READ)
     session = await request.app[ENTRY].session(hearing.id)
-    return web.json_response({
-        "hearing": hearing.to_dict(),
-        "state": session.public_state() if session else None,
-    })
+    return reply(m.HearingWithState(hearing=hearing.to_dict(),
+                                    state=session.public_state() if session else None))
 
 
 @routes.patch("/api/v1/hearings/{id}")
+@operation("rescheduleHearing", "Reschedule a hearing", body=m.Reschedule,
+           response=m.HearingOne)
 async def reschedule(request: web.Request) -> web.Response:
     who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
-    data = await body(request)
-    if "scheduled_at" not in data:
-        raise InvalidInput("only 'scheduled_at' can be changed")
-    hearing = await request.app[HEARINGS].reschedule(hearing.id, data["scheduled_at"],
+    change, _ = await parsed(request, m.Reschedule)
+    hearing = await request.app[HEARINGS].reschedule(hearing.id, change.scheduled_at,
                                                      who.username)
-    return web.json_response({"hearing": hearing.to_dict()})
+    return reply(m.HearingOne(hearing=hearing.to_dict()))
 
 
 @routes.delete("/api/v1/hearings/{id}")
+@operation("cancelHearing", "Cancel a hearing (its links stop working)",
+           response=m.HearingOne)
 async def cancel(request: web.Request) -> web.Response:
     who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
     hearing = await request.app[HEARINGS].cancel(hearing.id, who.username)
-    return web.json_response({"hearing": hearing.to_dict()})
+    return reply(m.HearingOne(hearing=hearing.to_dict()))
 
 
 @routes.put("/api/v1/hearings/{id}/assignment")
+@operation("assignHearing", "Assign the presiding judge or mediator and the clerks",
+           body=m.Assignment, response=m.HearingOne)
 async def assign(request: web.Request) -> web.Response:
     who, hearing = await hearing_allowed(request, Action.HEARING_ASSIGN)
-    hearing = await request.app[HEARINGS].assign(hearing, await body(request), who.username)
-    return web.json_response({"hearing": hearing.to_dict()})
+    _, data = await parsed(request, m.Assignment)
+    hearing = await request.app[HEARINGS].assign(hearing, data, who.username)
+    return reply(m.HearingOne(hearing=hearing.to_dict()))
 
 
 @routes.post("/api/v1/hearings/{id}/participants/{pid}/link")
+@operation("reissueLink", "Re-issue a participant's join link (revokes the older one)",
+           response=m.Link, status=201, params=(("pid", "the participant id"),))
 async def reissue_link(request: web.Request) -> web.Response:
     who, hearing = await hearing_allowed(request, Action.LINK_ISSUE)
     url = await request.app[HEARINGS].issue_link(hearing.id, request.match_info["pid"],
                                                  who.username)
-    return web.json_response({"participant_id": request.match_info["pid"], "link": url},
-                             status=201, headers=NO_STORE)
+    return reply(m.Link(participant_id=request.match_info["pid"], link=url), status=201,
+                 headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}/service")
+@operation("getServiceRecord", "The service record of every link", response=m.ServiceRecord)
 async def service_record(request: web.Request) -> web.Response:
     _, hearing = await hearing_allowed(request, Action.HEARING_READ)
     record = await request.app[HEARINGS].service_record(hearing.id)
-    return web.json_response({"links": record}, headers=NO_STORE)
+    return reply(m.ServiceRecord(links=record), headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}/events")
+@operation("getEventLog", "The hearing's event log (every read is audited)",
+           response=m.EventLog)
 async def events(request: web.Request) -> web.Response:
     """The hearing's event log: part of the case record, so every read is audited."""
     from .records import audit_event_log_read  # records.py imports this module
@@ -231,15 +258,17 @@ async def events(request: web.Request) -> web.Response:
     async with audit_event_log_read(request, request.match_info["id"]):
         _, hearing = await hearing_allowed(request, Action.HEARING_READ)
         lines = await asyncio.to_thread(request.app[HEARINGS].events, hearing.id)
-    return web.json_response({"events": lines})
+    return reply(m.EventLog(events=lines))
 
 
 @routes.post("/api/v1/join")
+@operation("openLink", "Open a join link (records the first opening)", body=m.OpenLink,
+           response=m.JoinInfo, security=(), tag="participants")
 async def open_link(request: web.Request) -> web.Response:
     """The join page opened a link: describe the hearing and record the opening."""
-    data = await body(request)
+    link, _ = await parsed(request, m.OpenLink)
     info = await request.app[ENTRY].open_link(
-        data.get("token"), request.remote or "", request.headers.get("User-Agent", ""))
+        link.token, request.remote or "", request.headers.get("User-Agent", ""))
     hearing, you = info.get("hearing"), info.get("you")
     bind_log_context(hearing_id=hearing.get("id") if isinstance(hearing, dict) else None,
                      participant_id=you.get("participant_id") if isinstance(you, dict) else None)

@@ -56,10 +56,12 @@ def check_aiortc() -> None:
         raise IncompatibleAiortc(
             f"the relay hooks aiortc {PINNED_AIORTC_VERSION}; found {aiortc.__version__}"
         )
-    for name in ("_handle_rtp_packet", "_send_rtcp_pli", "_run_rtcp", "receive"):
+    for name in ("_handle_rtp_packet", "_send_rtcp_pli", "_send_rtcp_nack", "_run_rtcp",
+                 "receive"):
         if not hasattr(RTCRtpReceiver, name):
             raise IncompatibleAiortc(f"RTCRtpReceiver.{name} is missing")
-    for name in ("_next_encoded_frame", "_send_keyframe", "_handle_rtcp_packet"):
+    for name in ("_next_encoded_frame", "_send_keyframe", "_handle_rtcp_packet",
+                 "_retransmit"):
         if not hasattr(RTCRtpSender, name):
             raise IncompatibleAiortc(f"RTCRtpSender.{name} is missing")
 
@@ -352,3 +354,28 @@ class FastSender:
         setattr(s, _TX + "octet_count", getattr(s, _TX + "octet_count") + octets)
         setattr(s, _TX + "packet_count", getattr(s, _TX + "packet_count") + len(payloads))
         return True
+
+
+# ---- counting NACKs (for the metrics) ----------------------------------------------
+
+
+def count_nacks_received(sender: RTCRtpSender, on_nack: Callable[[int], None]) -> None:
+    """Call ``on_nack(1)`` for every packet a subscriber asks ``sender`` to retransmit."""
+    retransmit = sender._retransmit
+
+    async def counted(sequence_number: int) -> None:
+        on_nack(1)
+        await retransmit(sequence_number)
+
+    sender._retransmit = counted  # type: ignore[method-assign]
+
+
+def count_nacks_sent(receiver: RTCRtpReceiver, on_nack: Callable[[int], None]) -> None:
+    """Call ``on_nack(n)`` for the ``n`` lost packets of every NACK ``receiver`` sends."""
+    send_nack = receiver._send_rtcp_nack
+
+    async def counted(media_ssrc: int, lost: list[int]) -> None:
+        on_nack(len(lost))
+        await send_nack(media_ssrc, lost)
+
+    receiver._send_rtcp_nack = counted  # type: ignore[method-assign]

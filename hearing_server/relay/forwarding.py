@@ -70,6 +70,8 @@ class Producer:
             return
         for slot in self.consumers:
             slot.push(frame)
+        if self.sinks:
+            c.recorded_bytes += len(frame.data)
         for sink in self.sinks:
             sink(frame)
 
@@ -220,6 +222,9 @@ class Slot(MediaStreamTrack):
             self.ready = True
             self._waiting_keyframe = self.kind == "video"
             self.request_keyframe()
+
+    def nacked(self, packets: int) -> None:
+        self.counters.nacks += packets
 
     def request_keyframe(self) -> None:
         if self.producer is not None:

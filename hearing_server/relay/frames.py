@@ -76,6 +76,11 @@ class TrackCounters:
     keyframes: int = 0
     keyframe_requests: int = 0
     dropped: int = 0
+    #: packets asked for again (NACKed): by the relay of a publisher, of the relay by a
+    #: subscriber
+    nacks: int = 0
+    #: bytes handed to the recorder
+    recorded_bytes: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return {

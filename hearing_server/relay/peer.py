@@ -31,7 +31,14 @@ from aiortc import (
 from ..domain.errors import Code, HearingError, MediaError
 from ..domain.policy import Source
 from ..tasks import TaskSet
-from .aiortc_hook import Packer, install_packer, publisher_ssrc, tap_receiver
+from .aiortc_hook import (
+    Packer,
+    count_nacks_received,
+    count_nacks_sent,
+    install_packer,
+    publisher_ssrc,
+    tap_receiver,
+)
 from .candidates import CandidatePolicy, filter_answer
 from .forwarding import Producer, Slot
 
@@ -134,6 +141,7 @@ class Peer:
                                   low_delay=self.config.low_delay)
             self._buffers[source] = buffer
             self.publish_transceivers[source] = transceiver
+            count_nacks_sent(transceiver.receiver, functools.partial(self._nacked, source))
         producer = self._make_producer(source, transceiver.receiver)
         self.producers[source] = producer
         self._on_producer(producer)
@@ -150,6 +158,11 @@ class Peer:
         if producer is not None:
             producer.close()
         return producer
+
+    def _nacked(self, source: Source, packets: int) -> None:
+        producer = self.producers.get(source)
+        if producer is not None:
+            producer.counters.nacks += packets
 
     def _on_frame(self, source: Source, frame: Any) -> None:
         producer = self.producers.get(source)
@@ -171,6 +184,7 @@ class Peer:
         transceiver = self.pc.addTransceiver(slot, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind, self.config.video_codec))
         fast = install_packer(transceiver.sender, slot.packer, slot.request_keyframe)
+        count_nacks_received(transceiver.sender, slot.nacked)
         if self.config.fast_send:
             slot.fast = fast
         self.slots.append(slot)

@@ -23,6 +23,7 @@ from ..tasks import TaskSet
 from .forwarding import Producer, Slot
 from .frames import DelayHistogram
 from .peer import Peer, PeerConfig
+from .totals import NodeTotals
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ ParticipantSignal = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
 class Router:
     def __init__(self, hearing_id: str, config: PeerConfig, signal: ParticipantSignal,
-                 on_tracks_changed: Callable[[], None] = lambda: None) -> None:
+                 on_tracks_changed: Callable[[], None] = lambda: None,
+                 totals: NodeTotals | None = None) -> None:
         self.hearing_id = hearing_id
         self.config = config
         self.peers: dict[str, Peer] = {}
@@ -41,6 +43,8 @@ class Router:
         self._signal = signal
         self._tracks_changed = on_tracks_changed
         self._tasks = TaskSet()
+        #: the node's process-lifetime counters (every track is registered there)
+        self.totals = totals if totals is not None else NodeTotals()
         #: forwarding delay of connections that have closed (live ones are read from slots)
         self.closed_delay = {"audio": DelayHistogram(), "video": DelayHistogram()}
 
@@ -62,10 +66,11 @@ class Router:
                     on_producer=self._add_producer, on_producer_live=self._producer_live,
                     on_closed=self._peer_closed)
         self.peers[participant_id] = peer
+        self.totals.peer_opened()
         self.session = session
         # one slot of each kind up front, so even a receive-only first offer has m-lines
         for kind in ("audio", "video"):
-            peer.new_slot(kind)
+            self._track_slot(peer.new_slot(kind))
         self._reconcile(initial_for=peer)
         peer.request_negotiation()
         return peer
@@ -75,7 +80,12 @@ class Router:
         if peer is not None:
             await peer.close(reason)
 
+    def _track_slot(self, slot: Slot) -> Slot:
+        self.totals.track(slot, "out", slot.kind, slot.counters, slot.delay)
+        return slot
+
     def _peer_closed(self, peer: Peer, code: str) -> None:
+        self.totals.peer_closed(code)
         for slot in peer.slots:
             self.closed_delay[slot.kind].merge(slot.delay)
         if self.peers.get(peer.participant_id) is peer:
@@ -94,6 +104,7 @@ class Router:
         if old is not None and old is not producer:
             old.close()
         self.producers[producer.key] = producer
+        self.totals.track(producer, "in", producer.kind, producer.counters)
         self._tracks_changed()
 
     def _producer_live(self, producer: Producer) -> None:
@@ -150,8 +161,7 @@ class Router:
             elif changed and not peer.negotiating:
                 self._tasks.spawn(self._send_tracks(peer))
 
-    @staticmethod
-    def _assign(peer: Peer, wanted: list[Producer]) -> tuple[bool, bool]:
+    def _assign(self, peer: Peer, wanted: list[Producer]) -> tuple[bool, bool]:
         changed = False
         needs_offer = False
         wanted_set = set(wanted)
@@ -165,7 +175,7 @@ class Router:
                 continue
             slot: Slot | None = peer.free_slot(producer.kind)
             if slot is None:
-                slot = peer.new_slot(producer.kind)
+                slot = self._track_slot(peer.new_slot(producer.kind))
                 needs_offer = True
             slot.attach(producer)
             changed = True

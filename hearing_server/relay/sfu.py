@@ -22,6 +22,7 @@ from .forwarding import Producer
 from .frames import DelayHistogram, EncodedFrame
 from .peer import Peer, PeerConfig
 from .router import Router
+from .totals import NodeTotals
 
 HearingSignal = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
 FrameSink = Callable[[EncodedFrame], None]
@@ -56,6 +57,8 @@ class Relay:
         self.config = config
         self._signal = signal
         self._observers: list[TrackObserver] = []
+        #: process-lifetime counters of every track and connection (read by the metrics)
+        self.totals = NodeTotals()
         #: read by tests and the metrics collector; services use the methods below
         self.routers: dict[str, Router] = {}
 
@@ -72,7 +75,8 @@ class Relay:
                 await self._signal(hearing_id, pid, event, payload)
 
             router = Router(hearing_id, self.config, signal,
-                            on_tracks_changed=lambda: self._tracks_changed(hearing_id))
+                            on_tracks_changed=lambda: self._tracks_changed(hearing_id),
+                            totals=self.totals)
             self.routers[hearing_id] = router
         return router
 

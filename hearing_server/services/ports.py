@@ -72,6 +72,30 @@ class RecorderPort(Protocol):
                    settlement: Settlement | None = None) -> dict[str, Any] | None: ...
 
 
+class Counters(Protocol):
+    """What the edges count for the operator's metrics (``api/metrics.py`` implements
+    it; the composition root hands it over)."""
+
+    def join_accepted(self) -> None: ...
+
+    def join_refused(self, code: str) -> None: ...
+
+    def rate_limited(self, scope: str) -> None: ...
+
+
+class NoCounters:
+    """Counts nothing (tests and tools that build an edge without metrics)."""
+
+    def join_accepted(self) -> None:
+        pass
+
+    def join_refused(self, code: str) -> None:
+        pass
+
+    def rate_limited(self, scope: str) -> None:
+        pass
+
+
 class RecordingEvents(Protocol):
     """What the recorder tells the services."""
 

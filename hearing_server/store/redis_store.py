@@ -25,11 +25,13 @@ from ..domain.roles import StaffRole
 from ..domain.session import Phase, Session
 from . import keys
 from .base import ApiKey, LinkRecord, StaffAccount
+from .redis_errors import REDIS_ERRORS
 
 T = TypeVar("T")
 
 
 def unavailable(exc: Exception) -> Unavailable:
+    REDIS_ERRORS.add(exc)
     return Unavailable(f"the shared store (Redis) is unreachable: {exc}",
                        code=Code.STORE_UNAVAILABLE)
 
