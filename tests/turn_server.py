@@ -90,6 +90,7 @@ def coturn(tmp_path: Path, *, allow_loopback_peers: bool = True,
            secret: str = SECRET) -> Iterator[Coturn]:
     from tests.deploy.helpers import self_signed
 
+    tmp_path.mkdir(parents=True, exist_ok=True)
     cert, key = self_signed(tmp_path, "turn.localhost")
     port, tls = free_port_pair(), free_tcp_port()
     low = 40000 + (port % 200) * 100
