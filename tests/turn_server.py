@@ -132,6 +132,14 @@ def coturn(tmp_path: Path, *, allow_loopback_peers: bool = True,
         assert "Bad configuration" not in out and "CONFIG ERROR" not in out, out
 
 
+class _Closing(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.closed = asyncio.Event()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed.set()
+
+
 async def allocate(port: int, username: str, password: str, transport: str = "udp",
                    tls: bool = False, timeout: float = 15) -> tuple[str, int]:
     """Allocate a relay (retrying while coturn starts); its relayed address."""
@@ -143,8 +151,8 @@ async def allocate(port: int, username: str, password: str, transport: str = "ud
     deadline = loop.time() + timeout
     while True:
         try:
-            endpoint, _ = await turn.create_turn_endpoint(
-                asyncio.DatagramProtocol, ("127.0.0.1", port), username, password,
+            endpoint, protocol = await turn.create_turn_endpoint(
+                _Closing, ("127.0.0.1", port), username, password,
                 ssl=ctx, transport="tcp" if tls else transport)
             break
         except (ConnectionError, OSError, stun.TransactionTimeout):
@@ -154,6 +162,9 @@ async def allocate(port: int, username: str, password: str, transport: str = "ud
             await asyncio.sleep(0.1)
     relayed: tuple[str, int] = endpoint.get_extra_info("sockname")
     endpoint.close()
+    # the allocation is deleted, and its (TCP) socket closed, before we go on
+    await asyncio.wait_for(protocol.closed.wait(), 5)
+    await asyncio.sleep(0.05)
     return relayed
 
 
