@@ -16,6 +16,8 @@ from typing import Any
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -38,12 +40,22 @@ class Received:
     by_source: dict[str, int] = field(default_factory=dict)
 
 
+def rtc_configuration(ice_servers: list[dict[str, Any]] | None = None,
+                      relay_only: bool = False) -> RTCConfiguration:
+    """An aiortc configuration from the ``ice_servers`` a page would be handed."""
+    servers = [RTCIceServer(urls=s["urls"], username=s.get("username"),
+                            credential=s.get("credential")) for s in ice_servers or []]
+    policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
+    return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+                            iceTransportPolicy=policy)
+
+
 class MediaClient:
-    def __init__(self, name: str, video: Clip | None = None, audio: Clip | None = None) -> None:
+    def __init__(self, name: str, video: Clip | None = None, audio: Clip | None = None,
+                 relay_only: bool = False) -> None:
         self.name = name
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
+        self.relay_only = relay_only
+        self.pc = RTCPeerConnection(rtc_configuration(relay_only=relay_only))
         self.tracks: dict[str, Any] = {}
         self.received: dict[str, Received] = {}
         self.created_at = time.monotonic()
@@ -54,6 +66,15 @@ class MediaClient:
         }
         self._tapped: set[int] = set()
         self.pc.on("track", self._on_track)
+
+    async def use_ice_servers(self, ice_servers: list[dict[str, Any]]) -> None:
+        """Gather with these STUN/TURN servers (before the first offer is applied)."""
+        if self.pc.remoteDescription is not None:
+            raise RuntimeError("the connection is already negotiated")
+        old = self.pc
+        self.pc = RTCPeerConnection(rtc_configuration(ice_servers, self.relay_only))
+        self.pc.on("track", self._on_track)
+        await old.close()
 
     def _on_track(self, track: Any) -> None:
         for t in self.pc.getTransceivers():

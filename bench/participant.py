@@ -18,11 +18,15 @@ NAMESPACE = "/hearing"
 
 class Participant:
     def __init__(self, base_url: str, token: str, name: str,
-                 video: Clip | None = None, audio: Clip | None = None) -> None:
+                 video: Clip | None = None, audio: Clip | None = None,
+                 relay_only: bool = False) -> None:
         self.base_url = base_url
         self.token = token
         self.name = name
-        self.media = MediaClient(name, video, audio)
+        self.relay_only = relay_only
+        self.media = MediaClient(name, video, audio, relay_only)
+        #: the STUN/TURN servers the server handed us (welcome or ``admitted``)
+        self.ice_servers: list[dict[str, Any]] = []
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: list[tuple[str, Any]] = []
         self.welcome: dict[str, Any] = {}
@@ -43,6 +47,8 @@ class Participant:
         self.events.append((event, data))
         if event == "admitted":
             self.admitted_at = time.monotonic()
+            if isinstance(data, dict) and isinstance(data.get("ice_servers"), list):
+                self.ice_servers = data["ice_servers"]
             await self.start_media()
         elif event == "media.offer":
             self._tasks.spawn(self._answer(data))
@@ -77,6 +83,7 @@ class Participant:
                     continue
                 raise
         self.welcome = await self.call("hello")
+        self.ice_servers = list(self.welcome.get("ice_servers") or [])
         if self.welcome.get("you", {}).get("state") == "admitted":
             self.admitted_at = time.monotonic()
             await self.start_media()
@@ -104,7 +111,7 @@ class Participant:
         video = self.media._sources["camera"]
         audio = self.media._sources["microphone"]
         self.media = MediaClient(self.name, video.clip if video else None,
-                                 audio.clip if audio else None)
+                                 audio.clip if audio else None, self.relay_only)
         self._media_started = False
         self.admitted_at = None
         if base_url:
@@ -115,6 +122,8 @@ class Participant:
     async def start_media(self) -> None:
         if not self._media_started:
             self._media_started = True
+            if self.ice_servers:
+                await self.media.use_ice_servers(self.ice_servers)
             ack = await self.call("media.ready")
             if not ack.get("ok"):
                 self.errors.append(ack)

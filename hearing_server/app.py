@@ -279,7 +279,7 @@ def build_app(settings: Settings) -> web.Application:
     relay.subscribe(recorder)
 
     # use cases
-    ice = IceServers(settings.ice_servers)
+    ice = IceServers.from_settings(settings)
     entry = EntryService(work, tokens, relay, settings, ice, nodes)
     services = Services(entry=entry, moderation=ModerationService(work, relay, ice, recorder),
                         mediation=MediationService(work), media=MediaService(work, relay))

@@ -259,6 +259,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         if f.name == "ice_servers":
             value = [{**s.to_dict(), **({"credential": "***"} if s.credential else {})}
                      for s in value]
+        elif f.name == "turn_secret":
+            value = "***" if value else ""
         elif f.name == "redis_url":
             value = _masked_url(value)
         elif isinstance(value, Path):

@@ -48,8 +48,21 @@ class Settings:
     video_codec: str = "vp8"
     #: STUN/TURN servers handed to browsers with their join.
     ice_servers: tuple[IceServer, ...] = ()
+    #: TURN REST API (coturn ``use-auth-secret``): the secret shared with coturn's
+    #: ``static-auth-secret``; each admitted participant gets their own credential
+    #: (username ``expiry:participant``, HMAC-SHA1 of it) for ``turn_urls``.
+    turn_secret: str = ""
+    #: ``turn:``/``turns:`` URLs of the TURN server(s) the credentials are for.
+    turn_urls: tuple[str, ...] = ()
+    #: Seconds a minted TURN credential stays valid (coturn refuses it afterwards,
+    #: also for refreshing an allocation it granted): longer than a hearing day.
+    turn_ttl: int = 12 * 3600
     #: Public IPv4 address of a node behind 1:1 NAT, added as an extra host candidate.
     public_ip: str = ""
+    #: The relay's ICE (media) UDP ports: host candidates are bound in this range so a
+    #: firewall can open exactly it (0, 0: ephemeral ports).
+    ice_port_min: int = 0
+    ice_port_max: int = 0
     #: Give up on a peer connection that has not connected after this many seconds.
     ice_timeout: float = 20.0
     max_message_bytes: int = 64 * 1024
@@ -119,6 +132,15 @@ def _coerce(name: str, value: Any) -> Any:
     default = getattr(Settings(), name)
     if name == "ice_servers":
         return _ice_servers(value)
+    if name == "turn_urls":
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ValueError("must be a list of turn: or turns: URLs")
+        urls = tuple(str(i).strip() for i in items if str(i).strip())
+        for url in urls:
+            if not url.startswith(("turn:", "turns:")):
+                raise ValueError(f"{url!r} is not a turn: or turns: URL")
+        return urls
     if name == "trusted_proxies":
         items = value.split(",") if isinstance(value, str) else list(value)
         out = tuple(str(i).strip() for i in items if str(i).strip())
@@ -170,7 +192,34 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
                          " ERROR or CRITICAL")
     if settings.min_free_disk_mb < 0 or settings.drain_timeout < 0:
         raise ValueError("min_free_disk_mb and drain_timeout must not be negative")
+    _check_turn(settings)
+    _check_ice_ports(settings)
     return settings
+
+
+MIN_TURN_SECRET = 16
+MIN_TURN_TTL, MAX_TURN_TTL = 60, 7 * 24 * 3600
+
+
+def _check_turn(settings: Settings) -> None:
+    if settings.turn_urls and not settings.turn_secret:
+        raise ValueError("turn_urls needs turn_secret (coturn's static-auth-secret)")
+    if settings.turn_secret and not settings.turn_urls:
+        raise ValueError("turn_secret needs turn_urls (the TURN server's turn:/turns: URLs)")
+    if settings.turn_secret and len(settings.turn_secret) < MIN_TURN_SECRET:
+        raise ValueError(f"turn_secret must be at least {MIN_TURN_SECRET} characters")
+    if not MIN_TURN_TTL <= settings.turn_ttl <= MAX_TURN_TTL:
+        raise ValueError(f"turn_ttl {settings.turn_ttl} is not between {MIN_TURN_TTL}"
+                         f" and {MAX_TURN_TTL} seconds")
+
+
+def _check_ice_ports(settings: Settings) -> None:
+    low, high = settings.ice_port_min, settings.ice_port_max
+    if (low, high) == (0, 0):
+        return
+    if not (1024 <= low <= high <= 65535):
+        raise ValueError(f"ice_port_min {low} and ice_port_max {high} must be a range"
+                         " within 1024-65535 (or both 0 for ephemeral ports)")
 
 
 def _checked(key: str, value: Any, where: str) -> Any:

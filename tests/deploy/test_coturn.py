@@ -1,94 +1,71 @@
 """deploy/turnserver.conf starts coturn (moved onto loopback and free ports) and a
-TURN client with the shipped credentials gets a relay, over UDP and over TLS; a
-wrong password gets none."""
+TURN client with a credential the node minted from the shared secret gets a relay,
+over UDP, TCP and TLS; a wrong, forged or expired credential gets none; the shipped
+file refuses old TLS and relaying into private, link-local and CGNAT ranges."""
 
 from __future__ import annotations
 
-import asyncio
+import ipaddress
 import re
-import ssl
-import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aioice import stun, turn
+from aioice import stun
 
-from tests.cli.helpers import free_port, stop
-from tests.deploy.helpers import DEPLOY, self_signed
-
-USERNAME, PASSWORD = "hearing", "change-me"
-
-
-def free_udp_port() -> int:
-    import socket
-    from contextlib import closing
-
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_DGRAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.turn_server import Coturn, allocate, coturn, shipped_config
 
 
 @pytest.fixture
-def coturn(tmp_path: Path) -> Iterator[tuple[int, int, tuple[int, int]]]:
-    cert, key = self_signed(tmp_path, "turn.localhost")
-    udp, tls = free_udp_port(), free_port()
-    low = 40000 + (udp % 200) * 100
-    text = (DEPLOY / "turnserver.conf").read_text()
-    shipped = dict(re.findall(r"^(user)=(\S+)$", text, re.M))
-    assert shipped["user"] == f"{USERNAME}:{PASSWORD}"
-    swaps = {"listening-port=3478": f"listening-port={udp}",
-             "tls-listening-port=5349": f"tls-listening-port={tls}",
-             "min-port=49160": f"min-port={low}", "max-port=49999": f"max-port={low + 99}",
-             "cert=/etc/ssl/hearing-server/turn-fullchain.pem": f"cert={cert}",
-             "pkey=/etc/ssl/hearing-server/turn-privkey.pem": f"pkey={key}"}
-    for old, new in swaps.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    text += f"\nlistening-ip=127.0.0.1\nrelay-ip=127.0.0.1\npidfile={tmp_path / 'turn.pid'}\n"
-    conf = tmp_path / "turnserver.conf"
-    conf.write_text(text)
-    log = tmp_path / "turn.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(["turnserver", "-c", str(conf), "--db",
-                                 str(tmp_path / "turndb")], stdout=fh, stderr=fh)
-    try:
-        yield udp, tls, (low, low + 99)
-    finally:
-        stop(proc)
-        text = log.read_text()
-        # every line of the shipped file is one coturn understands
-        assert "Bad configuration" not in text and "CONFIG ERROR" not in text, text
+def turn_server(tmp_path: Path) -> Iterator[Coturn]:
+    with coturn(tmp_path, allow_loopback_peers=False) as server:
+        yield server
 
 
-async def allocate(port: int, password: str, tls: bool = False) -> tuple[str, int]:
-    ctx = None
-    if tls:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
-        try:
-            transport, _ = await turn.create_turn_endpoint(
-                asyncio.DatagramProtocol, ("127.0.0.1", port), USERNAME, password,
-                ssl=ctx, transport="tcp" if tls else "udp")
-            break
-        except (ConnectionError, OSError, stun.TransactionTimeout):
-            # coturn is still starting up
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-    relayed: tuple[str, int] = transport.get_extra_info("sockname")
-    transport.close()
-    return relayed
+async def test_coturn_with_the_shipped_config_relays_for_a_minted_credential(
+        turn_server: Coturn) -> None:
+    low, high = turn_server.relay_ports
+    user, password = turn_server.credentials("p_party")
+    for transport, tls, port in (("udp", False, turn_server.port),
+                                 ("tcp", False, turn_server.port),
+                                 ("tcp", True, turn_server.tls_port)):
+        host, relayed = await allocate(port, user, password, transport=transport, tls=tls)
+        assert host == "127.0.0.1" and low <= relayed <= high
 
 
-async def test_coturn_with_the_shipped_config_relays_for_the_shipped_credentials(
-        coturn: tuple[int, int, tuple[int, int]]) -> None:
-    udp, tls, (low, high) = coturn
-    host, port = await allocate(udp, PASSWORD)
-    assert host == "127.0.0.1" and low <= port <= high
-    host, port = await allocate(tls, PASSWORD, tls=True)
-    assert host == "127.0.0.1" and low <= port <= high
+async def test_coturn_refuses_a_wrong_forged_or_expired_credential(
+        turn_server: Coturn) -> None:
+    user, password = turn_server.credentials("p_party")
+    await allocate(turn_server.port, user, password)  # it is up
     with pytest.raises(stun.TransactionFailed):
-        await allocate(udp, "wrong-password")
+        await allocate(turn_server.port, user, "d3JvbmcgcGFzc3dvcmQ=")
+    forged_user = user.split(":")[0] + ":p_someone_else"
+    with pytest.raises(stun.TransactionFailed):
+        await allocate(turn_server.port, forged_user, password)
+    expired_user, expired_password = turn_server.credentials("p_party", ttl=60,
+                                                            now=time.time() - 120)
+    with pytest.raises(stun.TransactionFailed):
+        await allocate(turn_server.port, expired_user, expired_password)
+
+
+def test_shipped_turn_config_refuses_old_tls_and_private_peer_ranges() -> None:
+    text = shipped_config()
+    lines = set(text.splitlines())
+    assert {"no-tlsv1", "no-tlsv1_1", "use-auth-secret", "fingerprint"} <= lines
+    assert not re.search(r"^(lt-cred-mech|user=|allow-loopback-peers|allowed-peer-ip)",
+                         text, re.M), "no static users and no peer allowances in the shipped file"
+    denied = []
+    for low, high in re.findall(r"^denied-peer-ip=(\S+)-(\S+)$", text, re.M):
+        denied.append((ipaddress.ip_address(low), ipaddress.ip_address(high)))
+
+    def refused(address: str) -> bool:
+        a = ipaddress.ip_address(address)
+        return any(lo.version == a.version and lo <= a <= hi for lo, hi in denied)
+
+    for address in ("10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1",
+                    "100.127.255.254", "169.254.169.254", "0.0.0.1", "fd00::1", "fe80::1",
+                    "::ffff:10.0.0.1"):
+        assert refused(address), address
+    for address in ("203.0.113.20", "8.8.8.8", "100.128.0.1", "172.32.0.1", "2001:db8::1"):
+        assert not refused(address), address

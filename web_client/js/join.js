@@ -268,6 +268,8 @@ function openSocket(base) {
   socket.on("state", onState);
   socket.on("admitted", (data) => {
     if (data && Array.isArray(data.ice_servers)) app.iceServers = data.ice_servers;
+    // the state event may have opened the room already: its media link needs them too
+    if (app.media) app.media.iceServers = app.iceServers;
     if (!app.inRoom && !app.over) enterRoom();
   });
   socket.on("denied", (d) => end("denied", { reason: d && d.reason }));

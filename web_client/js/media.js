@@ -30,6 +30,14 @@ function iceGathered(pc, ms) {
   });
 }
 
+/**
+ * "relay" when the page was opened with ?ice=relay: media goes through the TURN
+ * servers only (a participant behind a firewall that lets nothing else through; tests).
+ */
+export function iceTransportPolicy(search = globalThis.location ? globalThis.location.search : "") {
+  return new URLSearchParams(search).get("ice") === "relay" ? "relay" : "all";
+}
+
 const STALL_POLL_MS = 1000;
 const STALL_AFTER_MS = 3000;
 
@@ -96,7 +104,9 @@ export class MediaLink {
   }
 
   newPeerConnection() {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({
+      iceServers: this.iceServers, bundlePolicy: "max-bundle", iceTransportPolicy: iceTransportPolicy(),
+    });
     pc.ontrack = () => this.onTracks(this.tracks);
     pc.onconnectionstatechange = () => this.onConnectionState(pc.connectionState);
     this.monitor = setInterval(() => this.watchFlow(pc), STALL_POLL_MS);
