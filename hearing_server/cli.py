@@ -159,6 +159,14 @@ def _print(args: argparse.Namespace, data: Any, text: str | None = None) -> None
 # ---- serve -----------------------------------------------------------------------
 
 
+def _tomorrow() -> str:
+    """Tomorrow at 09:30 UTC: a time whose join links work (they last until the end)."""
+    import datetime as dt
+
+    day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    return f"{day.isoformat()}T09:30:00Z"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import build_app
 
@@ -175,7 +183,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  staff console: {base}/console", flush=True)
         print("  first hearing: hearing-server staff add clerk --role clerk; then sign in to"
               " the console, or: hearing-server hearing create --case-number C-1 --title Test"
-              " --at 2026-12-01T10:00:00Z --judge 'Judge Ada' --party 'Sam Party'"
+              f" --at {_tomorrow()} --judge 'Judge Ada' --party 'Sam Party'"
               " --assign-clerk clerk", flush=True)
     try:
         import uvloop
