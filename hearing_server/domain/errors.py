@@ -84,6 +84,7 @@ class Code(StrEnum):
     HEARING_IN_SESSION = "hearing.in_session"
     HEARING_NO_HOST = "hearing.no_host"
     HEARING_BAD_ASSIGNMENT = "hearing.bad_assignment"
+    HEARING_ALREADY_OVER = "hearing.already_over"
     PARTICIPANT_NOT_FOUND = "participant.not_found"
     PARTICIPANT_NOT_IN_LOBBY = "participant.not_in_lobby"
     PARTICIPANT_NOT_PRESENT = "participant.not_present"
@@ -227,6 +228,8 @@ CATALOGUE: dict[Code, Spec] = {
     C.HEARING_NO_HOST: Spec(K.INVALID, "a hearing needs a judge, a mediation a mediator"),
     C.HEARING_BAD_ASSIGNMENT: Spec(K.INVALID,
                                    "the presiding or assigned account cannot sit here"),
+    C.HEARING_ALREADY_OVER: Spec(K.INVALID, "the time given is so far past that the "
+                                 "hearing's links would already have expired"),
     C.PARTICIPANT_NOT_FOUND: Spec(K.NOT_FOUND, "no such participant in the hearing"),
     C.PARTICIPANT_NOT_IN_LOBBY: Spec(K.CONFLICT, "the participant is not waiting in the lobby"),
     C.PARTICIPANT_NOT_PRESENT: Spec(K.CONFLICT, "the participant is not in the room"),

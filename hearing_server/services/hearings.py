@@ -69,7 +69,16 @@ class HearingService:
         await self.check_assignment(hearing)
         return await self.schedule(hearing, actor)
 
+    def check_not_over(self, hearing: Hearing) -> None:
+        """Refuse a time so far past that the links would be born expired (a mistyped
+        year, say): the clerk hears it now rather than the parties on the day."""
+        if hearing.links_valid_until(self._link_grace) <= time.time():
+            raise InvalidInput(
+                f"{hearing.scheduled_at.isoformat()} is over: the hearing's links would "
+                "already have expired", code=Code.HEARING_ALREADY_OVER)
+
     async def schedule(self, hearing: Hearing, actor: str) -> tuple[Hearing, dict[str, str]]:
+        self.check_not_over(hearing)
         await self._store.save_hearing(hearing)
         self._events.append(hearing.id, Event("scheduled", actor, None, {
             "case_number": hearing.case_number,
@@ -116,6 +125,7 @@ class HearingService:
         if hearing.status is HearingStatus.CANCELLED:
             raise Conflict("the hearing was cancelled", code=Code.HEARING_CANCELLED)
         updated = hearing.rescheduled(parse_datetime(when), time.time())
+        self.check_not_over(updated)
         await self._store.save_hearing(updated)
         self._events.append(hearing.id, Event("rescheduled", actor, None, {
             "from": hearing.scheduled_at.isoformat(), "to": updated.scheduled_at.isoformat()}))

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from hearing_server.api.routes import ENTRY
-from hearing_server.app import HEARINGS
+from hearing_server.app import HEARINGS, STORE
 from hearing_server.domain.errors import HearingError
 from hearing_server.services.entry import EntryService
 from tests.conftest import Running, refused, token_of
@@ -85,7 +85,27 @@ async def test_the_service_record_shows_the_links_lifetime_from_the_current_sche
 
 
 async def test_a_link_of_a_hearing_long_over_is_refused_on_connect(running: Running) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    service = running.app[HEARINGS]
+    hearing, links = await service.create(hearing_at(start), actor="test")
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
-    _, links = await running.app[HEARINGS].create(hearing_at(start), actor="test")
+    await running.app[STORE].save_hearing(hearing.rescheduled(start, 0.0))  # as days went by
     assert (await refused(running, token_of(links["party"])))["code"] == "token.expired"
     assert time.time() > start.timestamp() + 2 * DAY
+
+
+async def test_scheduling_a_hearing_whose_links_would_be_born_expired_is_refused(
+        running: Running) -> None:
+    service = running.app[HEARINGS]
+    last_year = datetime.now(UTC).replace(microsecond=0) - timedelta(days=365)
+    with pytest.raises(HearingError) as err:
+        await service.create(hearing_at(last_year), actor="test")
+    assert err.value.code.value == "hearing.already_over"
+    assert await service.find("C-30") == [], "nothing was saved"
+    hearing, _ = await service.create(hearing_at(last_year + timedelta(days=366)), "test")
+    with pytest.raises(HearingError) as err:
+        await service.reschedule(hearing.id, last_year.isoformat(), "test")
+    assert err.value.code.value == "hearing.already_over"
+    # a hearing that ended an hour ago is still within the grace: a late record is allowed
+    await service.reschedule(hearing.id, (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
+                             "test")
