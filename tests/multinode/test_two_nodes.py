@@ -20,6 +20,7 @@ import socketio
 
 from bench.media import cached_clips
 from bench.participant import Participant
+from recording.verify import verify_folder
 from tests.redis_server import RedisServer, free_port
 from tests.relay.harness import wait_for
 from tests.when import soon
@@ -207,3 +208,84 @@ async def test_sigterm_drains_the_node_and_hands_its_hearing_to_another(
         assert "hearing_handed_over" in types
     finally:
         await judge.close()
+
+
+def mediation(cluster: Cluster) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-m", "hearing_server.cli", "--data-dir", str(cluster.data),
+         "hearing", "create", "--kind", "mediation", "--case-number", "M-2",
+         "--title", "Takeover", "--at", soon(), "--mediator", "Mia", "--party", "Ann",
+         "--counsel", "Bob"],
+        cwd=ROOT, env=cluster.env("cli", 1), capture_output=True, text=True, check=True)
+    created: dict[str, object] = json.loads(out.stdout)
+    return created
+
+
+@pytest.mark.timeout(150)
+async def test_a_node_lost_mid_mediation_hands_over_caucus_settlement_and_recording(
+        cluster: Cluster) -> None:
+    a = cluster.start("node-a")
+    b = cluster.start("node-b")
+    hid, tokens, ids = tokens_of(mediation(cluster))
+    video, audio = cached_clips()
+    mediator = Participant(a.url, tokens["mediator"], "mediator", video, audio)
+    party = Participant(a.url, tokens["party"], "party", video, audio)
+    counsel = Participant(a.url, tokens["counsel"], "counsel", video, audio)
+    terms = "Ann pays Bob 1,000 by 1 January.\n"
+    try:
+        for p in (mediator, party, counsel):
+            await p.connect()
+        for who in ("party", "counsel"):
+            assert (await mediator.call("admit", {"participant_id": ids[who]}))["ok"]
+        assert (await mediator.call("conduct", {"action": "start"}))["ok"]
+        assert (await mediator.call("recording", {"action": "start"}))["ok"]
+        sha = (await mediator.call("settlement.draft", {"text": terms}))["sha256"]
+        assert (await party.call("settlement.confirm", {
+            "sha256": sha, "typed_name": "Ann", "confirm": True}))["ok"]
+        caucus = (await mediator.call("caucus.open", {
+            "name": "with counsel", "participant_ids": [ids["counsel"]]}))["caucus"]
+        await wait_for(lambda: mediator.media.frames_from(ids["party"], "camera") > 10, 20)
+        await wait_for(lambda: any(e == "state" and d["state"]["recording_active"]
+                                   for e, d in mediator.events), 10)
+        os.kill(a.proc.pid, signal.SIGKILL)  # node A dies mid-mediation
+        a.proc.wait(10)
+        lost_at = time.time()
+        for _ in range(40):
+            try:
+                await mediator.reconnect(b.url)
+                break
+            except Exception:
+                await asyncio.sleep(0.5)
+        await party.reconnect(b.url)
+        await counsel.reconnect(b.url)
+        assert mediator.base_url == b.url
+        state = mediator.welcome["state"]
+        assert state["phase"] == "in_session" and state["recording"] == "on"
+        assert [c["id"] for c in state["caucuses"]] == [caucus]
+        assert counsel.welcome["you"]["room"] == caucus  # still in the caucus
+        assert party.welcome["you"]["room"] == "main"
+        got = await party.call("settlement.get")
+        assert got["settlement"]["text"] == terms
+        assert ids["party"] in got["settlement"]["confirmations"]
+        gap = state["interruption"]
+        assert gap["cause"] == "node lost" and gap["recording_gap"] is True
+        assert gap["from"] <= lost_at + 0.5
+        # media flows again, and the caucus still keeps counsel and the party apart
+        await wait_for(lambda: mediator.media.frames_from(ids["party"], "camera") > 10
+                       and party.media.frames_from(ids["mediator"], "camera") > 10, 20)
+        assert party.media.frames_from(ids["counsel"], "camera") == 0
+        await wait_for(lambda: any(e == "state" and d["state"]["recording_active"]
+                                   for e, d in mediator.events), 10)
+        assert (await mediator.call("caucus.end"))["ok"]
+        assert (await mediator.call("conduct", {"action": "adjourn"}))["ok"]
+    finally:
+        for p in (counsel, party, mediator):
+            await p.close()
+    types = [e["type"] for e in events(cluster, hid)]
+    assert "hearing_moved" in types and "recording_gap" in types
+    folder = cluster.data / "records" / hid
+    report = verify_folder(folder)
+    assert report.ok, report.render()
+    assert (folder / "settlement.txt").read_text() == terms
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "interruptions.json" in {e["path"] for e in manifest["entries"]}
