@@ -20,7 +20,11 @@ frame with ``encoder.pack``. The relay therefore:
 from __future__ import annotations
 
 import asyncio
+import errno
+import importlib.metadata
+import logging
 import random
+import socket
 import struct
 import time
 from collections.abc import Callable
@@ -29,7 +33,8 @@ from typing import Any
 
 import aioice.ice
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aioice.candidate import Candidate, candidate_foundation, candidate_priority
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
@@ -39,6 +44,7 @@ from ..tasks import TaskSet
 from .frames import EncodedFrame, is_keyframe
 
 PINNED_AIORTC_VERSION = "1.16.0"
+PINNED_AIOICE_VERSION = "0.13.0"
 
 _RX = "_RTCRtpReceiver__"
 _TX = "_RTCRtpSender__"
@@ -51,11 +57,18 @@ class IncompatibleAiortc(RuntimeError):
 
 
 def check_aiortc() -> None:
-    """Refuse to run on an aiortc whose internals we have not checked."""
+    """Refuse to run on an aiortc (or aioice) whose internals we have not checked."""
     if aiortc.__version__ != PINNED_AIORTC_VERSION:
         raise IncompatibleAiortc(
             f"the relay hooks aiortc {PINNED_AIORTC_VERSION}; found {aiortc.__version__}"
         )
+    aioice_version = importlib.metadata.version("aioice")
+    if aioice_version != PINNED_AIOICE_VERSION:
+        raise IncompatibleAiortc(
+            f"the relay hooks aioice {PINNED_AIOICE_VERSION}; found {aioice_version}"
+        )
+    if not hasattr(aioice.ice.Connection, "get_component_candidates"):
+        raise IncompatibleAiortc("aioice.ice.Connection.get_component_candidates is missing")
     for name in ("_handle_rtp_packet", "_send_rtcp_pli", "_send_rtcp_nack", "_run_rtcp",
                  "receive"):
         if not hasattr(RTCRtpReceiver, name):
@@ -70,6 +83,84 @@ def restrict_host_addresses(addresses: list[str]) -> None:
     """Gather ICE host candidates only on ``addresses`` (for example loopback)."""
     if addresses:
         aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(addresses)
+
+
+# ---- host ports: a UDP range an operator can open ------------------------------------
+
+_AIOICE_COMPONENT_CANDIDATES = aioice.ice.Connection.get_component_candidates
+_logger = logging.getLogger(__name__)
+
+
+def bind_host_ports(pc: RTCPeerConnection, low: int, high: int) -> None:
+    """Bind the ICE host candidates of ``pc`` to UDP ports in ``low..high`` (both 0:
+    ephemeral ports, aioice's own way). Call before each ``setLocalDescription``.
+
+    aioice 0.13.0 binds each host socket to port 0 inside
+    ``Connection.get_component_candidates``; this gives each of ``pc``'s ICE
+    connections a copy of that method that binds in the range instead (only the
+    relay's connections: other aioice users in the process keep ephemeral ports).
+    """
+    if (low, high) == (0, 0):
+        return
+    if not 1024 <= low <= high <= 65535:
+        raise ValueError(f"UDP port range {low}-{high} is not within 1024-65535")
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.sender.transport
+        if dtls is None:
+            continue
+        connection: Any = dtls.transport.iceGatherer._connection
+        if not getattr(connection, "_hearing_port_range", None):
+            connection._hearing_port_range = (low, high)
+            connection.get_component_candidates = MethodType(_in_range, connection)
+
+
+async def _in_range(self: Any, component: int, addresses: list[str]) -> list[Candidate]:
+    """``Connection.get_component_candidates`` of aioice 0.13.0, host ports in a range."""
+    low, high = self._hearing_port_range
+    host: list[Candidate] = []
+    for address in addresses:
+        protocol = await _bind_in_range(self, address, low, high)
+        if protocol is None:
+            continue
+        host_address = protocol.transport.get_extra_info("sockname")
+        protocol.local_candidate = Candidate(
+            foundation=candidate_foundation("host", "udp", host_address[0]),
+            component=component, transport="udp",
+            priority=candidate_priority(component, "host"),
+            host=host_address[0], port=host_address[1], type="host")
+        host.append(protocol.local_candidate)
+        self._protocols.append(protocol)
+    # server-reflexive and relayed candidates: aioice's own code, with no host address
+    # left for it to bind (the relay is given no STUN or TURN server)
+    others: list[Candidate] = await _AIOICE_COMPONENT_CANDIDATES(self, component, [])
+    return host + others
+
+
+async def _bind_in_range(connection: aioice.ice.Connection, address: str, low: int,
+                         high: int) -> Any:
+    """A ``StunProtocol`` on a free port of the range at ``address`` (tried from a random
+    start, each port once), or None when every port is taken."""
+    loop = asyncio.get_running_loop()
+    size = high - low + 1
+    start = random.randrange(size)
+    for i in range(size):
+        port = low + (start + i) % size
+        try:
+            transport, protocol = await loop.create_datagram_endpoint(
+                lambda: aioice.ice.StunProtocol(connection), local_addr=(address, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                continue
+            _logger.info("could not bind %s:%d: %s", address, port, exc)
+            return None
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                            aioice.turn.UDP_SOCKET_BUFFER_SIZE)
+        return protocol
+    _logger.warning("no free UDP port in %d-%d at %s: no host candidate there",
+                    low, high, address)
+    return None
 
 
 # ---- receive side --------------------------------------------------------------

@@ -33,6 +33,7 @@ from ..domain.policy import Source
 from ..tasks import TaskSet
 from .aiortc_hook import (
     Packer,
+    bind_host_ports,
     count_nacks_received,
     count_nacks_sent,
     install_packer,
@@ -61,6 +62,8 @@ class PeerConfig:
     #: composition root allows loopback only to a node serving on loopback
     candidates: CandidatePolicy = field(
         default_factory=lambda: CandidatePolicy(allow_loopback=True))
+    #: UDP ports of the node's host candidates ((0, 0): ephemeral)
+    port_range: tuple[int, int] = (0, 0)
 
 
 def codec_preferences(kind: str, video_codec: str) -> list[Any]:
@@ -236,6 +239,7 @@ class Peer:
 
     async def _one_round(self) -> None:
         offer = await self.pc.createOffer()
+        bind_host_ports(self.pc, *self.config.port_range)
         await self.pc.setLocalDescription(offer)
         for slot, transceiver in self._slot_transceivers.items():
             slot.mid = transceiver.mid
