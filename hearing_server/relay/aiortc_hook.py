@@ -27,6 +27,7 @@ import random
 import socket
 import struct
 import time
+from collections import deque
 from collections.abc import Callable
 from types import MethodType
 from typing import Any
@@ -166,12 +167,28 @@ async def _bind_in_range(connection: aioice.ice.Connection, address: str, low: i
 # ---- receive side --------------------------------------------------------------
 
 
+#: how long a video frame with a missing packet waits for its retransmission before the
+#: buffer gives it up, skips to the next whole frame and waits for a keyframe
+RECOVERY_WAIT = 0.25
+#: while waiting for a keyframe, ask again this often (the request may be lost too)
+KEYFRAME_RETRY = 1.0
+#: an audio packet later than this (48 kHz clock: 1 s) behind the newest is dropped
+AUDIO_REORDER_WINDOW = 48000
+
+
 class LowDelayJitterBuffer(JitterBuffer):
     """Releases a frame the moment it is complete.
 
     Video: when every packet from the buffer's origin up to a packet with the
     marker bit shares one timestamp. Audio (one packet per frame): at once,
     dropping packets older than the last one released.
+
+    A video frame whose missing packet has not come back (NACK/RTX) within
+    :data:`RECOVERY_WAIT` while later packets arrive is given up: the buffer skips to
+    the next whole frame, asks for a keyframe (``on_unrecoverable``, else a PLI of its
+    own) and sets ``awaiting_keyframe``, so the tap drops the frames that cannot be
+    decoded without the lost one until the keyframe comes (a short freeze, not a stall
+    until the buffer overflows nor a corrupt picture).
     """
 
     def __init__(self, capacity: int, is_video: bool) -> None:
@@ -179,20 +196,69 @@ class LowDelayJitterBuffer(JitterBuffer):
         self.media_ssrc: int | None = None
         self.arrived_at = 0.0
         self._last_audio_ts: int | None = None
+        self._recent_audio: deque[int] = deque(maxlen=64)
+        #: the relay's rate-limited keyframe request (None: a PLI from aiortc itself)
+        self.on_unrecoverable: Callable[[], None] | None = None
+        self.awaiting_keyframe = False
+        #: frames given up (a packet never came back) and frames dropped awaiting a keyframe
+        self.lost_frames = 0
+        self.discarded_frames = 0
+        self._blocked_since: float | None = None
+        self._last_request = 0.0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        self.arrived_at = time.perf_counter()
+        now = self.arrived_at = time.perf_counter()
         self.media_ssrc = packet.ssrc
         if not self._is_video:
+            # released at once, also when it comes late (out of order, from a jittery
+            # link: the receiving browser's own jitter buffer puts it back in place);
+            # only duplicates and packets older than a second are dropped
+            ts = packet.timestamp
             last = self._last_audio_ts
-            if last is not None and ((packet.timestamp - last) & 0xFFFFFFFF) >= 0x80000000:
-                return False, None  # late or duplicate
-            self._last_audio_ts = packet.timestamp
-            return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+            if last is not None and ((ts - last) & 0xFFFFFFFF) >= 0x80000000:
+                if (last - ts) & 0xFFFFFFFF > AUDIO_REORDER_WINDOW or ts in self._recent_audio:
+                    return False, None
+            else:
+                self._last_audio_ts = ts
+            self._recent_audio.append(ts)
+            return False, JitterFrame(data=packet._data, timestamp=ts)  # type: ignore[attr-defined]
         pli, frame = super().add(packet)
+        if frame is None:
+            frame = self._complete_at_origin()
         if frame is not None:
-            return pli, frame
-        return pli, self._complete_at_origin()
+            self._blocked_since = None
+        elif self._origin is not None and packet.sequence_number != self._origin:
+            # something before this packet is still missing
+            if self._blocked_since is None:
+                self._blocked_since = now
+            elif now - self._blocked_since > RECOVERY_WAIT and self._skip_to_next_frame():
+                self._blocked_since = None
+                self.lost_frames += 1
+                self.awaiting_keyframe = True
+                self._last_request = 0.0
+                frame = self._complete_at_origin()
+        if self.awaiting_keyframe and now - self._last_request > KEYFRAME_RETRY:
+            self._last_request = now
+            if self.on_unrecoverable is not None:
+                self.on_unrecoverable()
+            else:
+                pli = True
+        return pli, frame
+
+    def keyframe_arrived(self) -> None:
+        self.awaiting_keyframe = False
+
+    def _skip_to_next_frame(self) -> bool:
+        """Drop packets from the origin up to the first packet after a marker; False
+        when no whole frame start is in the buffer yet."""
+        assert self._origin is not None
+        for count in range(1, self._capacity):
+            before = self._packets[(self._origin + count - 1) % self._capacity]
+            p = self._packets[(self._origin + count) % self._capacity]
+            if before is not None and before.marker and p is not None:
+                self.remove(count)
+                return True
+        return False
 
     def _complete_at_origin(self) -> JitterFrame | None:
         if self._origin is None:
@@ -239,8 +305,15 @@ class _TapQueue:
             return
         codec, jf = item
         name = self._codec_name(codec)
-        arrived = getattr(self._buffer, "arrived_at", 0.0) or time.perf_counter()
-        self._sink(EncodedFrame(jf.data, jf.timestamp, is_keyframe(name, jf.data), arrived))
+        keyframe = is_keyframe(name, jf.data)
+        buffer = self._buffer
+        if isinstance(buffer, LowDelayJitterBuffer) and buffer.awaiting_keyframe:
+            if not keyframe:
+                buffer.discarded_frames += 1  # undecodable without the frame given up
+                return
+            buffer.keyframe_arrived()
+        arrived = getattr(buffer, "arrived_at", 0.0) or time.perf_counter()
+        self._sink(EncodedFrame(jf.data, jf.timestamp, keyframe, arrived))
 
 
 def _codec_name(codec: Any) -> str:
@@ -327,10 +400,17 @@ class Packer:
         if self._offset == -1:
             self._offset = self._last_out + self._frame_step - frame.timestamp
         ts = frame.timestamp + self._offset
+        audio = self._vp8 is None and self._h264 is None
+        if audio and self._last_out - self._frame_step * 50 < ts <= self._last_out:
+            # a late (reordered) audio packet: sent with its own time, in its place
+            return self._payloads(frame), ts & 0xFFFFFFFF
         if ts <= self._last_out:  # a publisher's clock jumped back: keep it monotonic
             self._offset += self._last_out + self._frame_step - ts
             ts = self._last_out + self._frame_step
         self._last_out = ts
+        return self._payloads(frame), ts & 0xFFFFFFFF
+
+    def _payloads(self, frame: EncodedFrame) -> list[bytes]:
         if self._vp8 is not None:
             payloads = self._vp8._packetize(frame.data, self._vp8.picture_id)
             self._vp8.picture_id = (self._vp8.picture_id + 1) % (1 << 15)
@@ -340,7 +420,7 @@ class Packer:
             payloads = [frame.data]
         if self.on_packed is not None:
             self.on_packed(frame, len(payloads))
-        return payloads, ts & 0xFFFFFFFF
+        return payloads
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         raise RuntimeError("the relay never encodes")

@@ -32,6 +32,7 @@ from ..domain.errors import Code, HearingError, MediaError
 from ..domain.policy import Source
 from ..tasks import TaskSet
 from .aiortc_hook import (
+    LowDelayJitterBuffer,
     Packer,
     bind_host_ports,
     count_nacks_received,
@@ -153,7 +154,10 @@ class Peer:
     def _make_producer(self, source: Source, receiver: RTCRtpReceiver) -> Producer:
         codec = "opus" if source.kind == "audio" else self.config.video_codec
         producer = Producer(self.participant_id, source, codec, receiver, self._on_producer_live)
-        producer.media_ssrc = functools.partial(publisher_ssrc, receiver, self._buffers[source])
+        buffer = self._buffers[source]
+        producer.media_ssrc = functools.partial(publisher_ssrc, receiver, buffer)
+        if isinstance(buffer, LowDelayJitterBuffer):  # a frame lost for good: a keyframe
+            buffer.on_unrecoverable = producer.request_keyframe
         return producer
 
     def remove_publish(self, source: Source) -> Producer | None:

@@ -50,8 +50,21 @@ def test_audio_frames_are_released_the_moment_they_arrive() -> None:
     assert frame is not None and frame.data == b"a"
     _, frame = jb.add(packet(11, 1920, 1, b"b"))
     assert frame is not None and frame.timestamp == 1920
-    _, late = jb.add(packet(9, 0, 1, b"old"))
-    assert late is None  # older than what was already released
+    _, late = jb.add(packet(9, 0, 1, b"late"))
+    assert late is not None and late.timestamp == 0  # reordered: forwarded all the same
+    _, again = jb.add(packet(9, 0, 1, b"late"))
+    assert again is None  # a duplicate is not
+    _, stale = jb.add(packet(8, 1920 - 48000 - 960, 1, b"stale"))
+    assert stale is None  # more than a second behind
+
+
+def test_a_late_audio_packet_is_packed_with_its_own_timestamp() -> None:
+    packer = Packer("opus", 960)
+    _, t1 = packer.pack(EncodedFrame(b"a", 960, True, 0.0))
+    _, t2 = packer.pack(EncodedFrame(b"b", 2880, True, 0.0))
+    _, late = packer.pack(EncodedFrame(b"c", 1920, True, 0.0))
+    _, t3 = packer.pack(EncodedFrame(b"d", 3840, True, 0.0))
+    assert (t2 - t1, late - t1, t3 - t1) == (1920, 960, 2880)
 
 
 def test_video_frame_is_released_on_its_last_packet_not_the_next_frame() -> None:
@@ -74,9 +87,10 @@ def test_packer_keeps_timestamps_continuous_across_a_change_of_publisher() -> No
     _, t1 = p.pack(EncodedFrame(b"x", 5000, True, 0.0))
     _, t2 = p.pack(EncodedFrame(b"x", 5960, True, 0.0))
     p.set_source(b)
-    _, t3 = p.pack(EncodedFrame(b"x", 123, True, 0.0))
+    _, t3 = p.pack(EncodedFrame(b"x", 500123, True, 0.0))
     assert t2 - t1 == 960 and t3 - t2 == 960
-    _, t4 = p.pack(EncodedFrame(b"x", 50, True, 0.0))  # clock jumps back: still monotonic
+    # the clock jumps back (10 s: more than a reordered packet): still monotonic
+    _, t4 = p.pack(EncodedFrame(b"x", 50, True, 0.0))
     assert t4 > t3
 
 
