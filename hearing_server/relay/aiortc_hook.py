@@ -38,7 +38,7 @@ from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.jitterbuffer import MAX_MISORDER, JitterBuffer, JitterFrame
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket
 
 from ..tasks import TaskSet
@@ -172,6 +172,8 @@ async def _bind_in_range(connection: aioice.ice.Connection, address: str, low: i
 RECOVERY_WAIT = 0.25
 #: while waiting for a keyframe, ask again this often (the request may be lost too)
 KEYFRAME_RETRY = 1.0
+#: a new video stream's first frame waits this long for packets that overtook its head
+STARTUP_WAIT = 0.06
 #: an audio packet later than this (48 kHz clock: 1 s) behind the newest is dropped
 AUDIO_REORDER_WINDOW = 48000
 
@@ -191,8 +193,10 @@ class LowDelayJitterBuffer(JitterBuffer):
     until the buffer overflows nor a corrupt picture).
     """
 
-    def __init__(self, capacity: int, is_video: bool) -> None:
+    def __init__(self, capacity: int, is_video: bool,
+                 startup_wait: float | None = None) -> None:
         super().__init__(capacity=capacity, prefetch=0, is_video=is_video)
+        self._startup_wait = STARTUP_WAIT if startup_wait is None else startup_wait
         self.media_ssrc: int | None = None
         self.arrived_at = 0.0
         self._last_audio_ts: int | None = None
@@ -205,6 +209,8 @@ class LowDelayJitterBuffer(JitterBuffer):
         self.discarded_frames = 0
         self._blocked_since: float | None = None
         self._last_request = 0.0
+        self._first_at: float | None = None
+        self._released_any = False
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         now = self.arrived_at = time.perf_counter()
@@ -222,9 +228,24 @@ class LowDelayJitterBuffer(JitterBuffer):
                 self._last_audio_ts = ts
             self._recent_audio.append(ts)
             return False, JitterFrame(data=packet._data, timestamp=ts)  # type: ignore[attr-defined]
+        if self._first_at is None:
+            self._first_at = now
+        if not self._released_any:
+            # the first packet to arrive need not be the first one sent: until the first
+            # frame is out, an earlier packet moves the origin back, and nothing is
+            # released for STARTUP_WAIT (else a frame missing its head goes out)
+            seq = packet.sequence_number
+            if self._origin is None or 0 < ((self._origin - seq) & 0xFFFF) < MAX_MISORDER:
+                self._origin = seq
+            if (now - self._first_at < self._startup_wait
+                    and (seq - self._origin) & 0xFFFF < self._capacity):
+                self._packets[seq % self._capacity] = packet
+                return False, None
         pli, frame = super().add(packet)
         if frame is None:
             frame = self._complete_at_origin()
+        if frame is not None:
+            self._released_any = True
         if frame is not None:
             self._blocked_since = None
         elif self._origin is not None and packet.sequence_number != self._origin:
