@@ -264,7 +264,8 @@ def build_app(settings: Settings) -> web.Application:
     relay = Relay(
         PeerConfig(video_codec=settings.video_codec, ice_timeout=settings.ice_timeout,
                    public_ip=settings.public_ip,
-                   candidates=CandidatePolicy(allow_loopback=bool(ice_host_addresses(settings)))),
+                   candidates=CandidatePolicy(allow_loopback=bool(ice_host_addresses(settings))),
+                   port_range=(settings.ice_port_min, settings.ice_port_max)),
         notifier.to_participant,
         host_addresses=ice_host_addresses(settings),
     )

@@ -59,9 +59,8 @@ class Settings:
     turn_ttl: int = 12 * 3600
     #: Public IPv4 address of a node behind 1:1 NAT, added as an extra host candidate.
     public_ip: str = ""
-    #: Reserved for a UDP port range of the relay's host candidates. Not supported yet:
-    #: media uses ephemeral ports, so any other value than (0, 0) is refused at start
-    #: (open UDP 1024-65535 to the node, or have clients go through TURN).
+    #: UDP port range of the relay's host candidates (one port per media connection per
+    #: host address; open it to the node). Both 0: ephemeral ports.
     ice_port_min: int = 0
     ice_port_max: int = 0
     #: Give up on a peer connection that has not connected after this many seconds.
@@ -218,8 +217,10 @@ def _check_ice_ports(settings: Settings) -> None:
     low, high = settings.ice_port_min, settings.ice_port_max
     if (low, high) == (0, 0):
         return
-    raise ValueError(f"ice_port_min {low} / ice_port_max {high}: a UDP port range for media"
-                     " is not supported yet (leave both 0; see docs/operations.md)")
+    if not 1024 <= low <= high <= 65535:
+        raise ValueError(f"ice_port_min {low} / ice_port_max {high}: a UDP port range for media"
+                         " must lie within 1024-65535 with ice_port_min <= ice_port_max"
+                         " (both 0: ephemeral ports)")
 
 
 def _checked(key: str, value: Any, where: str) -> Any:

@@ -20,25 +20,32 @@ frame with ``encoder.pack``. The relay therefore:
 from __future__ import annotations
 
 import asyncio
+import errno
+import importlib.metadata
+import logging
 import random
+import socket
 import struct
 import time
+from collections import deque
 from collections.abc import Callable
 from types import MethodType
 from typing import Any
 
 import aioice.ice
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aioice.candidate import Candidate, candidate_foundation, candidate_priority
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.jitterbuffer import MAX_MISORDER, JitterBuffer, JitterFrame
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket
 
 from ..tasks import TaskSet
 from .frames import EncodedFrame, is_keyframe
 
 PINNED_AIORTC_VERSION = "1.16.0"
+PINNED_AIOICE_VERSION = "0.13.0"
 
 _RX = "_RTCRtpReceiver__"
 _TX = "_RTCRtpSender__"
@@ -51,11 +58,18 @@ class IncompatibleAiortc(RuntimeError):
 
 
 def check_aiortc() -> None:
-    """Refuse to run on an aiortc whose internals we have not checked."""
+    """Refuse to run on an aiortc (or aioice) whose internals we have not checked."""
     if aiortc.__version__ != PINNED_AIORTC_VERSION:
         raise IncompatibleAiortc(
             f"the relay hooks aiortc {PINNED_AIORTC_VERSION}; found {aiortc.__version__}"
         )
+    aioice_version = importlib.metadata.version("aioice")
+    if aioice_version != PINNED_AIOICE_VERSION:
+        raise IncompatibleAiortc(
+            f"the relay hooks aioice {PINNED_AIOICE_VERSION}; found {aioice_version}"
+        )
+    if not hasattr(aioice.ice.Connection, "get_component_candidates"):
+        raise IncompatibleAiortc("aioice.ice.Connection.get_component_candidates is missing")
     for name in ("_handle_rtp_packet", "_send_rtcp_pli", "_send_rtcp_nack", "_run_rtcp",
                  "receive"):
         if not hasattr(RTCRtpReceiver, name):
@@ -72,7 +86,96 @@ def restrict_host_addresses(addresses: list[str]) -> None:
         aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(addresses)
 
 
+# ---- host ports: a UDP range an operator can open ------------------------------------
+
+_AIOICE_COMPONENT_CANDIDATES = aioice.ice.Connection.get_component_candidates
+_logger = logging.getLogger(__name__)
+
+
+def bind_host_ports(pc: RTCPeerConnection, low: int, high: int) -> None:
+    """Bind the ICE host candidates of ``pc`` to UDP ports in ``low..high`` (both 0:
+    ephemeral ports, aioice's own way). Call before each ``setLocalDescription``.
+
+    aioice 0.13.0 binds each host socket to port 0 inside
+    ``Connection.get_component_candidates``; this gives each of ``pc``'s ICE
+    connections a copy of that method that binds in the range instead (only the
+    relay's connections: other aioice users in the process keep ephemeral ports).
+    """
+    if (low, high) == (0, 0):
+        return
+    if not 1024 <= low <= high <= 65535:
+        raise ValueError(f"UDP port range {low}-{high} is not within 1024-65535")
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.sender.transport
+        if dtls is None:
+            continue
+        connection: Any = dtls.transport.iceGatherer._connection
+        if not getattr(connection, "_hearing_port_range", None):
+            connection._hearing_port_range = (low, high)
+            connection.get_component_candidates = MethodType(_in_range, connection)
+
+
+async def _in_range(self: Any, component: int, addresses: list[str]) -> list[Candidate]:
+    """``Connection.get_component_candidates`` of aioice 0.13.0, host ports in a range."""
+    low, high = self._hearing_port_range
+    host: list[Candidate] = []
+    for address in addresses:
+        protocol = await _bind_in_range(self, address, low, high)
+        if protocol is None:
+            continue
+        host_address = protocol.transport.get_extra_info("sockname")
+        protocol.local_candidate = Candidate(
+            foundation=candidate_foundation("host", "udp", host_address[0]),
+            component=component, transport="udp",
+            priority=candidate_priority(component, "host"),
+            host=host_address[0], port=host_address[1], type="host")
+        host.append(protocol.local_candidate)
+        self._protocols.append(protocol)
+    # server-reflexive and relayed candidates: aioice's own code, with no host address
+    # left for it to bind (the relay is given no STUN or TURN server)
+    others: list[Candidate] = await _AIOICE_COMPONENT_CANDIDATES(self, component, [])
+    return host + others
+
+
+async def _bind_in_range(connection: aioice.ice.Connection, address: str, low: int,
+                         high: int) -> Any:
+    """A ``StunProtocol`` on a free port of the range at ``address`` (tried from a random
+    start, each port once), or None when every port is taken."""
+    loop = asyncio.get_running_loop()
+    size = high - low + 1
+    start = random.randrange(size)
+    for i in range(size):
+        port = low + (start + i) % size
+        try:
+            transport, protocol = await loop.create_datagram_endpoint(
+                lambda: aioice.ice.StunProtocol(connection), local_addr=(address, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                continue
+            _logger.info("could not bind %s:%d: %s", address, port, exc)
+            return None
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                            aioice.turn.UDP_SOCKET_BUFFER_SIZE)
+        return protocol
+    _logger.warning("no free UDP port in %d-%d at %s: no host candidate there",
+                    low, high, address)
+    return None
+
+
 # ---- receive side --------------------------------------------------------------
+
+
+#: how long a video frame with a missing packet waits for its retransmission before the
+#: buffer gives it up, skips to the next whole frame and waits for a keyframe
+RECOVERY_WAIT = 0.25
+#: while waiting for a keyframe, ask again this often (the request may be lost too)
+KEYFRAME_RETRY = 1.0
+#: a new video stream's first frame waits this long for packets that overtook its head
+STARTUP_WAIT = 0.06
+#: an audio packet later than this (48 kHz clock: 1 s) behind the newest is dropped
+AUDIO_REORDER_WINDOW = 48000
 
 
 class LowDelayJitterBuffer(JitterBuffer):
@@ -81,27 +184,102 @@ class LowDelayJitterBuffer(JitterBuffer):
     Video: when every packet from the buffer's origin up to a packet with the
     marker bit shares one timestamp. Audio (one packet per frame): at once,
     dropping packets older than the last one released.
+
+    A video frame whose missing packet has not come back (NACK/RTX) within
+    :data:`RECOVERY_WAIT` while later packets arrive is given up: the buffer skips to
+    the next whole frame, asks for a keyframe (``on_unrecoverable``, else a PLI of its
+    own) and sets ``awaiting_keyframe``, so the tap drops the frames that cannot be
+    decoded without the lost one until the keyframe comes (a short freeze, not a stall
+    until the buffer overflows nor a corrupt picture).
     """
 
-    def __init__(self, capacity: int, is_video: bool) -> None:
+    def __init__(self, capacity: int, is_video: bool,
+                 startup_wait: float | None = None) -> None:
         super().__init__(capacity=capacity, prefetch=0, is_video=is_video)
+        self._startup_wait = STARTUP_WAIT if startup_wait is None else startup_wait
         self.media_ssrc: int | None = None
         self.arrived_at = 0.0
         self._last_audio_ts: int | None = None
+        self._recent_audio: deque[int] = deque(maxlen=64)
+        #: the relay's rate-limited keyframe request (None: a PLI from aiortc itself)
+        self.on_unrecoverable: Callable[[], None] | None = None
+        self.awaiting_keyframe = False
+        #: frames given up (a packet never came back) and frames dropped awaiting a keyframe
+        self.lost_frames = 0
+        self.discarded_frames = 0
+        self._blocked_since: float | None = None
+        self._last_request = 0.0
+        self._first_at: float | None = None
+        self._released_any = False
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        self.arrived_at = time.perf_counter()
+        now = self.arrived_at = time.perf_counter()
         self.media_ssrc = packet.ssrc
         if not self._is_video:
+            # released at once, also when it comes late (out of order, from a jittery
+            # link: the receiving browser's own jitter buffer puts it back in place);
+            # only duplicates and packets older than a second are dropped
+            ts = packet.timestamp
             last = self._last_audio_ts
-            if last is not None and ((packet.timestamp - last) & 0xFFFFFFFF) >= 0x80000000:
-                return False, None  # late or duplicate
-            self._last_audio_ts = packet.timestamp
-            return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+            if last is not None and ((ts - last) & 0xFFFFFFFF) >= 0x80000000:
+                if (last - ts) & 0xFFFFFFFF > AUDIO_REORDER_WINDOW or ts in self._recent_audio:
+                    return False, None
+            else:
+                self._last_audio_ts = ts
+            self._recent_audio.append(ts)
+            return False, JitterFrame(data=packet._data, timestamp=ts)  # type: ignore[attr-defined]
+        if self._first_at is None:
+            self._first_at = now
+        if not self._released_any:
+            # the first packet to arrive need not be the first one sent: until the first
+            # frame is out, an earlier packet moves the origin back, and nothing is
+            # released for STARTUP_WAIT (else a frame missing its head goes out)
+            seq = packet.sequence_number
+            if self._origin is None or 0 < ((self._origin - seq) & 0xFFFF) < MAX_MISORDER:
+                self._origin = seq
+            if (now - self._first_at < self._startup_wait
+                    and (seq - self._origin) & 0xFFFF < self._capacity):
+                self._packets[seq % self._capacity] = packet
+                return False, None
         pli, frame = super().add(packet)
+        if frame is None:
+            frame = self._complete_at_origin()
         if frame is not None:
-            return pli, frame
-        return pli, self._complete_at_origin()
+            self._released_any = True
+        if frame is not None:
+            self._blocked_since = None
+        elif self._origin is not None and packet.sequence_number != self._origin:
+            # something before this packet is still missing
+            if self._blocked_since is None:
+                self._blocked_since = now
+            elif now - self._blocked_since > RECOVERY_WAIT and self._skip_to_next_frame():
+                self._blocked_since = None
+                self.lost_frames += 1
+                self.awaiting_keyframe = True
+                self._last_request = 0.0
+                frame = self._complete_at_origin()
+        if self.awaiting_keyframe and now - self._last_request > KEYFRAME_RETRY:
+            self._last_request = now
+            if self.on_unrecoverable is not None:
+                self.on_unrecoverable()
+            else:
+                pli = True
+        return pli, frame
+
+    def keyframe_arrived(self) -> None:
+        self.awaiting_keyframe = False
+
+    def _skip_to_next_frame(self) -> bool:
+        """Drop packets from the origin up to the first packet after a marker; False
+        when no whole frame start is in the buffer yet."""
+        assert self._origin is not None
+        for count in range(1, self._capacity):
+            before = self._packets[(self._origin + count - 1) % self._capacity]
+            p = self._packets[(self._origin + count) % self._capacity]
+            if before is not None and before.marker and p is not None:
+                self.remove(count)
+                return True
+        return False
 
     def _complete_at_origin(self) -> JitterFrame | None:
         if self._origin is None:
@@ -148,8 +326,15 @@ class _TapQueue:
             return
         codec, jf = item
         name = self._codec_name(codec)
-        arrived = getattr(self._buffer, "arrived_at", 0.0) or time.perf_counter()
-        self._sink(EncodedFrame(jf.data, jf.timestamp, is_keyframe(name, jf.data), arrived))
+        keyframe = is_keyframe(name, jf.data)
+        buffer = self._buffer
+        if isinstance(buffer, LowDelayJitterBuffer) and buffer.awaiting_keyframe:
+            if not keyframe:
+                buffer.discarded_frames += 1  # undecodable without the frame given up
+                return
+            buffer.keyframe_arrived()
+        arrived = getattr(buffer, "arrived_at", 0.0) or time.perf_counter()
+        self._sink(EncodedFrame(jf.data, jf.timestamp, keyframe, arrived))
 
 
 def _codec_name(codec: Any) -> str:
@@ -236,10 +421,17 @@ class Packer:
         if self._offset == -1:
             self._offset = self._last_out + self._frame_step - frame.timestamp
         ts = frame.timestamp + self._offset
+        audio = self._vp8 is None and self._h264 is None
+        if audio and self._last_out - self._frame_step * 50 < ts <= self._last_out:
+            # a late (reordered) audio packet: sent with its own time, in its place
+            return self._payloads(frame), ts & 0xFFFFFFFF
         if ts <= self._last_out:  # a publisher's clock jumped back: keep it monotonic
             self._offset += self._last_out + self._frame_step - ts
             ts = self._last_out + self._frame_step
         self._last_out = ts
+        return self._payloads(frame), ts & 0xFFFFFFFF
+
+    def _payloads(self, frame: EncodedFrame) -> list[bytes]:
         if self._vp8 is not None:
             payloads = self._vp8._packetize(frame.data, self._vp8.picture_id)
             self._vp8.picture_id = (self._vp8.picture_id + 1) % (1 << 15)
@@ -249,7 +441,7 @@ class Packer:
             payloads = [frame.data]
         if self.on_packed is not None:
             self.on_packed(frame, len(payloads))
-        return payloads, ts & 0xFFFFFFFF
+        return payloads
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         raise RuntimeError("the relay never encodes")

@@ -32,7 +32,9 @@ from ..domain.errors import Code, HearingError, MediaError
 from ..domain.policy import Source
 from ..tasks import TaskSet
 from .aiortc_hook import (
+    LowDelayJitterBuffer,
     Packer,
+    bind_host_ports,
     count_nacks_received,
     count_nacks_sent,
     install_packer,
@@ -61,6 +63,8 @@ class PeerConfig:
     #: composition root allows loopback only to a node serving on loopback
     candidates: CandidatePolicy = field(
         default_factory=lambda: CandidatePolicy(allow_loopback=True))
+    #: UDP ports of the node's host candidates ((0, 0): ephemeral)
+    port_range: tuple[int, int] = (0, 0)
 
 
 def codec_preferences(kind: str, video_codec: str) -> list[Any]:
@@ -150,7 +154,10 @@ class Peer:
     def _make_producer(self, source: Source, receiver: RTCRtpReceiver) -> Producer:
         codec = "opus" if source.kind == "audio" else self.config.video_codec
         producer = Producer(self.participant_id, source, codec, receiver, self._on_producer_live)
-        producer.media_ssrc = functools.partial(publisher_ssrc, receiver, self._buffers[source])
+        buffer = self._buffers[source]
+        producer.media_ssrc = functools.partial(publisher_ssrc, receiver, buffer)
+        if isinstance(buffer, LowDelayJitterBuffer):  # a frame lost for good: a keyframe
+            buffer.on_unrecoverable = producer.request_keyframe
         return producer
 
     def remove_publish(self, source: Source) -> Producer | None:
@@ -236,6 +243,7 @@ class Peer:
 
     async def _one_round(self) -> None:
         offer = await self.pc.createOffer()
+        bind_host_ports(self.pc, *self.config.port_range)
         await self.pc.setLocalDescription(offer)
         for slot, transceiver in self._slot_transceivers.items():
             slot.mid = transceiver.mid

@@ -7,6 +7,13 @@ import time
 from typing import Any
 
 from bench.client import MediaClient
+from bench.impair import (
+    Impairment,
+    UdpProxy,
+    host_candidate_port,
+    rtx_payload_types,
+    through_proxy,
+)
 from bench.media import cached_clips
 from hearing_server.domain.hearing import HearingKind
 from hearing_server.domain.ids import HearingId, ParticipantId
@@ -27,6 +34,15 @@ class Harness:
         self.router = Router("h_test", config or PeerConfig(ice_timeout=10), self._signal)
         self.errors: list[Exception] = []
         self.tasks: set[asyncio.Future[None]] = set()
+        #: participants whose media goes through an impairing proxy (bench/impair.py)
+        self.legs: dict[str, tuple[Impairment, Impairment, int]] = {}
+        self.proxies: dict[str, UdpProxy] = {}
+
+    def impair(self, pid: str, up: Impairment | None = None, down: Impairment | None = None,
+               seed: int = 1) -> None:
+        """Put ``pid``'s media (before it joins) through a proxy: ``up`` impairs what it
+        sends to the relay, ``down`` what the relay sends it."""
+        self.legs[pid] = (up or Impairment(), down or Impairment(), seed)
 
     async def _signal(self, pid: str, event: str, payload: dict[str, Any]) -> None:
         self.signals.append((pid, event, payload))
@@ -42,7 +58,17 @@ class Harness:
 
     async def _answer(self, pid: str, client: MediaClient, offer: dict[str, Any]) -> None:
         try:
+            leg = self.legs.get(pid)
+            if leg is not None:
+                proxy = self.proxies.get(pid)
+                if proxy is None:
+                    target = ("127.0.0.1", host_candidate_port(offer["sdp"]))
+                    proxy = self.proxies[pid] = await UdpProxy(target, *leg).start()
+                proxy.know_rtx(rtx_payload_types(offer["sdp"]))
+                offer = {**offer, "sdp": through_proxy(offer["sdp"], proxy.address)}
             sdp = await client.answer(offer)
+            if leg is not None:
+                sdp = through_proxy(sdp, self.proxies[pid].back_address)
             peer = self.router.peers.get(pid)
             if peer is not None:
                 peer.handle_answer(sdp)
@@ -68,6 +94,8 @@ class Harness:
         await self.router.close()
         for c in self.clients.values():
             await c.close()
+        for p in self.proxies.values():
+            p.close()
 
 
 async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:

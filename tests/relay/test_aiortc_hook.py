@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiortc
+import pytest
 from aiortc import RTCPeerConnection
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
@@ -50,12 +51,25 @@ def test_audio_frames_are_released_the_moment_they_arrive() -> None:
     assert frame is not None and frame.data == b"a"
     _, frame = jb.add(packet(11, 1920, 1, b"b"))
     assert frame is not None and frame.timestamp == 1920
-    _, late = jb.add(packet(9, 0, 1, b"old"))
-    assert late is None  # older than what was already released
+    _, late = jb.add(packet(9, 0, 1, b"late"))
+    assert late is not None and late.timestamp == 0  # reordered: forwarded all the same
+    _, again = jb.add(packet(9, 0, 1, b"late"))
+    assert again is None  # a duplicate is not
+    _, stale = jb.add(packet(8, 1920 - 48000 - 960, 1, b"stale"))
+    assert stale is None  # more than a second behind
+
+
+def test_a_late_audio_packet_is_packed_with_its_own_timestamp() -> None:
+    packer = Packer("opus", 960)
+    _, t1 = packer.pack(EncodedFrame(b"a", 960, True, 0.0))
+    _, t2 = packer.pack(EncodedFrame(b"b", 2880, True, 0.0))
+    _, late = packer.pack(EncodedFrame(b"c", 1920, True, 0.0))
+    _, t3 = packer.pack(EncodedFrame(b"d", 3840, True, 0.0))
+    assert (t2 - t1, late - t1, t3 - t1) == (1920, 960, 2880)
 
 
 def test_video_frame_is_released_on_its_last_packet_not_the_next_frame() -> None:
-    jb = LowDelayJitterBuffer(capacity=128, is_video=True)
+    jb = LowDelayJitterBuffer(capacity=128, is_video=True, startup_wait=0)
     assert jb.add(packet(100, 3000, 0, b"A"))[1] is None
     assert jb.add(packet(101, 3000, 0, b"B"))[1] is None
     _, frame = jb.add(packet(102, 3000, 1, b"C"))
@@ -74,9 +88,10 @@ def test_packer_keeps_timestamps_continuous_across_a_change_of_publisher() -> No
     _, t1 = p.pack(EncodedFrame(b"x", 5000, True, 0.0))
     _, t2 = p.pack(EncodedFrame(b"x", 5960, True, 0.0))
     p.set_source(b)
-    _, t3 = p.pack(EncodedFrame(b"x", 123, True, 0.0))
+    _, t3 = p.pack(EncodedFrame(b"x", 500123, True, 0.0))
     assert t2 - t1 == 960 and t3 - t2 == 960
-    _, t4 = p.pack(EncodedFrame(b"x", 50, True, 0.0))  # clock jumps back: still monotonic
+    # the clock jumps back (10 s: more than a reordered packet): still monotonic
+    _, t4 = p.pack(EncodedFrame(b"x", 50, True, 0.0))
     assert t4 > t3
 
 
@@ -110,3 +125,28 @@ def test_fast_sender_writes_the_same_bytes_as_aiortc_serialize() -> None:
         ours = _RTP_HEADER.pack(0x90, (marker << 7) | 96, 65535, 0xFFFFFFF0, 0xDEADBEEF) \
             + block + b"\x10vp8 data"
         assert ours == packet.serialize(extmap)
+
+
+def test_a_new_video_streams_head_that_arrives_late_still_leads_its_first_frame() -> None:
+    jb = LowDelayJitterBuffer(capacity=128, is_video=True, startup_wait=10.0)
+    assert jb.add(packet(201, 3000, 1, b"B"))[1] is None  # overtook its frame's head
+    assert jb.add(packet(200, 3000, 0, b"A"))[1] is None  # held: the start-up wait
+    jb._startup_wait = 0.0
+    _, frame = jb.add(packet(202, 6000, 1, b"C"))
+    assert frame is not None and frame.data == b"AB"
+
+
+def test_a_frame_whose_packet_never_returns_is_given_up_for_a_keyframe(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hearing_server.relay.aiortc_hook.RECOVERY_WAIT", 0.0)
+    asked: list[int] = []
+    jb = LowDelayJitterBuffer(capacity=128, is_video=True, startup_wait=0)
+    jb.on_unrecoverable = lambda: asked.append(1)
+    assert jb.add(packet(300, 3000, 1, b"A"))[1] is not None
+    # 301 (frame 6000's head) is lost for good; 302 ends that frame, 303 is a whole frame
+    assert jb.add(packet(302, 6000, 1, b"y"))[1] is None
+    _, frame = jb.add(packet(303, 9000, 1, b"Z"))
+    assert frame is not None and frame.data == b"Z"  # skipped to the next whole frame
+    assert jb.lost_frames == 1 and jb.awaiting_keyframe and asked == [1]
+    jb.add(packet(304, 12000, 1, b"W"))
+    assert asked == [1]  # not again at once (KEYFRAME_RETRY)
