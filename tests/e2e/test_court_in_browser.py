@@ -1,0 +1,142 @@
+"""The hearing room at court size: refused devices, many participants, phones (issue 14).
+
+Debian's Chromium with a fake camera and microphone; the real server in a subprocess.
+A refused device is refused by the browser context's permissions, as a person would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS, Server, shot
+from .helpers import people, wait_remote_video
+
+pytestmark = pytest.mark.timeout(240)
+
+INBOUND_AUDIO = """async (ms) => {
+  const pc = window.hearingApp.media.pc;
+  const count = async () => {
+    let n = 0;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "audio") n += s.packetsReceived || 0;
+    });
+    return n;
+  };
+  const a = await count();
+  await new Promise((r) => setTimeout(r, ms));
+  return (await count()) - a;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium without ``--use-fake-ui-for-media-stream``, which would grant every
+    device whatever the context's permissions say: here a device left out is refused."""
+    from playwright.sync_api import sync_playwright
+
+    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def page_with(browser: Any, permissions: list[str], width: int = 1280,
+              height: int = 800) -> Any:
+    """A page whose browser allows only ``permissions`` (the others are refused)."""
+    context = browser.new_context(locale="en-GB", viewport={"width": width, "height": height},
+                                  permissions=permissions)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def test_a_refused_camera_still_speaks_and_a_refused_microphone_is_still_seen(
+        server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-14-1", title="Refusals",
+                                    judge="Judge Ada", party="Sam Sound", witness="Vi Video")
+    who = people(created)
+    judge_id = who["judge"]["id"]
+    judge = page_with(browser, ["camera", "microphone"])
+    sound = page_with(browser, ["microphone"])
+    video = page_with(browser, ["camera"])
+    try:
+        judge.goto(who["judge"]["link"])
+        judge.click("#dc-start")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+
+        # -- the camera is refused: the microphone still works, the page says sound only
+        sound.goto(who["party"]["link"])
+        sound.click("#dc-start")
+        expect(sound.locator("#device-check")).to_have_attribute("data-state", "partial",
+                                                                 timeout=15000)
+        msgs = sound.locator("#dc-messages")
+        expect(msgs.locator('[data-key="dc.err_camera_denied"]')).to_be_visible()
+        expect(msgs.locator('[data-key="dc.audio_only"]')).to_have_text(
+            "You will enter with sound only: the court will hear you but will not see you.")
+        expect(msgs).not_to_contain_text("neither see nor hear")
+        sound.wait_for_function(
+            "() => Number(document.querySelector('#dc-meter').getAttribute('aria-valuenow'))"
+            " > 5", timeout=15000)
+        shot(sound, "c14-01-camera-refused-device-check")
+        sound.click("#enter-btn")
+        expect(sound.locator("#screen-lobby")).to_be_visible(timeout=15000)
+
+        # -- the microphone is refused: the camera still works, the page says video only
+        video.goto(who["witness"]["link"])
+        video.click("#dc-start")
+        expect(video.locator("#device-check")).to_have_attribute("data-state", "partial",
+                                                                 timeout=15000)
+        vmsgs = video.locator("#dc-messages")
+        expect(vmsgs.locator('[data-key="dc.err_mic_denied"]')).to_be_visible()
+        expect(vmsgs.locator('[data-key="dc.video_only"]')).to_be_visible()
+        video.wait_for_function("() => document.querySelector('#dc-video').videoWidth > 0",
+                                timeout=15000)
+        shot(video, "c14-02-microphone-refused-device-check")
+        video.click("#enter-btn")
+        expect(video.locator("#screen-lobby")).to_be_visible(timeout=15000)
+
+        # -- admitted, the court hears the one and sees the other
+        for pid in (who["party"]["id"], who["witness"]["id"]):
+            judge.click(f"#admit-{pid}")
+        expect(sound.locator("#screen-room")).to_be_visible(timeout=15000)
+        expect(video.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(judge, who["witness"]["id"])
+        wait_remote_video(sound, judge_id)
+        wait_remote_video(video, judge_id)
+        judge.wait_for_function(
+            "() => document.querySelectorAll('#audio-sink audio').length > 0", timeout=20000)
+        # the judge's page receives audio packets (the party's microphone; the witness has none)
+        assert int(judge.evaluate(INBOUND_AUDIO, 2000)) > 20
+        # and the party's page sends audio, no video
+        sent = sound.evaluate("""async () => {
+          const out = {};
+          (await window.hearingApp.media.pc.getStats()).forEach((s) => {
+            if (s.type === "outbound-rtp") out[s.kind] = (out[s.kind] || 0) + (s.packetsSent || 0);
+          });
+          return out; }""")
+        assert sent.get("audio", 0) > 20, sent
+        assert sent.get("video", 0) == 0, sent
+        shot(judge, "c14-03-judge-hears-sound-only-sees-video-only")
+        assert sound.js_errors == [] and video.js_errors == [], (sound.js_errors,
+                                                                   video.js_errors)
+    except Exception:
+        for name, p in (("judge", judge), ("sound", sound), ("video", video)):
+            shot(p, f"c14-zz-failure-{name}")
+        print(server.log())
+        raise
+    finally:
+        for p in (judge, sound, video):
+            p.context.close()
