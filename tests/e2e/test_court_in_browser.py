@@ -6,6 +6,8 @@ A refused device is refused by the browser context's permissions, as a person wo
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,6 +46,44 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+class SocketGuests:
+    """Participants without a camera, joined over socket.io in a thread of their own:
+    they wait in the lobby and are admitted like anyone (the judge's page is what is
+    under test), without a Chromium each on a two-core machine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.clients: list[Any] = []
+
+    def join(self, link: str) -> None:
+        import socketio
+
+        async def go() -> None:
+            sio = socketio.AsyncClient(reconnection=False)
+            await sio.connect(self.url, namespaces=["/hearing"],
+                              auth={"token": link.split("#", 1)[1]},
+                              transports=["websocket"], wait_timeout=5)
+            await sio.call("hello", {}, namespace="/hearing", timeout=5)
+            self.clients.append(sio)
+
+        asyncio.run_coroutine_threadsafe(go(), self.loop).result(timeout=15)
+
+    def close(self) -> None:
+        async def go() -> None:
+            for sio in self.clients:
+                await sio.disconnect()
+
+        try:
+            asyncio.run_coroutine_threadsafe(go(), self.loop).result(timeout=15)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=5)
+            self.loop.close()
 
 
 def page_with(browser: Any, permissions: list[str], width: int = 1280,
@@ -140,3 +180,98 @@ def test_a_refused_camera_still_speaks_and_a_refused_microphone_is_still_seen(
     finally:
         for p in (judge, sound, video):
             p.context.close()
+
+
+def test_the_judges_panel_holds_eight_participants_on_one_screen(server: Server,
+                                                                 browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(
+        case_number="C-14-2", title="A full courtroom", judge="Judge Ada",
+        party=["Sam Party", "Maximiliana Theodora Papadopoulou-Wojciechowska"],
+        counsel="Cy Counsel", witness="Wes Witness", interpreter="Ivo Interpreter",
+        observer=["Obi Observer", "Ola Observer"])
+    by_name = {p["name"]: p for p in created["participants"]}
+    judge = page_with(browser, ["camera", "microphone"])
+    party = page_with(browser, ["camera", "microphone"])
+    guests = SocketGuests(server.url)
+    try:
+        judge.goto(by_name["Judge Ada"]["link"])
+        judge.click("#dc-start")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+
+        # -- the first arrival: a chime and a notice at the top of the panel
+        party.goto(by_name["Sam Party"]["link"])
+        party.click("#dc-start")
+        expect(party.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        party.click("#enter-btn")
+        expect(party.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        expect(judge.locator("#lobby-alert")).to_have_text("Sam Party is waiting in the lobby.")
+        expect(judge.locator("#mod-panel")).to_have_attribute("data-chimes", "1")
+        judge.click(f"#admit-{by_name['Sam Party']['id']}")
+        expect(party.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(judge, by_name["Sam Party"]["id"])
+
+        # -- four more are admitted one by one, the two observers wait: the panel scrolls
+        #    to the bottom, and the lobby queue and its Admit buttons are still in view
+        for name in ("Maximiliana Theodora Papadopoulou-Wojciechowska", "Cy Counsel",
+                     "Wes Witness", "Ivo Interpreter"):
+            guests.join(by_name[name]["link"])
+            judge.click(f"#admit-{by_name[name]['id']}")
+            expect(judge.locator(f'#mod-people [data-participant-id="{by_name[name]["id"]}"]')
+                   ).to_be_visible()
+        for name in ("Obi Observer", "Ola Observer"):
+            guests.join(by_name[name]["link"])
+        expect(judge.locator("#lobby-list [data-participant-id]")).to_have_count(2)
+        expect(judge.locator("#lobby-alert")).to_contain_text("Ola Observer")
+        assert int(judge.locator("#mod-panel").get_attribute("data-chimes") or 0) >= 7
+        expect(judge.locator("#mod-people [data-participant-id]")).to_have_count(5)
+        judge.evaluate("() => { const s = document.querySelector('#side-panel');"
+                       " s.scrollTop = s.scrollHeight; }")
+        for name in ("Obi Observer", "Ola Observer"):
+            expect(judge.locator(f"#admit-{by_name[name]['id']}")).to_be_in_viewport()
+        expect(judge.locator("#admit-all")).to_be_in_viewport()
+        # a name is never squeezed into a column: every row's name is one line wide
+        heights = judge.evaluate("""() => [...document.querySelectorAll(
+            '#mod-panel .person-name')].map((n) => n.getBoundingClientRect().height)""")
+        assert heights and max(heights) < 30, heights
+        widths = judge.evaluate("""() => [...document.querySelectorAll(
+            '#mod-panel .person-name')].map((n) => n.getBoundingClientRect().width)""")
+        assert min(widths) > 60, widths
+        # a room of eight fits: every participant row is on the judge's 800 px screen
+        # within one panel scroll, and each row is compact
+        rows = judge.evaluate("""() => [...document.querySelectorAll(
+            '#mod-people .mod-row')].map((n) => n.getBoundingClientRect().height)""")
+        assert max(rows) < 75, rows
+        shot(judge, "c14-10-judge-panel-eight-scrolled")
+
+        # -- admit all lets the public gallery in at once
+        judge.click("#admit-all")
+        expect(judge.locator("#lobby-list [data-participant-id]")).to_have_count(0)
+        expect(judge.locator("#mod-people [data-participant-id]")).to_have_count(7)
+        expect(judge.locator("#mod-status")).to_contain_text("Admitted 2 people")
+        judge.evaluate("() => { document.querySelector('#side-panel').scrollTop = 0; }")
+        shot(judge, "c14-11-judge-panel-eight-admitted")
+        # -- in a full room each row is one line; its actions open one person at a time
+        wes = by_name["Wes Witness"]["id"]
+        expect(judge.locator(f"#force-mute-{wes}")).to_have_count(0)
+        judge.click(f"#actions-{wes}")
+        expect(judge.locator(f"#actions-{wes}")).to_have_attribute("aria-expanded", "true")
+        judge.click(f"#force-mute-{wes}")
+        expect(judge.locator(f"#lift-mute-{wes}")).to_be_visible()
+        expect(judge.locator(f'#mod-people [data-participant-id="{wes}"]')).to_contain_text(
+            "muted by the court")
+        shot(judge, "c14-12-judge-panel-row-actions")
+        assert judge.js_errors == [], judge.js_errors
+    except Exception:
+        shot(judge, "c14-zz-failure-panel-judge")
+        print(server.log())
+        raise
+    finally:
+        guests.close()
+        judge.context.close()
+        party.context.close()
