@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, Server, shot
+from .conftest import CHROMIUM, CHROMIUM_ARGS, Server, free_port, shot
 from .helpers import people, wait_remote_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -275,3 +275,96 @@ def test_the_judges_panel_holds_eight_participants_on_one_screen(server: Server,
         guests.close()
         judge.context.close()
         party.context.close()
+
+
+def test_a_server_killed_mid_hearing_pages_say_so_and_return_to_the_true_state(
+        tmp_path: Any, browser: Any) -> None:
+    """Issue 13, the page side: SIGKILL during a recorded session, restart on the same
+    port and data; while it is down no page claims "In session · Recording"; back up,
+    both pages return to the restored state by themselves and media flows again."""
+    import time
+
+    from playwright.sync_api import expect
+
+    from .conftest import start_server, stop_server
+
+    data, port = tmp_path / "data", free_port()
+    srv = start_server(data, tmp_path / "before.log", port=port)
+    again: Server | None = None
+    created = srv.create_hearing(case_number="C-13-1", title="Survives",
+                                 judge="Judge Ada", party="Sam Party")
+    who = people(created)
+    judge_id, party_id = who["judge"]["id"], who["party"]["id"]
+    judge = page_with(browser, ["camera", "microphone"])
+    party = page_with(browser, ["camera", "microphone"])
+    try:
+        for page, link in ((judge, who["judge"]["link"]), (party, who["party"]["link"])):
+            page.goto(link)
+            page.click("#dc-start")
+            expect(page.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                    timeout=15000)
+            page.click("#enter-btn")
+            if page is judge:
+                expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+        judge.click(f"#admit-{party_id}")
+        expect(party.locator("#screen-room")).to_be_visible(timeout=15000)
+        judge.click("#conduct-start")
+        try:
+            expect(judge.locator("#recording-badge")).to_have_attribute(
+                "data-recording", "on", timeout=3000)
+        except AssertionError:
+            judge.click("#rec-start")
+        for page in (judge, party):
+            expect(page.locator("#phase-badge")).to_have_attribute("data-phase", "in_session")
+            expect(page.locator("#recording-badge")).to_have_attribute("data-recording", "on")
+        wait_remote_video(judge, party_id)
+        wait_remote_video(party, judge_id)
+
+        # -- SIGKILL: the pages stop claiming a state nobody can confirm
+        srv.process.kill()
+        srv.process.wait(timeout=10)
+        for page in (judge, party):
+            expect(page.locator("#phase-badge")).to_have_attribute("data-phase", "unknown",
+                                                                   timeout=15000)
+            expect(page.locator("#recording-badge")).to_have_attribute(
+                "data-recording", "unknown")
+            expect(page.locator("#recording-badge")).not_to_have_text("Recording")
+            expect(page.locator("#phase-badge")).to_have_text("Connection to the court lost")
+        expect(judge.locator("#rec-state")).to_have_text("Recording: unknown")
+        expect(judge.locator("#conduct-adjourn")).to_be_disabled()
+        shot(judge, "c13-01-judge-server-down")
+        shot(party, "c13-02-party-server-down")
+
+        # -- restart: both pages return by themselves, recording on, the gap is said
+        started = time.monotonic()
+        again = start_server(data, tmp_path / "after.log", port=port)
+        for page in (judge, party):
+            expect(page.locator("#phase-badge")).to_have_attribute("data-phase", "in_session",
+                                                                   timeout=30000)
+            expect(page.locator("#recording-badge")).to_have_attribute("data-recording", "on")
+            expect(page.locator("#notice-interrupted")).to_contain_text(
+                "the gap is entered in the record")
+        wait_remote_video(judge, party_id)
+        wait_remote_video(party, judge_id)
+        elapsed = time.monotonic() - started
+        print(f"restart to media flowing both ways: {elapsed:.1f} s")
+        assert elapsed < 30, elapsed
+        expect(judge.locator(f'#mod-people [data-participant-id="{party_id}"]')).not_to_contain_text(
+            "Reconnecting")
+        shot(judge, "c13-03-judge-after-restart")
+        shot(party, "c13-04-party-after-restart")
+        assert judge.js_errors == [] and party.js_errors == [], (judge.js_errors,
+                                                                   party.js_errors)
+    except Exception:
+        shot(judge, "c13-zz-failure-judge")
+        shot(party, "c13-zz-failure-party")
+        print(srv.log())
+        if again is not None:
+            print(again.log())
+        raise
+    finally:
+        judge.context.close()
+        party.context.close()
+        stop_server(srv)
+        if again is not None:
+            stop_server(again)

@@ -227,6 +227,12 @@ export class ModPanel {
     e.recState.textContent = st.recording === "on" ? t("rec.on")
       : st.recording === "paused" ? (st.recording_reason ? t("rec.paused_reason", { reason: st.recording_reason }) : t("rec.paused"))
         : t("rec.off");
+    if (app.offline) {
+      // out of reach: nothing here can be confirmed or done until the server is back
+      for (const b of [e.start, e.recess, e.resume, e.adjourn, e.lock, e.recStart, e.recPause,
+        e.recResume, e.recStop]) b.disabled = true;
+      e.recState.textContent = t("rec.unknown");
+    }
     this.renderReasonLabels();
 
     const me = app.you.participant_id;
@@ -290,7 +296,8 @@ export class ModPanel {
       // (idem for video)
     } else if (p.forced_video_mute) states.push(t("mod.s_video_forced"));
     else if (p.video_muted) states.push(t("mod.s_video_off"));
-    if (!p.connected) states.push(t("room.flag_reconnecting"));
+    const away = this.app.away(p);
+    if (away !== "here") states.push(t(away === "gone" ? "room.flag_gone" : "room.flag_reconnecting"));
     const btn = (id, label, aria, run, cls = "") => h("button", {
       type: "button", class: `btn btn-xs ${cls}`, id: `${id}-${pid}`,
       "aria-label": aria, on: { click: run },
