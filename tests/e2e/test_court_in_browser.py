@@ -368,3 +368,52 @@ def test_a_server_killed_mid_hearing_pages_say_so_and_return_to_the_true_state(
         stop_server(srv)
         if again is not None:
             stop_server(again)
+
+
+def test_a_lost_media_connection_heals_itself_with_the_room_on_screen(server: Server,
+                                                                      browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-13-2", title="Heals",
+                                    judge="Judge Ada", party="Sam Party")
+    who = people(created)
+    judge_id, party_id = who["judge"]["id"], who["party"]["id"]
+    judge = page_with(browser, ["camera", "microphone"])
+    party = page_with(browser, ["camera", "microphone"])
+    try:
+        for page, link in ((judge, who["judge"]["link"]), (party, who["party"]["link"])):
+            page.goto(link)
+            page.click("#dc-start")
+            expect(page.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                    timeout=15000)
+            page.click("#enter-btn")
+            if page is judge:
+                expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+        judge.click(f"#admit-{party_id}")
+        expect(party.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(judge, party_id)
+        wait_remote_video(party, judge_id)
+        # -- the server says the party's media connection is lost (signalling stays up):
+        #    the room stays, a notice says so, and a new connection is asked for, no click
+        party.evaluate("""() => { window.__oldPc = window.hearingApp.media.pc;
+          for (const f of window.hearingApp.socket.listeners("media.closed"))
+            f({code: "media.connection_lost", message: "ICE failed"}); }""")
+        expect(party.locator("#notice-media-problem")).to_contain_text("Reconnecting")
+        expect(party.locator("#screen-room")).to_be_visible()
+        shot(party, "c13-10-party-media-reconnecting")
+        party.wait_for_function(
+            "() => window.hearingApp.media.pc && window.hearingApp.media.pc !== window.__oldPc"
+            " && window.hearingApp.media.pc.connectionState === 'connected'", timeout=20000)
+        wait_remote_video(party, judge_id)
+        wait_remote_video(judge, party_id)
+        expect(party.locator("#notice-media-problem")).to_have_count(0)
+        expect(party.locator("#screen-ended")).to_be_hidden()
+        assert party.js_errors == [], party.js_errors
+    except Exception:
+        shot(judge, "c13-zz-failure-heal-judge")
+        shot(party, "c13-zz-failure-heal-party")
+        print(server.log())
+        raise
+    finally:
+        judge.context.close()
+        party.context.close()
