@@ -123,6 +123,9 @@ class EntryService:
             **self.view(session, spec.id),
             "roles": role_table(),
             "codec": {"video": self._settings.video_codec, "audio": "opus"},
+            # how long a dropped participant keeps their place (the court's page shows
+            # someone who has not returned by then as gone)
+            "rejoin_grace": self._settings.rejoin_grace,
         }
 
     def view(self, session: Session, participant_id: str) -> dict[str, Any]:

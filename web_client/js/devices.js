@@ -11,7 +11,7 @@ const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl:
 function problemKey(err, kind) {
   const name = err && err.name;
   if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") {
-    return "dc.err_denied";
+    return kind === "video" ? "dc.err_camera_denied" : kind === "audio" ? "dc.err_mic_denied" : "dc.err_denied";
   }
   if (name === "NotFoundError" || name === "DevicesNotFoundError") {
     return kind === "video" ? "dc.err_no_camera" : kind === "audio" ? "dc.err_no_mic" : "dc.err_no_devices";
@@ -86,22 +86,20 @@ export class DeviceCheck {
         const stream = await navigator.mediaDevices.getUserMedia({ audio: AUDIO, video: VIDEO });
         this.audioTrack = stream.getAudioTracks()[0] || null;
         this.videoTrack = stream.getVideoTracks()[0] || null;
-      } catch (err) {
-        if (problemKey(err) === "dc.err_denied") {
-          this.problems.push({ key: "dc.err_denied" });
-        } else {
-          // one of the two may still work: try them one by one
-          this.audioTrack = await this.open("audio");
-          this.videoTrack = await this.open("video");
+      } catch {
+        // one of the two may still work (a refused camera must not cost the microphone):
+        // try each device alone and say which one is blocked
+        this.audioTrack = await this.open("audio");
+        this.videoTrack = await this.open("video");
+        if (!this.audioTrack && !this.videoTrack && this.problems.every((p) => p.key === "dc.err_camera_denied" || p.key === "dc.err_mic_denied")) {
+          this.problems = [{ key: "dc.err_denied" }];
         }
       }
-      if (!this.problems.length) {
-        if (!this.videoTrack && !this.problems.some((p) => p.kind === "video")) {
-          this.problems.push({ key: "dc.err_no_camera", kind: "video" });
-        }
-        if (!this.audioTrack && !this.problems.some((p) => p.kind === "audio")) {
-          this.problems.push({ key: "dc.err_no_mic", kind: "audio" });
-        }
+      if (!this.videoTrack && !this.problems.some((p) => p.kind === "video" || !p.kind)) {
+        this.problems.push({ key: "dc.err_no_camera", kind: "video" });
+      }
+      if (!this.audioTrack && !this.problems.some((p) => p.kind === "audio" || !p.kind)) {
+        this.problems.push({ key: "dc.err_no_mic", kind: "audio" });
       }
       this.watchTrack(this.audioTrack);
       this.watchTrack(this.videoTrack);
@@ -298,9 +296,9 @@ export class DeviceCheck {
     const state = this.state;
     if (state === "ok") list.append(h("li", { class: "msg msg-ok", dataset: { key: "dc.ok" } }, t("dc.ok")));
     else if (state === "partial") {
-      const key = this.videoTrack ? "dc.partial_no_mic" : "dc.partial_no_camera";
-      list.append(h("li", { class: "msg msg-info" }, t(key)));
-    } else if (state === "failed") list.append(h("li", { class: "msg msg-info" }, t("dc.failed_enter_anyway")));
+      const key = this.videoTrack ? "dc.video_only" : "dc.audio_only";
+      list.append(h("li", { class: "msg msg-info", dataset: { key } }, t(key)));
+    } else if (state === "failed") list.append(h("li", { class: "msg msg-info", dataset: { key: "dc.failed_enter_anyway" } }, t("dc.failed_enter_anyway")));
   }
 
   stopTracks() {

@@ -37,6 +37,17 @@ const app = {
   ending: null,
   lobbySince: 0,
   lobbyTimer: null,
+  offline: false, // the server is out of reach: the badges say so
+  mediaRetries: 0, // media reconnect attempts since the last connected media
+  mediaRetryTimer: null,
+  rejoinGrace: 30, // seconds a dropped participant keeps their place (from the welcome)
+  awaySince: new Map(), // participant id -> when this page first saw them disconnected
+  /** "here" | "reconnecting" | "gone" (disconnected past the rejoin grace). */
+  away(p) {
+    if (p.connected !== false) return "here";
+    const since = this.awaySince.get(p.participant_id);
+    return since !== undefined && Date.now() - since > this.rejoinGrace * 1000 ? "gone" : "reconnecting";
+  },
   banner: null,
   emit(event, data) {
     if (!app.socket || !app.socket.connected) {
@@ -295,7 +306,8 @@ function openSocket(base) {
     // no media connection in this page yet: the notice is about an older window's connection
     // (the server addresses media.closed to the participant, not to the connection)
     if (!app.media || !app.media.pc) return;
-    end("media", { code: (d && d.code) || "media.closed", message: (d && d.message) || "" });
+    // signalling is up: the room stays on screen and the media connection is retried
+    mediaLost();
   });
   return socket;
 }
@@ -353,10 +365,13 @@ async function onConnect() {
   }
   if (again || app.moving) hideBanner();
   app.moving = false;
+  app.offline = false;
   setCapabilities(welcome.roles);
   app.you = welcome.you;
   app.state = welcome.state;
   app.presence = welcome.presence || [];
+  if (typeof welcome.rejoin_grace === "number") app.rejoinGrace = welcome.rejoin_grace;
+  trackAway();
   app.iceServers = welcome.ice_servers || [];
   if (app.state.phase === "adjourned") {
     end("adjourned");
@@ -366,8 +381,40 @@ async function onConnect() {
   else showLobby();
 }
 
+/** The server cannot be reached: the badges stop claiming a state nobody can confirm. */
+function setOffline(offline) {
+  if (app.offline === offline) return;
+  app.offline = offline;
+  if (app.room && app.inRoom) app.room.render();
+}
+
+/** The media connection was lost while signalling stays: retry with backoff, no click. */
+function mediaLost() {
+  if (app.over || app.moving || !app.inRoom || !app.room) return;
+  if (app.media) app.media.close();
+  app.room.notice("media-problem", { tone: "warn", text: () => t("room.media_reconnecting") });
+  app.room.render();
+  scheduleMediaRetry();
+}
+
+const MEDIA_RETRY_MAX_MS = 8000;
+
+function scheduleMediaRetry() {
+  if (app.mediaRetryTimer) return;
+  const attempt = app.mediaRetries || 0;
+  app.mediaRetries = attempt + 1;
+  const delay = Math.min(MEDIA_RETRY_MAX_MS, 500 * 2 ** attempt) + Math.floor(Math.random() * 250);
+  app.mediaRetryTimer = setTimeout(async () => {
+    app.mediaRetryTimer = null;
+    if (app.over || app.moving || !app.inRoom || !app.socket || !app.socket.connected) return;
+    if (app.media && app.media.connectionState === "connected") return;
+    await startMedia();
+  }, delay);
+}
+
 function onConnectError(err) {
   if (app.over) return;
+  if (app.connectedOnce) setOffline(true);
   const socket = app.socket;
   const refused = refusal(err);
   if (refused && refused.code === "node.redirect" && refused.url) {
@@ -397,13 +444,35 @@ function onDisconnect(reason) {
   }
   if (app.media) app.media.close();
   showBanner(app.moving ? "banner.moving" : "banner.reconnecting", app.moving ? "info" : "warn");
+  app.offline = !app.moving;
   if (app.room && app.inRoom) app.room.render();
+}
+
+/**
+ * When each participant was first seen disconnected (this page's clock): past the rejoin
+ * grace they have lost their place, and the court's page says they left.
+ */
+function trackAway() {
+  const now = Date.now();
+  const seen = new Set();
+  for (const p of app.presence) {
+    seen.add(p.participant_id);
+    if (p.connected) app.awaySince.delete(p.participant_id);
+    else if (!app.awaySince.has(p.participant_id)) {
+      app.awaySince.set(p.participant_id, now);
+      // redraw when the grace runs out
+      setTimeout(() => { if (app.room && app.inRoom && !app.over) app.room.render(); },
+        app.rejoinGrace * 1000 + 100);
+    }
+  }
+  for (const pid of Array.from(app.awaySince.keys())) if (!seen.has(pid)) app.awaySince.delete(pid);
 }
 
 function onState(data) {
   if (!data || app.over) return;
   app.state = data.state;
   app.presence = data.presence || [];
+  trackAway();
   if (app.you) {
     const me = app.presence.find((p) => p.participant_id === app.you.participant_id);
     if (me) app.you = { ...app.you, ...me };
@@ -479,10 +548,10 @@ async function enterRoom(first = true) {
           : source === "screen" ? app.screenTrack : null),
       onTracks: () => app.room.render(),
       onConnectionState: (state) => {
-        if (state === "connected") app.room.dismiss("media-problem");
-        else if (state === "failed") {
-          app.room.notice("media-problem", { tone: "warn", text: () => t("room.media_failed") });
-        }
+        if (state === "connected") {
+          app.mediaRetries = 0;
+          app.room.dismiss("media-problem");
+        } else if (state === "failed") mediaLost();
       },
       onProblem: (err) => app.room.error({ code: err.code || "media.error", message: err.message }),
     });
@@ -505,7 +574,9 @@ async function enterRoom(first = true) {
 async function startMedia() {
   const ack = await app.media.start();
   if (!ack.ok) {
-    app.room.error(ack.error);
+    // a retry that failed is retried again; a first refusal is shown
+    if (app.mediaRetries) scheduleMediaRetry();
+    else app.room.error(ack.error);
     return;
   }
   if (app.screenTrack) {

@@ -1,9 +1,12 @@
 // The bench's controls inside the hearing room (judge, clerk, mediator): lobby queue,
 // participants, lock, conduct of the hearing, recording. Every refusal is shown.
 
-import { $, h, clear, keepFocus, initials } from "./dom.js";
+import { $, h, clear, keepFocus } from "./dom.js";
 import { t, errorText, roleName } from "./i18n.js";
 import { can, byRoleThenName } from "./roles.js";
+
+/** Above this many people in the room, each row is one line and its actions fold away. */
+const COMPACT_FROM = 4;
 
 export class ModPanel {
   constructor(app, room) {
@@ -40,10 +43,16 @@ export class ModPanel {
       lobby: $("#lobby-list"),
       lobbyEmpty: $("#lobby-empty"),
       lobbyCount: $("#lobby-count"),
+      admitAll: $("#admit-all"),
+      alert: $("#lobby-alert"),
       people: $("#mod-people"),
       peopleEmpty: $("#mod-people-empty"),
     };
+    this.expanded = null; // in a full room, the one participant whose actions are shown
+    this.seenLobby = null; // participant ids already announced (null: first render)
+    this.chimes = 0;
     const e = this.el;
+    e.admitAll.addEventListener("click", () => this.admitAll());
     e.start.addEventListener("click", () => this.act("conduct", { action: "start" }, "mod.done_start"));
     e.recess.addEventListener("click", () => this.act("conduct", { action: "recess" }, "mod.done_recess"));
     e.resume.addEventListener("click", () => this.act("conduct", { action: "resume" }, "mod.done_resume"));
@@ -90,6 +99,68 @@ export class ModPanel {
     this.el.conduct.hidden = !can(role, "conduct");
     this.el.record.hidden = !can(role, "record");
     this.el.lockGroup.hidden = !can(role, "moderate");
+  }
+
+  /** Admit everyone waiting (a public gallery), one admit each: every refusal is shown. */
+  async admitAll() {
+    const lobby = this.app.presence.filter((p) => p.state === "lobby");
+    let admitted = 0;
+    for (const p of lobby) {
+      const ack = await this.app.emit("admit", { participant_id: p.participant_id });
+      if (!ack.ok) {
+        this.say(errorText(ack.error), true);
+        return;
+      }
+      admitted += 1;
+    }
+    this.say(t("mod.done_admitted_all", { n: admitted }));
+  }
+
+  /** Someone new reached the lobby: a chime and a notice at the top of the panel. */
+  announceArrivals(lobby) {
+    const ids = new Set(lobby.map((p) => p.participant_id));
+    const first = this.seenLobby === null;
+    const fresh = first ? [] : lobby.filter((p) => !this.seenLobby.has(p.participant_id));
+    this.seenLobby = ids;
+    const e = this.el;
+    if (!lobby.length) {
+      e.alert.hidden = true;
+      return;
+    }
+    if (!fresh.length) return;
+    const names = fresh.map((p) => p.name).join(", ");
+    e.alert.textContent = t(fresh.length === 1 ? "mod.arrived_one" : "mod.arrived_many", { names });
+    e.alert.hidden = false;
+    clearTimeout(this.alertTimer);
+    this.alertTimer = setTimeout(() => { e.alert.hidden = true; }, 15000);
+    this.chime();
+  }
+
+  chime() {
+    this.chimes += 1;
+    this.el.panel.dataset.chimes = String(this.chimes);
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return;
+    try {
+      if (!this.audioCtx) this.audioCtx = new Ctx();
+      const ctx = this.audioCtx;
+      if (ctx.state === "suspended") ctx.resume().catch(() => {});
+      const now = ctx.currentTime;
+      [659.25, 880].forEach((freq, i) => {
+        const osc = ctx.createOscillator();
+        const gain = ctx.createGain();
+        osc.frequency.value = freq;
+        const at = now + i * 0.18;
+        gain.gain.setValueAtTime(0, at);
+        gain.gain.linearRampToValueAtTime(0.15, at + 0.02);
+        gain.gain.linearRampToValueAtTime(0, at + 0.3);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(at);
+        osc.stop(at + 0.32);
+      });
+    } catch {
+      // no sound device: the notice is still shown
+    }
   }
 
   openReason(action) {
@@ -156,6 +227,12 @@ export class ModPanel {
     e.recState.textContent = st.recording === "on" ? t("rec.on")
       : st.recording === "paused" ? (st.recording_reason ? t("rec.paused_reason", { reason: st.recording_reason }) : t("rec.paused"))
         : t("rec.off");
+    if (app.offline) {
+      // out of reach: nothing here can be confirmed or done until the server is back
+      for (const b of [e.start, e.recess, e.resume, e.adjourn, e.lock, e.recStart, e.recPause,
+        e.recResume, e.recStop]) b.disabled = true;
+      e.recState.textContent = t("rec.unknown");
+    }
     this.renderReasonLabels();
 
     const me = app.you.participant_id;
@@ -166,12 +243,17 @@ export class ModPanel {
       && p.state === (this.pending.action === "deny" ? "lobby" : "admitted"))) this.pending = null;
 
     e.lobbyCount.textContent = lobby.length ? `(${lobby.length})` : "";
+    e.admitAll.hidden = lobby.length < 2 || !can(this.role, "admit");
+    this.announceArrivals(lobby);
     e.lobbyEmpty.hidden = lobby.length > 0;
     keepFocus(e.lobby, () => {
       clear(e.lobby);
       for (const p of lobby) e.lobby.append(this.lobbyRow(p, st.locked));
     });
     e.peopleEmpty.hidden = inRoom.length > 0;
+    // a full room: one line per person, the actions of one person at a time
+    this.compact = inRoom.length > COMPACT_FROM;
+    e.people.classList.toggle("is-compact", this.compact);
     keepFocus(e.people, () => {
       clear(e.people);
       for (const p of inRoom) e.people.append(this.personRow(p));
@@ -182,20 +264,19 @@ export class ModPanel {
     const pid = p.participant_id;
     const row = h("li", { class: "mod-row", dataset: { participantId: pid, state: "lobby" } },
       h("div", { class: "mod-row-head" },
-        h("span", { class: "avatar avatar-small", "aria-hidden": "true" }, initials(p.name)),
         h("span", { class: "person-main" },
-          h("span", { class: "person-name" }, p.name),
+          h("span", { class: "person-name", title: p.name }, p.name),
           h("span", { class: "person-role" }, roleName(p.role)
             + (p.connected ? "" : ` · ${t("mod.not_connected")}`)))),
       h("div", { class: "btn-row" },
         h("button", {
-          type: "button", class: "btn btn-small btn-primary", id: `admit-${pid}`,
+          type: "button", class: "btn btn-xs btn-primary", id: `admit-${pid}`,
           "aria-label": t("mod.admit_aria", { name: p.name }),
           title: locked ? t("mod.unlock_to_admit") : null,
           on: { click: () => this.act("admit", { participant_id: pid }, "mod.done_admitted") },
         }, t("mod.admit")),
         h("button", {
-          type: "button", class: "btn btn-small", id: `deny-${pid}`,
+          type: "button", class: "btn btn-xs", id: `deny-${pid}`,
           "aria-label": t("mod.deny_aria", { name: p.name }),
           on: { click: () => this.askReason("deny", pid) },
         }, t("mod.deny"))));
@@ -206,14 +287,19 @@ export class ModPanel {
   personRow(p) {
     const pid = p.participant_id;
     const states = [];
-    if (p.forced_audio_mute) states.push(t("mod.s_audio_forced"));
+    if (!can(p.role, "publish")) {
+      // an observer sends nothing: no microphone state to show
+    } else if (p.forced_audio_mute) states.push(t("mod.s_audio_forced"));
     else if (p.audio_muted) states.push(t("mod.s_audio_muted"));
     else states.push(t("mod.s_audio_on"));
-    if (p.forced_video_mute) states.push(t("mod.s_video_forced"));
+    if (!can(p.role, "publish")) {
+      // (idem for video)
+    } else if (p.forced_video_mute) states.push(t("mod.s_video_forced"));
     else if (p.video_muted) states.push(t("mod.s_video_off"));
-    if (!p.connected) states.push(t("room.flag_reconnecting"));
+    const away = this.app.away(p);
+    if (away !== "here") states.push(t(away === "gone" ? "room.flag_gone" : "room.flag_reconnecting"));
     const btn = (id, label, aria, run, cls = "") => h("button", {
-      type: "button", class: `btn btn-small ${cls}`, id: `${id}-${pid}`,
+      type: "button", class: `btn btn-xs ${cls}`, id: `${id}-${pid}`,
       "aria-label": aria, on: { click: run },
     }, label);
     const buttons = [];
@@ -241,14 +327,22 @@ export class ModPanel {
       buttons.push(btn("remove", t("mod.remove"), t("mod.remove_aria", { name: p.name }),
         () => this.askReason("remove", pid), "btn-danger-quiet"));
     }
+    const moderate = can(this.role, "moderate");
+    const open = !this.compact || this.expanded === pid
+      || (this.pending && this.pending.pid === pid);
+    const main = h("span", { class: "person-main" },
+      h("span", { class: "person-name", title: p.name }, p.name),
+      h("span", { class: "person-role" }, roleName(p.role)));
+    const head = this.compact && moderate
+      ? h("button", {
+        type: "button", class: "mod-row-head mod-row-toggle", id: `actions-${pid}`,
+        "aria-expanded": String(open),
+        on: { click: () => { this.expanded = this.expanded === pid ? null : pid; this.render(); } },
+      }, main, h("span", { class: "person-state" }, states.join(" · ")))
+      : h("div", { class: "mod-row-head" }, main,
+        h("span", { class: "person-state" }, states.join(" · ")));
     const row = h("li", { class: "mod-row", dataset: { participantId: pid, state: "admitted" } },
-      h("div", { class: "mod-row-head" },
-        h("span", { class: "avatar avatar-small", "aria-hidden": "true" }, initials(p.name)),
-        h("span", { class: "person-main" },
-          h("span", { class: "person-name" }, p.name),
-          h("span", { class: "person-role" }, roleName(p.role))),
-        h("span", { class: "person-state" }, states.join(" · "))),
-      can(this.role, "moderate") ? h("div", { class: "btn-row" }, buttons) : null);
+      head, moderate && open ? h("div", { class: "btn-row" }, buttons) : null);
     if (this.pending && this.pending.pid === pid && this.pending.action === "remove") row.append(this.reasonForm(p));
     return row;
   }

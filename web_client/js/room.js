@@ -90,6 +90,15 @@ export class Room {
 
   renderBadges() {
     const s = this.app.state;
+    if (this.app.offline) {
+      // nothing the page shows can be confirmed while the server is out of reach
+      this.el.phase.textContent = t("phase.unknown");
+      this.el.phase.dataset.phase = "unknown";
+      this.el.rec.dataset.recording = "unknown";
+      this.el.rec.textContent = t("rec.unknown");
+      return;
+    }
+    this.renderInterruption(s.interruption);
     this.el.phase.textContent = t(`phase.${s.phase}`);
     this.el.phase.dataset.phase = s.phase;
     this.el.lock.hidden = !s.locked;
@@ -101,6 +110,18 @@ export class Room {
         ? t("rec.paused_reason", { reason: s.recording_reason })
         : t("rec.paused");
     } else rec.textContent = t("rec.off");
+  }
+
+  /** The hearing's node restarted or was taken over: say so once, with how long. */
+  renderInterruption(info) {
+    if (!info || this.shownInterruption === info.from) return;
+    this.shownInterruption = info.from;
+    const key = info.recording_gap ? "room.interrupted_gap" : "room.interrupted";
+    this.notice("interrupted", {
+      tone: "warn",
+      text: () => t(key, { seconds: Math.round(Number(info.seconds) || 0) }),
+      actions: [{ label: () => t("common.dismiss"), run: () => this.dismiss("interrupted") }],
+    });
   }
 
   /** One tile per person (camera) plus one per screen share; the self view last. */
@@ -201,7 +222,11 @@ export class Room {
       const muted = w.self ? app.local.audio.muted : m.audio_muted;
       if (forced) flags.append(h("span", { class: "flag flag-forced" }, t("room.flag_forced")));
       else if (muted) flags.append(h("span", { class: "flag" }, t("room.flag_muted")));
-      if (!w.self && m.connected === false) flags.append(h("span", { class: "flag flag-warn" }, t("room.flag_reconnecting")));
+      const away = w.self ? "here" : this.app.away(m);
+      if (away !== "here") {
+        flags.append(h("span", { class: "flag flag-warn", dataset: { away } },
+          t(away === "gone" ? "room.flag_gone" : "room.flag_reconnecting")));
+      }
     }
     el.setAttribute("aria-label", `${name}${w.source === "camera" ? `, ${roleName(m.role)}` : ""}`);
   }
@@ -246,7 +271,8 @@ export class Room {
       const states = [];
       if (p.forced_audio_mute) states.push(t("room.flag_forced"));
       else if (p.audio_muted) states.push(t("room.flag_muted"));
-      if (!p.connected) states.push(t("room.flag_reconnecting"));
+      const away = this.app.away(p);
+      if (away !== "here") states.push(t(away === "gone" ? "room.flag_gone" : "room.flag_reconnecting"));
       if (this.mediation.enabled && !this.mediation.withMe(p)) {
         states.push((p.room || MAIN_ROOM) === MAIN_ROOM ? t("caucus.in_main") : t("caucus.in_private"));
       }
