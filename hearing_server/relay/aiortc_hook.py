@@ -20,6 +20,7 @@ frame with ``encoder.pack``. The relay therefore:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import importlib.metadata
 import logging
@@ -39,7 +40,17 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import MAX_MISORDER, JitterBuffer, JitterFrame
-from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTP_HISTORY_SIZE,
+    HeaderExtensions,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 
 from ..tasks import TaskSet
 from .frames import EncodedFrame, is_keyframe
@@ -412,6 +423,22 @@ class Packer:
         self._offset = 0
         self._last_out = -frame_step
         self.on_packed: Callable[[EncodedFrame, int], None] | None = None
+        self.remb: int | None = None
+        self.remb_at = 0.0
+        #: share of this sender's packets the subscriber last reported lost (RTCP RR)
+        self.fraction_lost = 0.0
+        self.loss_at = 0.0
+
+    @property
+    def target_bitrate(self) -> int | None:
+        """The subscriber's last REMB (bit/s, for its whole connection); aiortc's sender
+        sets it when a REMB for this sender's SSRC comes in."""
+        return self.remb
+
+    @target_bitrate.setter
+    def target_bitrate(self, bitrate: int) -> None:
+        self.remb = bitrate
+        self.remb_at = time.monotonic()
 
     def set_source(self, source: object) -> None:
         self._source = source
@@ -571,3 +598,75 @@ def count_nacks_sent(receiver: RTCRtpReceiver, on_nack: Callable[[int], None]) -
         await send_nack(media_ssrc, lost)
 
     receiver._send_rtcp_nack = counted  # type: ignore[method-assign]
+
+
+# ---- capping the publisher's bitrate (REMB) ---------------------------------------------
+
+
+def cap_remb(receiver: RTCRtpReceiver, cap: Callable[[], int | None]) -> None:
+    """Lower every REMB ``receiver`` sends its publisher to ``cap()`` bit/s (when set).
+
+    aiortc's receiver estimates the publisher's leg itself and sends REMB; this keeps
+    that estimate when it is lower, so the publisher sends no more than the slowest
+    subscriber it serves can take (the relay does not transcode).
+    """
+    send_rtcp = receiver._send_rtcp
+
+    async def capped(packet: Any) -> None:
+        limit = cap()
+        if (limit is not None and isinstance(packet, RtcpPsfbPacket)
+                and packet.fmt == RTCP_PSFB_APP):
+            with contextlib.suppress(ValueError):
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if bitrate > limit:
+                    packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=packet.ssrc,
+                                            media_ssrc=packet.media_ssrc,
+                                            fci=pack_remb_fci(limit, ssrcs))
+        await send_rtcp(packet)
+
+    receiver._send_rtcp = capped  # type: ignore[method-assign]
+
+
+def watch_loss(sender: RTCRtpSender, packer: Packer) -> None:
+    """Keep the loss the subscriber reports for ``sender`` (receiver reports) on ``packer``."""
+    handle = sender._handle_rtcp_packet
+
+    async def watched(packet: Any) -> None:
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for report in packet.reports:
+                if report.ssrc == sender._ssrc:
+                    packer.fraction_lost = report.fraction_lost / 256
+                    packer.loss_at = time.monotonic()
+        await handle(packet)
+
+    sender._handle_rtcp_packet = watched  # type: ignore[method-assign]
+
+
+#: the same packet is retransmitted at most once in this time (seconds) ...
+RETRANSMIT_INTERVAL = 0.1
+#: ... and at most this many times
+RETRANSMIT_TIMES = 2
+
+
+def limit_retransmissions(sender: RTCRtpSender, active: Callable[[], bool]) -> None:
+    """Answer a NACK only while ``active()`` (a slot held back or detached resends
+    nothing), and resend one packet at most :data:`RETRANSMIT_TIMES` times, once per
+    :data:`RETRANSMIT_INTERVAL`: a receiver that NACKs its whole missing list again at
+    every new gap (aiortc does) would otherwise flood the very link that is losing
+    packets (measured: retransmissions were 40 % of a congested leg's packets)."""
+    retransmit = sender._retransmit
+    sent: dict[int, tuple[float, int]] = {}
+
+    async def limited(sequence_number: int) -> None:
+        if not active():
+            return
+        now = time.monotonic()
+        at, times = sent.get(sequence_number, (-1.0, 0))
+        if times >= RETRANSMIT_TIMES or now - at < RETRANSMIT_INTERVAL:
+            return
+        if len(sent) > 4 * RTP_HISTORY_SIZE:
+            sent.clear()
+        sent[sequence_number] = (now, times + 1)
+        await retransmit(sequence_number)
+
+    sender._retransmit = limited  # type: ignore[method-assign]

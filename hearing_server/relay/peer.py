@@ -35,11 +35,14 @@ from .aiortc_hook import (
     LowDelayJitterBuffer,
     Packer,
     bind_host_ports,
+    cap_remb,
     count_nacks_received,
     count_nacks_sent,
     install_packer,
+    limit_retransmissions,
     publisher_ssrc,
     tap_receiver,
+    watch_loss,
 )
 from .candidates import CandidatePolicy, filter_answer
 from .forwarding import Producer, Slot
@@ -119,6 +122,8 @@ class Peer:
         self._remote_candidates = 0
         self._slot_transceivers: dict[Slot, RTCRtpTransceiver] = {}
         self._buffers: dict[Source, Any] = {}
+        #: REMB caps for what this participant publishes (set by the router, bit/s)
+        self.bitrate_caps: dict[Source, int] = {}
         #: the track map the client last heard (in an offer or a media.tracks)
         self.sent_tracks: dict[str, Any] = {}
         self._tasks = TaskSet()
@@ -146,6 +151,7 @@ class Peer:
             self._buffers[source] = buffer
             self.publish_transceivers[source] = transceiver
             count_nacks_sent(transceiver.receiver, functools.partial(self._nacked, source))
+            cap_remb(transceiver.receiver, functools.partial(self.bitrate_caps.get, source))
         producer = self._make_producer(source, transceiver.receiver)
         self.producers[source] = producer
         self._on_producer(producer)
@@ -191,7 +197,9 @@ class Peer:
         transceiver = self.pc.addTransceiver(slot, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind, self.config.video_codec))
         fast = install_packer(transceiver.sender, slot.packer, slot.request_keyframe)
+        limit_retransmissions(transceiver.sender, lambda: slot.producer is not None)
         count_nacks_received(transceiver.sender, slot.nacked)
+        watch_loss(transceiver.sender, slot.packer)
         if self.config.fast_send:
             slot.fast = fast
         self.slots.append(slot)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..domain.policy import Source, is_forwarded, may_publish, may_receive
 from ..domain.roles import Role
 from ..domain.session import Session
 from ..tasks import TaskSet
+from .bandwidth import Bandwidth, estimate
 from .forwarding import Producer, Slot
 from .frames import DelayHistogram
 from .peer import Peer, PeerConfig
@@ -28,6 +30,8 @@ from .totals import NodeTotals
 logger = logging.getLogger(__name__)
 
 ParticipantSignal = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+#: how often narrow links are re-assessed (seconds)
+BANDWIDTH_INTERVAL = 1.0
 
 
 class Router:
@@ -47,6 +51,9 @@ class Router:
         self.totals = totals if totals is not None else NodeTotals()
         #: forwarding delay of connections that have closed (live ones are read from slots)
         self.closed_delay = {"audio": DelayHistogram(), "video": DelayHistogram()}
+        #: narrow links: video held back from subscribers, REMB caps for publishers
+        self.bandwidth = Bandwidth()
+        self._balancing = TaskSet()
 
     # ---- peers ------------------------------------------------------------------------
 
@@ -73,6 +80,8 @@ class Router:
             self._track_slot(peer.new_slot(kind))
         self._reconcile(initial_for=peer)
         peer.request_negotiation()
+        if not self._balancing:
+            self._balancing.spawn(self._watch_bandwidth())
         return peer
 
     async def disconnect(self, participant_id: str, reason: str = "closed") -> None:
@@ -90,6 +99,7 @@ class Router:
             self.closed_delay[slot.kind].merge(slot.delay)
         if self.peers.get(peer.participant_id) is peer:
             del self.peers[peer.participant_id]
+            self.bandwidth.forget(peer.participant_id)
         gone = [key for key, producer in self.producers.items() if producer.closed]
         for key in gone:
             del self.producers[key]
@@ -151,8 +161,9 @@ class Router:
         for peer in list(self.peers.values()):
             if peer.closed:
                 continue
-            wanted = [p for p in live
-                      if may_receive(session, peer.participant_id, p.participant_id, p.source)]
+            held = self.bandwidth.held(peer.participant_id)
+            wanted = [p for p in self._wanted(session, peer, live)
+                      if (p.participant_id, p.source.value) not in held]
             changed, needs_offer = self._assign(peer, wanted)
             # a producer that closed detached its slots itself: compare with what was sent
             changed = changed or peer.track_map() != peer.sent_tracks
@@ -160,6 +171,60 @@ class Router:
                 peer.request_negotiation()
             elif changed and not peer.negotiating:
                 self._tasks.spawn(self._send_tracks(peer))
+
+    @staticmethod
+    def _wanted(session: Session, peer: Peer, live: list[Producer]) -> list[Producer]:
+        return [p for p in live
+                if may_receive(session, peer.participant_id, p.participant_id, p.source)]
+
+    # ---- narrow links -------------------------------------------------------------------
+
+    async def _watch_bandwidth(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(BANDWIDTH_INTERVAL)
+            self.balance()
+
+    def balance(self, now: float | None = None) -> None:
+        """Hold back video a narrow subscriber cannot take, cap publishers (bandwidth.py)."""
+        session = self.session
+        if session is None or self.closed:
+            return
+        now = time.monotonic() if now is None else now
+        self.bandwidth.measure(self.producers.values(), now)
+        live = [p for p in self.producers.values() if p.live and not p.closed]
+
+        def priority(p: Producer) -> tuple[int, str]:
+            member = session.members.get(p.participant_id)
+            return (0 if member is not None and member.role is Role.JUDGE else 1,
+                    p.participant_id)
+
+        changed: list[Peer] = []
+        sent: dict[str, tuple[int | None, list[tuple[str, str]]]] = {}
+        for peer in self.peers.values():
+            if peer.closed:
+                continue
+            wanted = self._wanted(session, peer, live)
+            if self.bandwidth.update(peer.participant_id, peer.slots, wanted, priority, now):
+                changed.append(peer)
+            held = self.bandwidth.held(peer.participant_id)
+            sent[peer.participant_id] = (estimate(peer.slots, now), [
+                (p.participant_id, p.source.value) for p in wanted
+                if p.kind == "video" and (p.participant_id, p.source.value) not in held])
+        self.bandwidth.cap(sent)
+        for peer in self.peers.values():
+            peer.bitrate_caps = {
+                source: cap for source in peer.producers
+                if (cap := self.bandwidth.caps.get((peer.participant_id, source.value)))}
+        if changed:
+            self._reconcile()
+            for peer in changed:
+                self._tasks.spawn(self._send_held_back(peer))
+
+    async def _send_held_back(self, peer: Peer) -> None:
+        held = sorted(self.bandwidth.held(peer.participant_id))
+        with contextlib.suppress(Exception):
+            await self._signal(peer.participant_id, "media.held_back", {
+                "held": [{"participant_id": pid, "source": source} for pid, source in held]})
 
     def _assign(self, peer: Peer, wanted: list[Producer]) -> tuple[bool, bool]:
         changed = False
@@ -193,6 +258,7 @@ class Router:
         if self.closed:
             return
         self.closed = True
+        await self._balancing.aclose()
         await self._tasks.aclose()
         await asyncio.gather(*(p.close("closed") for p in list(self.peers.values())),
                              return_exceptions=True)

@@ -172,6 +172,7 @@ const en = {
   "room.cam_off_now": "Turn camera off",
   "room.media_failed": "Your audio and video connection is having trouble. It will be restored if possible.",
   "room.recording_failed": "The recording has failed ({code}). The hearing is not being recorded: consider a recess until it is fixed.",
+  "room.video_held_back": "Your connection is too slow for every video: {count} paused ({names}). You still hear everyone and see the judge; the videos come back when your connection allows.",
 
   "mod.heading": "Court controls",
   "mod.conduct": "Conduct of the hearing",
@@ -841,6 +842,7 @@ const zh = {
   "room.cam_off_now": "关闭摄像头",
   "room.media_failed": "您的音视频连接出现问题，系统将尽可能恢复。",
   "room.recording_failed": "录制失败（{code}），当前庭审未被录制，建议休庭直至问题解决。",
+  "room.video_held_back": "您的网络连接过慢，无法接收全部视频：已暂停 {count} 路（{names}）。您仍可听到所有人并看到法官；连接改善后视频将自动恢复。",
 
   "mod.heading": "庭审控制",
   "mod.conduct": "庭审进程",

@@ -301,6 +301,10 @@ function openSocket(base) {
   });
   socket.on("media.offer", (offer) => { if (app.media && app.inRoom) app.media.offer(offer); });
   socket.on("media.tracks", (d) => { if (app.media && d) app.media.updateTracks(d.tracks); });
+  socket.on("media.held_back", (d) => {
+    // a narrow link: some video is not sent to this page for now (audio always is)
+    if (app.room && d && Array.isArray(d.held)) app.room.videoHeldBack(d.held);
+  });
   socket.on("media.closed", (d) => {
     if (app.over || app.moving) return;
     // no media connection in this page yet: the notice is about an older window's connection

@@ -438,6 +438,23 @@ export class Room {
     });
   }
 
+  /** A narrow link: the node holds back some video from this page (audio never). */
+  videoHeldBack(held) {
+    this.heldBack = held.map((x) => x.participant_id);
+    if (!held.length) {
+      this.dismiss("held-back");
+      return;
+    }
+    const names = () => held
+      .map((x) => (this.app.presence.find((p) => p.participant_id === x.participant_id) || {}).name
+        || x.participant_id)
+      .join(", ");
+    this.notice("held-back", {
+      tone: "warn",
+      text: () => t("room.video_held_back", { count: held.length, names: names() }),
+    });
+  }
+
   // ---- notices ------------------------------------------------------------------------
   // A notice's text and labels are functions, so a language switch redraws them.
 
