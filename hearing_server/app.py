@@ -62,6 +62,7 @@ from .services.hearings import HearingService
 from .services.ice import IceServers
 from .services.media import MediaService
 from .services.mediation import MediationService
+from .services.minutes import MinutesService
 from .services.moderation import ModerationService
 from .services.recording import RecordingService
 from .services.recording_events import RecordingAlerts
@@ -282,7 +283,8 @@ def build_app(settings: Settings) -> web.Application:
     ice = IceServers.from_settings(settings)
     entry = EntryService(work, tokens, relay, settings, ice, nodes)
     services = Services(entry=entry, moderation=ModerationService(work, relay, ice, recorder),
-                        mediation=MediationService(work), media=MediaService(work, relay))
+                        mediation=MediationService(work), media=MediaService(work, relay),
+                        minutes=MinutesService(work))
     records = RecordsService(settings.data_dir / "records", store, audit,
                              signer.public_key_b64, seals)
 

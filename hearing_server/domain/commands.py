@@ -24,6 +24,7 @@ MAX_ROOM = 40
 MAX_ID = 64
 MAX_TYPED_NAME = 200
 MAX_CAUCUS_MEMBERS = 50
+MAX_MINUTE = 2000
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -162,10 +163,20 @@ class SettlementGet:
     pass
 
 
+@dataclass(frozen=True)
+class MinuteAdd:
+    text: str
+
+
+@dataclass(frozen=True)
+class MinutesList:
+    pass
+
+
 Command = (Hello | Leave | Admit | Deny | Remove | Mute | Unmute | SelfMute | Lock | Conduct
            | Recording | MediaReady | MediaAnswer | MediaCandidate | MediaPublish
            | MediaUnpublish | CaucusOpen | CaucusMove | CaucusEnd | SettlementDraft
-           | SettlementConfirm | SettlementGet)
+           | SettlementConfirm | SettlementGet | MinuteAdd | MinutesList)
 
 
 # ---- field parsers --------------------------------------------------------------------------
@@ -305,6 +316,8 @@ PARSERS: dict[str, Callable[[Args], Command]] = {
     "settlement.draft": _settlement_draft,
     "settlement.confirm": _settlement_confirm,
     "settlement.get": lambda a: SettlementGet(),
+    "minutes.add": lambda a: MinuteAdd(text(a, "text", MAX_MINUTE)),
+    "minutes.list": lambda a: MinutesList(),
 }
 
 #: every event a client may send; anything else is refused before it is looked at

@@ -32,6 +32,7 @@ from ..store.eventlog import EventLog
 from ..tasks import TaskSet
 from .attendance import attendance
 from .ports import RecordingEvents
+from .timeline import minutes, timeline
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +214,13 @@ class RecordingService:
         files: dict[str, bytes | Path] = {
             "events.jsonl": log_bytes,
             "attendance.json": json.dumps(attendance(events), indent=2).encode(),
+            # the player's markers and what was not recorded (pauses with reasons, ...)
+            "timeline.json": json.dumps(timeline(events), indent=2,
+                                        ensure_ascii=False).encode(),
         }
+        kept = minutes(events)
+        if kept["minutes"]:
+            files["minutes.json"] = json.dumps(kept, indent=2, ensure_ascii=False).encode()
         gaps = [e for e in events if e.get("type") in ("hearing_interrupted", "recording_gap")]
         if gaps:
             # what is missing, said plainly: every interruption of the node, and whether
