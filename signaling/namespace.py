@@ -23,6 +23,7 @@ import socketio
 from hearing_server.domain import commands as c
 from hearing_server.domain.errors import Code, HearingError, RateLimited, spec
 from hearing_server.services.entry import EntryService
+from hearing_server.services.exhibits import ExhibitService
 from hearing_server.services.media import MediaService
 from hearing_server.services.mediation import MediationService
 from hearing_server.services.minutes import MinutesService
@@ -54,6 +55,7 @@ class Services:
     mediation: MediationService
     media: MediaService
     minutes: MinutesService
+    exhibits: ExhibitService
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def handlers(s: Services) -> dict[type[Any], Handler]:
         c.SettlementDraft: d.settlement_draft, c.SettlementConfirm: d.settlement_confirm,
         c.SettlementGet: d.settlement_get,
         c.MinuteAdd: s.minutes.add, c.MinutesList: s.minutes.list,
+        c.ExhibitMark: s.exhibits.mark, c.ExhibitShow: s.exhibits.show,
+        c.ExhibitList: s.exhibits.list,
     }
 
 

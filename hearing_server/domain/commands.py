@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from .errors import Code, InvalidInput, MediaError
+from .exhibits import ExhibitStatus
 from .ids import ParticipantId
 from .policy import Source
 from .session import MediaKind
@@ -173,10 +174,27 @@ class MinutesList:
     pass
 
 
+@dataclass(frozen=True)
+class ExhibitMark:
+    exhibit_id: str
+    status: ExhibitStatus
+
+
+@dataclass(frozen=True)
+class ExhibitShow:
+    exhibit_id: str
+
+
+@dataclass(frozen=True)
+class ExhibitList:
+    pass
+
+
 Command = (Hello | Leave | Admit | Deny | Remove | Mute | Unmute | SelfMute | Lock | Conduct
            | Recording | MediaReady | MediaAnswer | MediaCandidate | MediaPublish
            | MediaUnpublish | CaucusOpen | CaucusMove | CaucusEnd | SettlementDraft
-           | SettlementConfirm | SettlementGet | MinuteAdd | MinutesList)
+           | SettlementConfirm | SettlementGet | MinuteAdd | MinutesList
+           | ExhibitMark | ExhibitShow | ExhibitList)
 
 
 # ---- field parsers --------------------------------------------------------------------------
@@ -270,6 +288,13 @@ def _settlement_confirm(a: Args) -> SettlementConfirm:
     return SettlementConfirm(pid, sha, typed)
 
 
+def exhibit_id(a: Args) -> str:
+    value = a.get("exhibit_id")
+    if not isinstance(value, str) or not value or len(value) > MAX_ID:
+        raise InvalidInput("'exhibit_id' must be an exhibit id")
+    return value
+
+
 def _recording(a: Args) -> Recording:
     action = a.get("action")
     if not isinstance(action, str):
@@ -318,6 +343,10 @@ PARSERS: dict[str, Callable[[Args], Command]] = {
     "settlement.get": lambda a: SettlementGet(),
     "minutes.add": lambda a: MinuteAdd(text(a, "text", MAX_MINUTE)),
     "minutes.list": lambda a: MinutesList(),
+    "exhibit.mark": lambda a: ExhibitMark(
+        exhibit_id(a), choice(ExhibitStatus, a.get("status"), "status")),
+    "exhibit.show": lambda a: ExhibitShow(exhibit_id(a)),
+    "exhibit.list": lambda a: ExhibitList(),
 }
 
 #: every event a client may send; anything else is refused before it is looked at

@@ -507,7 +507,8 @@ class Session:
             raise HearingError("a minute needs some text", code=Code.INPUT_INVALID)
         return Event("minute", actor, None, {"text": text.strip()})
 
-    def may_read_minutes(self, actor: str) -> None:
+    def may_keep_record(self, actor: str) -> None:
+        """The clerk's desk: minutes and exhibits (clerk, judge, mediator, admitted)."""
         self._actor(actor, Capability.MINUTES)
 
     def interrupted(self, since: float, now: float, cause: str) -> list[Event]:

@@ -32,5 +32,5 @@ class MinutesService:
 
     async def list(self, hearing_id: str, actor: str, cmd: c.MinutesList) -> dict[str, Any]:
         hearing = await self._work.hearing(hearing_id)
-        await self._work.change(hearing, lambda s: s.may_read_minutes(actor))
+        await self._work.change(hearing, lambda s: s.may_keep_record(actor))
         return minutes(self._work.events.read(hearing_id))

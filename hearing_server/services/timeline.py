@@ -26,6 +26,7 @@ MARKERS: Final = {
     "resumed": "resume",
     "hearing_interrupted": "interruption",
     "recording_gap": "interruption",
+    "exhibit_offered": "exhibit_offered",
     "exhibit_status": "exhibit",
     "exhibit_shown": "exhibit_shown",
     "minute": "minute",
