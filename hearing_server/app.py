@@ -32,6 +32,8 @@ from signaling.server import HearingSocketServer
 from .api.accounts import routes as account_routes
 from .api.edge import cross_site_middleware, forwarded_middleware, security_headers
 from .api.errors import error_middleware
+from .api.exhibits import EXHIBITS
+from .api.exhibits import routes as exhibit_routes
 from .api.health import READINESS, Readiness
 from .api.health import routes as health_routes
 from .api.metrics import METRICS_REGISTRY, CountedRecordingEvents, NodeMetrics, metrics
@@ -58,10 +60,12 @@ from .relay.sfu import Relay
 from .services.access import Access
 from .services.drain import DrainService
 from .services.entry import EntryService
+from .services.exhibits import ExhibitService
 from .services.hearings import HearingService
 from .services.ice import IceServers
 from .services.media import MediaService
 from .services.mediation import MediationService
+from .services.minutes import MinutesService
 from .services.moderation import ModerationService
 from .services.recording import RecordingService
 from .services.recording_events import RecordingAlerts
@@ -275,15 +279,17 @@ def build_app(settings: Settings) -> web.Application:
     recorder = RecordingService(settings.data_dir / "records", signer, events,
                                 settings.recording_segment_seconds, relay,
                                 CountedRecordingEvents(RecordingAlerts(work), node_metrics),
-                                seals)
+                                seals, exhibits_dir=settings.data_dir / "exhibits")
     observers.subscribe(recorder)
     relay.subscribe(recorder)
 
     # use cases
     ice = IceServers.from_settings(settings)
     entry = EntryService(work, tokens, relay, settings, ice, nodes)
+    exhibits = ExhibitService(work, settings.data_dir / "exhibits")
     services = Services(entry=entry, moderation=ModerationService(work, relay, ice, recorder),
-                        mediation=MediationService(work), media=MediaService(work, relay))
+                        mediation=MediationService(work), media=MediaService(work, relay),
+                        minutes=MinutesService(work), exhibits=exhibits)
     records = RecordsService(settings.data_dir / "records", store, audit,
                              signer.public_key_b64, seals)
 
@@ -299,6 +305,7 @@ def build_app(settings: Settings) -> web.Application:
     app[RELAY] = relay
     app[RECORDER] = recorder
     app[RECORDS] = records
+    app[EXHIBITS] = exhibits
     app[EXPORTS] = settings.data_dir / "exports"
     app[HEARINGS] = HearingService(store, tokens, events, settings.base_url,
                                    settings.join_link_grace, notifier)
@@ -323,6 +330,7 @@ def build_app(settings: Settings) -> web.Application:
     app.add_routes(health_routes)
     app.add_routes(routes)
     app.add_routes(record_routes)
+    app.add_routes(exhibit_routes)
     app.add_routes(account_routes)
     add_pages(app)
 

@@ -56,7 +56,7 @@ VERSION: Final = 2
 LEGACY_VERSION: Final = 1
 SUPPORTED_VERSIONS: Final = frozenset({LEGACY_VERSION, VERSION})
 GENESIS: Final = "0" * 64
-SOURCES: Final = frozenset({"microphone", "camera", "screen"})
+SOURCES: Final = frozenset({"microphone", "camera", "screen", "interpretation"})
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 

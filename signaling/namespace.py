@@ -23,8 +23,10 @@ import socketio
 from hearing_server.domain import commands as c
 from hearing_server.domain.errors import Code, HearingError, RateLimited, spec
 from hearing_server.services.entry import EntryService
+from hearing_server.services.exhibits import ExhibitService
 from hearing_server.services.media import MediaService
 from hearing_server.services.mediation import MediationService
+from hearing_server.services.minutes import MinutesService
 from hearing_server.services.moderation import ModerationService
 from hearing_server.services.ports import Counters, NoCounters
 
@@ -52,6 +54,8 @@ class Services:
     moderation: ModerationService
     mediation: MediationService
     media: MediaService
+    minutes: MinutesService
+    exhibits: ExhibitService
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ def handlers(s: Services) -> dict[type[Any], Handler]:
         c.CaucusOpen: d.caucus_open, c.CaucusMove: d.caucus_move, c.CaucusEnd: d.caucus_end,
         c.SettlementDraft: d.settlement_draft, c.SettlementConfirm: d.settlement_confirm,
         c.SettlementGet: d.settlement_get,
+        c.MinuteAdd: s.minutes.add, c.MinutesList: s.minutes.list,
+        c.ExhibitMark: s.exhibits.mark, c.ExhibitShow: s.exhibits.show,
+        c.ExhibitList: s.exhibits.list,
     }
 
 

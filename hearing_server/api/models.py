@@ -329,6 +329,18 @@ class EventLog(Model):
 
 
 @dataclass(frozen=True)
+class ExhibitList(Model):
+    exhibits: list[dict[str, Any]] = field(metadata=describe(
+        "the exhibit ledger the caller may see: exhibit_id, title, file_name, content_type, "
+        "size, sha256, offered_by, role, offered_at, status, history, shown"))
+
+
+@dataclass(frozen=True)
+class Exhibit(Model):
+    exhibit: dict[str, Any] = field(metadata=describe("one exhibit of the ledger"))
+
+
+@dataclass(frozen=True)
 class OpenLink(Model):
     """A join link's token, from the join page."""
 

@@ -194,6 +194,8 @@ def document(app: web.Application, version: str = "1") -> dict[str, Any]:
                            "description": "staff session, set by POST /api/v1/session"},
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "API key (hearing-server apikey create)"},
+                "join": {"type": "apiKey", "in": "header", "name": "X-Join-Token",
+                         "description": "a participant's join link token"},
             },
             "schemas": schemas,
             "responses": _error_responses(),

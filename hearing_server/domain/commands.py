@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from .errors import Code, InvalidInput, MediaError
+from .exhibits import ExhibitStatus
 from .ids import ParticipantId
 from .policy import Source
 from .session import MediaKind
@@ -24,6 +25,7 @@ MAX_ROOM = 40
 MAX_ID = 64
 MAX_TYPED_NAME = 200
 MAX_CAUCUS_MEMBERS = 50
+MAX_MINUTE = 2000
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -162,10 +164,37 @@ class SettlementGet:
     pass
 
 
+@dataclass(frozen=True)
+class MinuteAdd:
+    text: str
+
+
+@dataclass(frozen=True)
+class MinutesList:
+    pass
+
+
+@dataclass(frozen=True)
+class ExhibitMark:
+    exhibit_id: str
+    status: ExhibitStatus
+
+
+@dataclass(frozen=True)
+class ExhibitShow:
+    exhibit_id: str
+
+
+@dataclass(frozen=True)
+class ExhibitList:
+    pass
+
+
 Command = (Hello | Leave | Admit | Deny | Remove | Mute | Unmute | SelfMute | Lock | Conduct
            | Recording | MediaReady | MediaAnswer | MediaCandidate | MediaPublish
            | MediaUnpublish | CaucusOpen | CaucusMove | CaucusEnd | SettlementDraft
-           | SettlementConfirm | SettlementGet)
+           | SettlementConfirm | SettlementGet | MinuteAdd | MinutesList
+           | ExhibitMark | ExhibitShow | ExhibitList)
 
 
 # ---- field parsers --------------------------------------------------------------------------
@@ -259,6 +288,13 @@ def _settlement_confirm(a: Args) -> SettlementConfirm:
     return SettlementConfirm(pid, sha, typed)
 
 
+def exhibit_id(a: Args) -> str:
+    value = a.get("exhibit_id")
+    if not isinstance(value, str) or not value or len(value) > MAX_ID:
+        raise InvalidInput("'exhibit_id' must be an exhibit id")
+    return value
+
+
 def _recording(a: Args) -> Recording:
     action = a.get("action")
     if not isinstance(action, str):
@@ -305,6 +341,12 @@ PARSERS: dict[str, Callable[[Args], Command]] = {
     "settlement.draft": _settlement_draft,
     "settlement.confirm": _settlement_confirm,
     "settlement.get": lambda a: SettlementGet(),
+    "minutes.add": lambda a: MinuteAdd(text(a, "text", MAX_MINUTE)),
+    "minutes.list": lambda a: MinutesList(),
+    "exhibit.mark": lambda a: ExhibitMark(
+        exhibit_id(a), choice(ExhibitStatus, a.get("status"), "status")),
+    "exhibit.show": lambda a: ExhibitShow(exhibit_id(a)),
+    "exhibit.list": lambda a: ExhibitList(),
 }
 
 #: every event a client may send; anything else is refused before it is looked at

@@ -167,6 +167,10 @@ class Code(StrEnum):
     ACK_TIMEOUT = "ack.timeout"
     ACK_INVALID = "ack.invalid"
     NODE_REDIRECT_FAILED = "node.redirect_failed"
+    # issue 17: exhibits
+    EXHIBIT_NOT_FOUND = "exhibit.not_found"
+    EXHIBIT_TOO_LARGE = "exhibit.too_large"
+    EXHIBIT_TYPE_REFUSED = "exhibit.type_refused"
 
 
 @dataclass(frozen=True)
@@ -305,6 +309,10 @@ CATALOGUE: dict[Code, Spec] = {
     C.ACK_TIMEOUT: Spec(K.CLIENT, "the server did not acknowledge in time"),
     C.ACK_INVALID: Spec(K.CLIENT, "the acknowledgement was not understood"),
     C.NODE_REDIRECT_FAILED: Spec(K.CLIENT, "the nodes could not agree where a hearing is held"),
+    # issue 17: exhibits
+    C.EXHIBIT_NOT_FOUND: Spec(K.NOT_FOUND, "no such exhibit in this hearing"),
+    C.EXHIBIT_TOO_LARGE: Spec(K.TOO_LARGE, "the exhibit is larger than allowed"),
+    C.EXHIBIT_TYPE_REFUSED: Spec(K.INVALID, "exhibits may be PDF, PNG, JPEG or plain text"),
 }
 
 

@@ -34,6 +34,7 @@ class Capability(str, Enum):
     RECORD = "record"                # start / pause / resume recording
     CONDUCT = "conduct"              # open, recess, resume, adjourn the hearing
     CAUCUS = "caucus"                # open and move between caucus rooms (mediation)
+    MINUTES = "minutes"              # keep the hearing's minutes (issue 17)
 
 
 C = Capability
@@ -41,15 +42,15 @@ C = Capability
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.JUDGE: frozenset(
         {C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE, C.ENTER_DIRECTLY, C.SEE_LOBBY, C.ADMIT,
-         C.MODERATE, C.RECORD, C.CONDUCT}
+         C.MODERATE, C.RECORD, C.CONDUCT, C.MINUTES}
     ),
     Role.CLERK: frozenset(
         {C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE, C.ENTER_DIRECTLY, C.SEE_LOBBY, C.ADMIT,
-         C.MODERATE}
+         C.MODERATE, C.MINUTES}
     ),
     Role.MEDIATOR: frozenset(
         {C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE, C.ENTER_DIRECTLY, C.SEE_LOBBY, C.ADMIT,
-         C.MODERATE, C.RECORD, C.CONDUCT, C.CAUCUS}
+         C.MODERATE, C.RECORD, C.CONDUCT, C.CAUCUS, C.MINUTES}
     ),
     Role.PARTY: frozenset({C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE}),
     Role.COUNSEL: frozenset({C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE}),

@@ -498,6 +498,19 @@ class Session:
         self.recording_active = False
         return Event("recording_" + action, actor, None, {"reason": reason})
 
+    def add_minute(self, actor: str, text: str) -> Event:
+        """A line of the minutes, kept by the clerk (or the judge / mediator) while the
+        hearing is open; its time is the event log's."""
+        self._actor(actor, Capability.MINUTES)
+        self._not_over()
+        if not text.strip():
+            raise HearingError("a minute needs some text", code=Code.INPUT_INVALID)
+        return Event("minute", actor, None, {"text": text.strip()})
+
+    def may_keep_record(self, actor: str) -> None:
+        """The clerk's desk: minutes and exhibits (clerk, judge, mediator, admitted)."""
+        self._actor(actor, Capability.MINUTES)
+
     def interrupted(self, since: float, now: float, cause: str) -> list[Event]:
         """The node hosting the hearing stopped (``since``) and the hearing is back
         (``now``): every court decision stands; nobody is connected any more (each has the

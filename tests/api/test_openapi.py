@@ -76,7 +76,7 @@ async def test_the_error_schema_lists_the_whole_catalogue_with_its_statuses(
     assert sign_in["security"] == [] and "requestBody" in sign_in
     assert doc["paths"]["/api/v1/hearings"]["get"]["security"] == [{"cookie": []},
                                                                    {"bearer": []}]
-    assert set(doc["components"]["securitySchemes"]) == {"cookie", "bearer"}
+    assert set(doc["components"]["securitySchemes"]) == {"cookie", "bearer", "join"}
 
 
 async def test_request_schemas_come_from_the_models_the_routes_parse(running: Running) -> None:

@@ -671,6 +671,9 @@ const en = {
   "err.signing.key_invalid": "The signing key is not valid.",
   "err.state.conflict": "This is not possible right now.",
   "err.store.unavailable": "The court's servers cannot reach their shared store. Try again shortly.",
+  "err.exhibit.not_found": "There is no such exhibit in this hearing.",
+  "err.exhibit.too_large": "The exhibit file is too large.",
+  "err.exhibit.type_refused": "Exhibits may be PDF, PNG, JPEG or plain text files.",
 };
 
 const zh = {
@@ -1343,6 +1346,9 @@ const zh = {
   "err.signing.key_invalid": "签名密钥无效。",
   "err.state.conflict": "目前无法进行此操作。",
   "err.store.unavailable": "法院服务器无法连接共享存储，请稍后再试。",
+  "err.exhibit.not_found": "本案没有该证据。",
+  "err.exhibit.too_large": "证据文件过大。",
+  "err.exhibit.type_refused": "证据只能是 PDF、PNG、JPEG 或纯文本文件。",
 };
 
 export const DICTIONARIES = { en, "zh-CN": zh };
