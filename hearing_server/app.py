@@ -48,8 +48,11 @@ from .api.routes import (
     add_pages,
     routes,
 )
+from .api.serving import SERVING
+from .api.serving import routes as serving_routes
 from .auth.tokens import TokenService
 from .domain.errors import HearingError
+from .mail import SmtpMailer
 from .relay.candidates import CandidatePolicy
 from .relay.metrics import RelayCollector
 from .relay.peer import PeerConfig
@@ -67,6 +70,7 @@ from .services.recording import RecordingService
 from .services.recording_events import RecordingAlerts
 from .services.records import RecordsService
 from .services.restore import RestoreService
+from .services.serving import ServingService
 from .services.staff import StaffService
 from .services.unit_of_work import SessionObservers, UnitOfWork
 from .settings import Settings
@@ -77,6 +81,7 @@ from .store.eventlog import EventLog
 from .store.local import LocalStore
 from .store.nodes import HEARTBEAT_SECONDS, LocalNodes, Nodes, RedisNodes
 from .store.redis_store import RedisStore
+from .store.service_store import ServiceStore
 from .tasks import TaskSet
 
 logger = logging.getLogger(__name__)
@@ -271,10 +276,18 @@ def build_app(settings: Settings) -> web.Application:
     observers = SessionObservers()
     observers.subscribe(relay)
     work = UnitOfWork(store, events, observers, notifier)
+    hearings = HearingService(store, tokens, events, settings.base_url,
+                              settings.join_link_grace, notifier)
+    serving = ServingService(ServiceStore(settings.data_dir / "service"), hearings,
+                             SmtpMailer(settings), settings.base_url, settings.court_name,
+                             max_bytes=settings.service_max_document_bytes,
+                             link_ttl=settings.service_link_ttl,
+                             attempts=settings.smtp_attempts,
+                             retry_delay=settings.smtp_retry_delay)
     recorder = RecordingService(settings.data_dir / "records", signer, events,
                                 settings.recording_segment_seconds, relay,
                                 CountedRecordingEvents(RecordingAlerts(work), node_metrics),
-                                seals)
+                                seals, contributors=(serving,))
     observers.subscribe(recorder)
     relay.subscribe(recorder)
 
@@ -299,8 +312,8 @@ def build_app(settings: Settings) -> web.Application:
     app[RECORDER] = recorder
     app[RECORDS] = records
     app[EXPORTS] = settings.data_dir / "exports"
-    app[HEARINGS] = HearingService(store, tokens, events, settings.base_url,
-                                   settings.join_link_grace, notifier)
+    app[HEARINGS] = hearings
+    app[SERVING] = serving
     app[STAFF] = StaffService(store, tokens,
                               attempts_per_account=settings.sign_in_attempts_per_account,
                               attempts_per_address=settings.sign_in_attempts_per_address,
@@ -323,6 +336,7 @@ def build_app(settings: Settings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(record_routes)
     app.add_routes(account_routes)
+    app.add_routes(serving_routes)
     add_pages(app)
 
     # resources, closed in the reverse order: store last

@@ -31,7 +31,7 @@ from ..relay.sfu import FrameSink, Relay, Track
 from ..store.eventlog import EventLog
 from ..tasks import TaskSet
 from .attendance import attendance
-from .ports import RecordingEvents
+from .ports import RecordContributor, RecordingEvents
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,10 @@ class RecordingService:
 
     def __init__(self, records_dir: Path, signer: Signer, events: EventLog,
                  segment_seconds: float, relay: Relay, report: RecordingEvents,
-                 seals: SealRegistry | None = None) -> None:
+                 seals: SealRegistry | None = None,
+                 contributors: tuple[RecordContributor, ...] = ()) -> None:
         self.records_dir = records_dir
+        self._contributors = contributors
         self._seals = seals
         self._signer = signer
         self._events = events
@@ -225,6 +227,8 @@ class RecordingService:
             files["settlement.txt"] = settlement.text.encode()
             files["settlement.json"] = json.dumps(settlement.public(), indent=2,
                                                   ensure_ascii=False).encode()
+        for contributor in self._contributors:  # e.g. the service record
+            files.update(await contributor.record_files(hearing.id))
         manifest = await archive.seal(files, registry=self._seals)
         return {"files": len(manifest.entries), "head": manifest.head}
 
