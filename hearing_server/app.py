@@ -50,8 +50,11 @@ from .api.routes import (
     add_pages,
     routes,
 )
+from .api.serving import SERVING
+from .api.serving import routes as serving_routes
 from .auth.tokens import TokenService
 from .domain.errors import HearingError
+from .mail import SmtpMailer
 from .relay.candidates import CandidatePolicy
 from .relay.metrics import RelayCollector
 from .relay.peer import PeerConfig
@@ -71,6 +74,7 @@ from .services.recording import RecordingService
 from .services.recording_events import RecordingAlerts
 from .services.records import RecordsService
 from .services.restore import RestoreService
+from .services.serving import ServingService
 from .services.staff import StaffService
 from .services.unit_of_work import SessionObservers, UnitOfWork
 from .settings import Settings
@@ -81,6 +85,7 @@ from .store.eventlog import EventLog
 from .store.local import LocalStore
 from .store.nodes import HEARTBEAT_SECONDS, LocalNodes, Nodes, RedisNodes
 from .store.redis_store import RedisStore
+from .store.service_store import ServiceStore
 from .tasks import TaskSet
 
 logger = logging.getLogger(__name__)
@@ -276,17 +281,25 @@ def build_app(settings: Settings) -> web.Application:
     observers = SessionObservers()
     observers.subscribe(relay)
     work = UnitOfWork(store, events, observers, notifier)
+    hearings = HearingService(store, tokens, events, settings.base_url,
+                              settings.join_link_grace, notifier)
+    exhibits = ExhibitService(work, settings.data_dir / "exhibits")
+    serving = ServingService(ServiceStore(settings.data_dir / "service"), hearings,
+                             SmtpMailer(settings), settings.base_url, settings.court_name,
+                             max_bytes=settings.service_max_document_bytes,
+                             link_ttl=settings.service_link_ttl,
+                             attempts=settings.smtp_attempts,
+                             retry_delay=settings.smtp_retry_delay)
     recorder = RecordingService(settings.data_dir / "records", signer, events,
                                 settings.recording_segment_seconds, relay,
                                 CountedRecordingEvents(RecordingAlerts(work), node_metrics),
-                                seals, exhibits_dir=settings.data_dir / "exhibits")
+                                seals, contributors=(serving, exhibits))
     observers.subscribe(recorder)
     relay.subscribe(recorder)
 
     # use cases
     ice = IceServers.from_settings(settings)
     entry = EntryService(work, tokens, relay, settings, ice, nodes)
-    exhibits = ExhibitService(work, settings.data_dir / "exhibits")
     services = Services(entry=entry, moderation=ModerationService(work, relay, ice, recorder),
                         mediation=MediationService(work), media=MediaService(work, relay),
                         minutes=MinutesService(work), exhibits=exhibits)
@@ -307,8 +320,8 @@ def build_app(settings: Settings) -> web.Application:
     app[RECORDS] = records
     app[EXHIBITS] = exhibits
     app[EXPORTS] = settings.data_dir / "exports"
-    app[HEARINGS] = HearingService(store, tokens, events, settings.base_url,
-                                   settings.join_link_grace, notifier)
+    app[HEARINGS] = hearings
+    app[SERVING] = serving
     app[STAFF] = StaffService(store, tokens,
                               attempts_per_account=settings.sign_in_attempts_per_account,
                               attempts_per_address=settings.sign_in_attempts_per_address,
@@ -332,6 +345,7 @@ def build_app(settings: Settings) -> web.Application:
     app.add_routes(record_routes)
     app.add_routes(exhibit_routes)
     app.add_routes(account_routes)
+    app.add_routes(serving_routes)
     add_pages(app)
 
     # resources, closed in the reverse order: store last

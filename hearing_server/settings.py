@@ -84,6 +84,23 @@ class Settings:
     sign_in_attempts_per_account: int = 5
     sign_in_attempts_per_address: int = 20
     sign_in_window: float = 300.0
+    #: Electronic service: the court's SMTP server (empty: e-mail service is off).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "court@localhost"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout: float = 10.0
+    #: Attempts per e-mail (temporary failures only) and the wait before the first retry
+    #: (doubled each time).
+    smtp_attempts: int = 3
+    smtp_retry_delay: float = 2.0
+    #: A served document may be at most this many bytes (PDF, PNG or JPEG).
+    service_max_document_bytes: int = 10 * 2**20
+    #: A service link works this many seconds after it was served.
+    service_link_ttl: int = 30 * 24 * 3600
 
     @property
     def base_url(self) -> str:

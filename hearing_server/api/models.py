@@ -461,6 +461,81 @@ class Health(Model):
     draining: bool | None = field(default=None, metadata=describe())
 
 
+# ---- electronic service of documents (issue 16) ---------------------------------------
+
+@dataclass(frozen=True)
+class DocumentOne(Model):
+    document: dict[str, Any] = field(metadata=describe(ref="ServedDocument"))
+
+
+@dataclass(frozen=True)
+class DocumentList(Model):
+    documents: list[dict[str, Any]] = field(metadata=describe(items_ref="ServedDocument"))
+
+
+@dataclass(frozen=True)
+class Serve(Model):
+    """Serve documents and/or the join link to one participant by e-mail."""
+
+    closed = True
+    participant_id: str = field(metadata=describe("the participant served", max_length=64))
+    email: str = field(metadata=describe("the recipient's e-mail address", max_length=320))
+    documents: list[str] = field(default_factory=list, metadata=describe(
+        "SHA-256 ids of the hearing's uploaded documents"))
+    include_link: bool = field(default=False, metadata=describe(
+        "send a new join link too (the older one is revoked)"))
+
+
+@dataclass(frozen=True)
+class ServiceOne(Model):
+    service: dict[str, Any] = field(metadata=describe(ref="Service"))
+
+
+@dataclass(frozen=True)
+class Services(Model):
+    services: list[dict[str, Any]] = field(metadata=describe(items_ref="Service"))
+
+
+@dataclass(frozen=True)
+class ServiceToken(Model):
+    closed = True
+    token: str = field(metadata=describe("the part of the service link after #",
+                                         max_length=200))
+
+
+@dataclass(frozen=True)
+class ServedInfo(Model):
+    court: str
+    case_number: str
+    title: str
+    scheduled_at: str
+    name: str
+    documents: list[dict[str, Any]]
+    include_link: bool
+    expires_at: float
+    acknowledged: dict[str, Any] | None = field(metadata=describe("when and by whom"))
+
+
+@dataclass(frozen=True)
+class ServedDownload(Model):
+    closed = True
+    token: str = field(metadata=describe("the service token", max_length=200))
+    document: str = field(metadata=describe("the document's SHA-256", max_length=64))
+
+
+@dataclass(frozen=True)
+class Acknowledge(Model):
+    closed = True
+    token: str = field(metadata=describe("the service token", max_length=200))
+    name: str = field(metadata=describe("the recipient's name, typed", max_length=120))
+    confirm: bool = field(metadata=describe("must be true: receipt is confirmed"))
+
+
+@dataclass(frozen=True)
+class Acknowledged(Model):
+    acknowledged: dict[str, Any] = field(metadata=describe("at, from, typed_name"))
+
+
 #: component schemas of what the domain serialises itself
 DOMAIN_SCHEMAS: dict[str, dict[str, Any]] = {
     "Hearing": {"type": "object", "required": ["id", "case_number", "kind", "status"],
@@ -479,6 +554,22 @@ DOMAIN_SCHEMAS: dict[str, dict[str, Any]] = {
         "link_id": {"type": "string"}, "participant_id": {"type": "string"},
         "issued_at": {"type": "number"}, "expires_at": {"type": "number"},
         "revoked": {"type": "boolean"}, "status": {"type": "string"}}},
+    "ServedDocument": {"type": "object", "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"},
+        "media_type": {"type": "string"}, "size": {"type": "integer"},
+        "sha256": {"type": "string"}, "uploaded_at": {"type": "number"},
+        "uploaded_by": {"type": "string"}, "kind": {"type": "string"}}},
+    "Service": {"type": "object", "properties": {
+        "id": {"type": "string"}, "participant_id": {"type": "string"},
+        "name": {"type": "string"}, "address": {"type": "string"},
+        "documents": {"type": "array", "items": {"type": "object"}},
+        "include_link": {"type": "boolean"}, "status": {"type": "string", "enum": [
+            "pending", "failed", "sent", "opened", "downloaded", "acknowledged"]},
+        "attempts": {"type": "array", "items": {"type": "object"}},
+        "sent_at": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+        "opened": {"type": "array", "items": {"type": "object"}},
+        "downloads": {"type": "array", "items": {"type": "object"}},
+        "acknowledged": {"anyOf": [{"type": "object"}, {"type": "null"}]}}},
     "ApiKey": {"type": "object", "properties": {
         "name": {"type": "string"}, "role": {"type": "string"},
         "scopes": {"type": "array", "items": {"type": "string"}},

@@ -171,6 +171,18 @@ class Code(StrEnum):
     EXHIBIT_NOT_FOUND = "exhibit.not_found"
     EXHIBIT_TOO_LARGE = "exhibit.too_large"
     EXHIBIT_TYPE_REFUSED = "exhibit.type_refused"
+    # electronic service of documents (issue 16)
+    SERVICE_DOCUMENT_TYPE = "serve.document_type"
+    SERVICE_DOCUMENT_TOO_LARGE = "serve.document_too_large"
+    SERVICE_DOCUMENT_NOT_FOUND = "serve.document_not_found"
+    SERVICE_BAD_ADDRESS = "serve.bad_address"
+    SERVICE_NOTHING = "serve.nothing"
+    SERVICE_NOT_FOUND = "serve.not_found"
+    SERVICE_EXPIRED = "serve.expired"
+    SERVICE_ALREADY_ACKNOWLEDGED = "serve.already_acknowledged"
+    SERVICE_NOT_CONFIRMED = "serve.not_confirmed"
+    SERVICE_NAME_MISMATCH = "serve.name_mismatch"
+    SERVICE_MAIL_NOT_CONFIGURED = "serve.mail_not_configured"
 
 
 @dataclass(frozen=True)
@@ -313,6 +325,22 @@ CATALOGUE: dict[Code, Spec] = {
     C.EXHIBIT_NOT_FOUND: Spec(K.NOT_FOUND, "no such exhibit in this hearing"),
     C.EXHIBIT_TOO_LARGE: Spec(K.TOO_LARGE, "the exhibit is larger than allowed"),
     C.EXHIBIT_TYPE_REFUSED: Spec(K.INVALID, "exhibits may be PDF, PNG, JPEG or plain text"),
+    # electronic service of documents (issue 16)
+    C.SERVICE_DOCUMENT_TYPE: Spec(
+        K.INVALID, "a served document must be a PDF, PNG or JPEG file (told by its content)"),
+    C.SERVICE_DOCUMENT_TOO_LARGE: Spec(
+        K.TOO_LARGE, "the document is larger than a served document may be"),
+    C.SERVICE_DOCUMENT_NOT_FOUND: Spec(K.NOT_FOUND, "no such document in this hearing"),
+    C.SERVICE_BAD_ADDRESS: Spec(K.INVALID, "not an e-mail address the court can serve to"),
+    C.SERVICE_NOTHING: Spec(K.INVALID, "a service needs documents, the join link or both"),
+    C.SERVICE_NOT_FOUND: Spec(K.NOT_FOUND, "no such service (the link is wrong or was replaced)"),
+    C.SERVICE_EXPIRED: Spec(K.CONFLICT, "the service has expired; ask the court"),
+    C.SERVICE_ALREADY_ACKNOWLEDGED: Spec(
+        K.CONFLICT, "receipt of this service was acknowledged already"),
+    C.SERVICE_NOT_CONFIRMED: Spec(K.INVALID, "receipt was not explicitly confirmed"),
+    C.SERVICE_NAME_MISMATCH: Spec(K.INVALID, "the typed name is not the recipient's name"),
+    C.SERVICE_MAIL_NOT_CONFIGURED: Spec(
+        K.UNAVAILABLE, "the court has no mail server configured (smtp_host)"),
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import secrets
 from pathlib import Path
@@ -42,6 +43,21 @@ class ExhibitService:
 
     def ledger(self, hearing_id: str) -> list[dict[str, Any]]:
         return x.ledger(self._work.events.read(hearing_id))
+
+    async def record_files(self, hearing_id: str) -> dict[str, bytes | Path]:
+        """For the sealed record: the exhibit ledger (who, when, hash, status) and every
+        exhibit's file."""
+        items = self.ledger(hearing_id)
+        if not items:
+            return {}
+        files: dict[str, bytes | Path] = {"exhibits.json": json.dumps(
+            {"exhibits": items}, indent=2, ensure_ascii=False).encode()}
+        for item in items:
+            name = x.safe_name(item["exhibit_id"], item["content_type"])
+            path = self.folder(hearing_id) / name
+            if path.is_file():
+                files["exhibits/" + name] = path
+        return files
 
     async def offer(self, hearing_id: str, participant_id: str, role: Role, title: str,
                     file_name: str, content_type: str, data: bytes) -> dict[str, Any]:

@@ -10,6 +10,8 @@ bottom-up and connects observers by subscription, never by late binding.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..domain.hearing import Hearing
@@ -102,3 +104,39 @@ class RecordingEvents(Protocol):
     async def recording_receiving(self, hearing_id: str) -> None: ...
 
     async def recording_failed(self, hearing_id: str, code: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One e-mail to send (electronic service)."""
+
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+
+
+class MailFailure(Exception):
+    """The mail server was unreachable or refused; ``temporary``: worth another attempt."""
+
+    def __init__(self, detail: str, temporary: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.temporary = temporary
+
+
+class Mailer(Protocol):
+    """Delivers e-mail through the court's SMTP server (``hearing_server.mail``). Other
+    channels (SMS, a court's own gateway) implement the same port."""
+
+    configured: bool
+
+    async def send(self, mail: Mail) -> str:
+        """Hand the mail over; returns the server's acceptance (or raises MailFailure)."""
+        ...
+
+
+class RecordContributor(Protocol):
+    """Adds files to a hearing's record when it is sealed (the service record)."""
+
+    async def record_files(self, hearing_id: str) -> dict[str, bytes | Path]: ...

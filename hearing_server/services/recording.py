@@ -23,7 +23,6 @@ from recording.seals import SealRegistry
 from recording.segment import TrackRecorder
 from recording.signing import Signer
 
-from ..domain.exhibits import ledger, safe_name
 from ..domain.hearing import Hearing
 from ..domain.policy import is_forwarded
 from ..domain.session import MAIN_ROOM, Event, Phase, RecordingState, Session, Settlement
@@ -32,7 +31,7 @@ from ..relay.sfu import FrameSink, Relay, Track
 from ..store.eventlog import EventLog
 from ..tasks import TaskSet
 from .attendance import attendance
-from .ports import RecordingEvents
+from .ports import RecordContributor, RecordingEvents
 from .timeline import minutes, timeline
 
 logger = logging.getLogger(__name__)
@@ -54,9 +53,10 @@ class RecordingService:
 
     def __init__(self, records_dir: Path, signer: Signer, events: EventLog,
                  segment_seconds: float, relay: Relay, report: RecordingEvents,
-                 seals: SealRegistry | None = None, exhibits_dir: Path | None = None) -> None:
+                 seals: SealRegistry | None = None,
+                 contributors: tuple[RecordContributor, ...] = ()) -> None:
         self.records_dir = records_dir
-        self._exhibits_dir = exhibits_dir
+        self._contributors = contributors
         self._seals = seals
         self._signer = signer
         self._events = events
@@ -230,27 +230,14 @@ class RecordingService:
             files["interruptions.json"] = json.dumps({"interruptions": [
                 {k: e.get(k) for k in ("type", "from", "to", "seconds", "cause")}
                 for e in gaps]}, indent=2).encode()
-        files.update(self._exhibits(hearing.id, events))
         if settlement is not None and settlement.confirmations:
             files["settlement.txt"] = settlement.text.encode()
             files["settlement.json"] = json.dumps(settlement.public(), indent=2,
                                                   ensure_ascii=False).encode()
+        for contributor in self._contributors:  # the service record, the exhibits
+            files.update(await contributor.record_files(hearing.id))
         manifest = await archive.seal(files, registry=self._seals)
         return {"files": len(manifest.entries), "head": manifest.head}
-
-    def _exhibits(self, hearing_id: str, events: list[dict[str, Any]]) -> dict[str, bytes | Path]:
-        """The exhibit ledger (who, when, hash, status) and every exhibit's file."""
-        items = ledger(events)
-        if not items or self._exhibits_dir is None:
-            return {}
-        files: dict[str, bytes | Path] = {"exhibits.json": json.dumps(
-            {"exhibits": items}, indent=2, ensure_ascii=False).encode()}
-        for item in items:
-            name = safe_name(item["exhibit_id"], item["content_type"])
-            path = self._exhibits_dir / hearing_id / name
-            if path.is_file():
-                files["exhibits/" + name] = path
-        return files
 
     async def close(self) -> None:
         for hearing_id in list(self._tracks):

@@ -6,6 +6,7 @@ import ast
 import re
 from pathlib import Path
 
+from hearing_server.domain.commands import CLIENT_EVENTS
 from hearing_server.domain.errors import CATALOGUE, Code, HearingError, Kind
 from recording import errors as recording_errors
 
@@ -41,7 +42,8 @@ def test_every_code_the_protocol_document_names_is_in_the_catalogue() -> None:
     codes = {c.value for c in Code}
     # event names share the dotted form; only names that look like codes of a known family
     families = {c.split(".")[0] for c in codes}
-    events = {"media.offer", "media.answer", "media.candidate", "media.ready", "media.tracks",
+    # every client event (the parsers' table) and the server's dotted events
+    events = set(CLIENT_EVENTS) | {"exhibit.shown", "media.held_back", "media.offer", "media.answer", "media.candidate", "media.ready", "media.tracks",
               "media.publish", "media.unpublish", "caucus.open", "caucus.move", "caucus.end",
               "settlement.draft", "settlement.confirm", "settlement.get", "mute.request",
               "recording.failed", "node.moving", "media.closed"}
