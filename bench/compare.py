@@ -34,6 +34,7 @@ from .run import FPS, Group, fit, free_port, machine, percentile, run_scenario
 ROOT = Path(__file__).resolve().parent.parent
 PER_PROCESS = 8
 CLK = os.sysconf("SC_CLK_TCK")
+PY_SPY = os.environ.get("PY_SPY", "py-spy")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -189,12 +190,21 @@ class JanusTarget(Target):
 
 
 def measure(target: Target, procs: list[Proc], subs: list[Proc], k: int,
-            seconds: float) -> dict[str, Any]:
+            seconds: float, profile: Path | None = None) -> dict[str, Any]:
+    spy = None
+    if profile is not None:  # py-spy samples without pausing the server (other core)
+        profile.mkdir(parents=True, exist_ok=True)
+        spy = subprocess.Popen([PY_SPY, "record", "--nonblocking", "-r", "50", "-f", "raw",
+                                "-p", str(target.pid), "-d", str(int(seconds)), "-o",
+                                str(profile / f"{target.name}-K{k}.txt")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cpu0, t0 = cpu_seconds(target.pid), time.monotonic()
     for p in procs:
         p.send(f"measure {seconds}")
     results = [p.read() for p in procs]
     cpu1, t1 = cpu_seconds(target.pid), time.monotonic()
+    if spy is not None:
+        spy.wait(30)
     server = (cpu1 - cpu0) / (t1 - t0)
     delivery = [min(1.0, v / (FPS * r["elapsed"])) for p, r in zip(procs, results, strict=True)
                 if p in subs for v in r["video_frames"]]
@@ -209,7 +219,8 @@ def measure(target: Target, procs: list[Proc], subs: list[Proc], k: int,
             "client_busiest_process": round(max(client), 3)}
 
 
-def ramp(target: Target, ks: list[int], seconds: float, settle: float) -> dict[str, Any]:
+def ramp(target: Target, ks: list[int], seconds: float, settle: float,
+         profile: Path | None = None) -> dict[str, Any]:
     """One server: a publisher, then subscribers added up to each K, measured at each."""
     procs: list[Proc] = []
     subs: list[Proc] = []
@@ -234,7 +245,8 @@ def ramp(target: Target, ks: list[int], seconds: float, settle: float) -> dict[s
                     subs.append(proc)
                     have += n
                 time.sleep(settle)
-                points.append(measure(target, procs, subs, k, seconds))
+                spy = profile if isinstance(target, HearingTarget) else None
+                points.append(measure(target, procs, subs, k, seconds, spy))
                 print(f"   {target.name} K={k}: {json.dumps(points[-1])}", flush=True)
         finally:
             for p in procs:
@@ -335,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="which servers (comma-separated)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "compare.json"))
     p.add_argument("--docs", action="store_true")
+    p.add_argument("--profile", metavar="DIR",
+                   help="py-spy the real server at each K (raw stacks into DIR)")
     args = p.parse_args(argv)
     ks = [int(k) for k in (args.ks or ("0,2" if args.smoke else "0,8,16,24")).split(",")]
     seconds = args.seconds or (3.0 if args.smoke else 15.0)
@@ -349,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         if key == "baseline":
             results.append(baseline(seconds, args.smoke))
         else:
-            results.append(ramp(targets[key], ks, seconds, settle))
+            results.append(ramp(targets[key], ks, seconds, settle,
+                                Path(args.profile) if args.profile else None))
     report: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "machine": machine(), "load": load, "ks": ks, "seconds": seconds,
               "results": results, "table": table(results),

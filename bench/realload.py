@@ -99,6 +99,7 @@ class Load:
         medias = self.medias()
         v0 = [m.frames("video") for m in medias]
         a0 = [m.frames("audio") for m in medias]
+        b0 = [m.bytes_received() for m in medias]
         t0 = time.monotonic()
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - t0
@@ -107,7 +108,7 @@ class Load:
         return {"elapsed": elapsed, "cpu_cores": cpu / elapsed,
                 "video_frames": [m.frames("video") - v for m, v in zip(medias, v0, strict=True)],
                 "audio_frames": [m.frames("audio") - v for m, v in zip(medias, a0, strict=True)],
-                "bytes": [sum(r.bytes for r in m.received.values()) for m in medias]}
+                "bytes": [m.bytes_received() - b for m, b in zip(medias, b0, strict=True)]}
 
     async def close(self) -> None:
         for p in self.hearing:

@@ -37,6 +37,7 @@ from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, RtpPacket
 
 from ..tasks import TaskSet
 from .frames import EncodedFrame, is_keyframe
+from .gso import GsoSender
 
 PINNED_AIORTC_VERSION = "1.16.0"
 
@@ -291,6 +292,10 @@ class FastSender:
         self._history: dict[int, RtpPacket] = getattr(sender, _TX + "rtp_history")
         self._extensions = getattr(sender, _TX + "rtp_header_extensions_map")
         self._pending = TaskSet()
+        self._template: tuple[bytes, bytes] | None = None
+        self._template_mid: str | None = None
+        self._gso: GsoSender | None = None
+        self._gso_transport: object | None = None
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
@@ -308,8 +313,28 @@ class FastSender:
         block: bytes = struct.pack("!HH", profile, len(value) >> 2) + value
         return block
 
+    def _extension_template(self) -> tuple[bytes, bytes] | None:
+        """The extension block around the abs-send-time value, worked out once with
+        aiortc's encoder: every frame only changes those three bytes."""
+        if self._template_mid == self.mid and self._template is not None:
+            return self._template
+        marker = 0x5A3C96
+        block = self._extension_block(HeaderExtensions(mid=self.mid, abs_send_time=marker))
+        at = block.find(marker.to_bytes(3, "big"))
+        again = self._extension_block(HeaderExtensions(mid=self.mid, abs_send_time=0))
+        if at < 0 or again != block[:at] + b"\0\0\0" + block[at + 3:]:
+            return None  # no abs-send-time negotiated: build the block per frame
+        self._template = (block[:at], block[at + 3:])
+        self._template_mid = self.mid
+        return self._template
+
     def send(self, frame: EncodedFrame) -> bool:
-        """Send one frame now; False when the connection cannot carry it yet."""
+        """Send one frame now; False when the connection cannot carry it yet.
+
+        Per frame, not per packet: the header extension block (mid, abs-send-time)
+        and the sender-report counters; the frame's packets go out in one system
+        call (:mod:`.gso`) when the socket allows it.
+        """
         pt = self.payload_type
         dtls = self.sender.transport
         if pt is None or dtls.state != "connected":
@@ -330,22 +355,34 @@ class FastSender:
         last = len(payloads) - 1
         octets = 0
         extensions = HeaderExtensions(mid=self.mid, abs_send_time=abs_send_time)
-        ext_block = self._extension_block(extensions)
+        template = self._extension_template()
+        if template is not None:
+            ext_block = template[0] + abs_send_time.to_bytes(3, "big") + template[1]
+        else:
+            ext_block = self._extension_block(extensions)
         first_byte = 0x90 if ext_block else 0x80  # version 2, extension bit
+        history = self._history
+        pack_header = _RTP_HEADER.pack
+        datagrams = []
         for i, payload in enumerate(payloads):
             marker = 1 if i == last else 0
             packet = RtpPacket(payload_type=pt, marker=marker, sequence_number=seq,
                                timestamp=timestamp, ssrc=ssrc, payload=payload)
             packet.extensions = extensions  # kept for NACK retransmissions by aiortc
-            self._history[seq % RTP_HISTORY_SIZE] = packet
-            header = _RTP_HEADER.pack(first_byte, (marker << 7) | pt, seq, timestamp, ssrc)
-            data = protect(header + ext_block + payload)
-            if plain_udp:
-                transport.sendto(data, pair.remote_addr)  # type: ignore[union-attr]
-            else:  # e.g. a TURN allocation: its protocol wraps the data itself
-                self._pending.spawn(protocol.send_data(data, pair.remote_addr))
+            history[seq % RTP_HISTORY_SIZE] = packet
+            datagrams.append(protect(pack_header(first_byte, (marker << 7) | pt, seq,
+                                                 timestamp, ssrc) + ext_block + payload))
             octets += len(payload)
             seq = (seq + 1) & 0xFFFF
+        addr = pair.remote_addr
+        if plain_udp:
+            if self._gso is None or self._gso_transport is not transport:
+                self._gso = GsoSender(transport, protocol)
+                self._gso_transport = transport
+            self._gso.send(datagrams, addr)
+        else:  # e.g. a TURN allocation: its protocol wraps the data itself
+            for data in datagrams:
+                self._pending.spawn(protocol.send_data(data, addr))
         self._sequence = seq
         self.packets += len(payloads)
         s = self.sender
