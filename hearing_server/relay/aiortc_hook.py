@@ -265,6 +265,28 @@ def install_packer(sender: RTCRtpSender, packer: Packer,
     return FastSender(sender, packer)
 
 
+class PacketHistory(dict[int, Any]):
+    """A sender's retransmission history holding what a packet is made of (a tuple)
+    instead of an ``RtpPacket`` per packet sent; aiortc's NACK handler reads it with
+    ``get`` and receives the ``RtpPacket`` it expects, built only when asked for."""
+
+    def get(self, key: int, default: Any = None) -> Any:
+        value = dict.get(self, key, default)
+        return _as_packet(value) if type(value) is tuple else value
+
+    def __getitem__(self, key: int) -> Any:
+        value = dict.__getitem__(self, key)
+        return _as_packet(value) if type(value) is tuple else value
+
+
+def _as_packet(entry: tuple[Any, ...]) -> RtpPacket:
+    pt, marker, seq, timestamp, ssrc, payload, extensions = entry
+    packet = RtpPacket(payload_type=pt, marker=marker, sequence_number=seq,
+                       timestamp=timestamp, ssrc=ssrc, payload=payload)
+    packet.extensions = extensions
+    return packet
+
+
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 _RTP_HEADER = struct.Struct("!BBHLL")
 
@@ -289,7 +311,8 @@ class FastSender:
         self.packets = 0
         self._sequence = random.randint(0, 0xFFFF)
         self._timestamp_origin = random.randint(0, 0xFFFFFFFF)
-        self._history: dict[int, RtpPacket] = getattr(sender, _TX + "rtp_history")
+        self._history = PacketHistory(getattr(sender, _TX + "rtp_history"))
+        setattr(sender, _TX + "rtp_history", self._history)
         self._extensions = getattr(sender, _TX + "rtp_header_extensions_map")
         self._pending = TaskSet()
         self._template: tuple[bytes, bytes] | None = None
@@ -333,7 +356,8 @@ class FastSender:
 
         Per frame, not per packet: the header extension block (mid, abs-send-time)
         and the sender-report counters; the frame's packets go out in one system
-        call (:mod:`.gso`) when the socket allows it.
+        call (:mod:`.gso`) when the socket allows it, and the history keeps a tuple
+        per packet, not an ``RtpPacket``.
         """
         pt = self.payload_type
         dtls = self.sender.transport
@@ -366,10 +390,9 @@ class FastSender:
         datagrams = []
         for i, payload in enumerate(payloads):
             marker = 1 if i == last else 0
-            packet = RtpPacket(payload_type=pt, marker=marker, sequence_number=seq,
-                               timestamp=timestamp, ssrc=ssrc, payload=payload)
-            packet.extensions = extensions  # kept for NACK retransmissions by aiortc
-            history[seq % RTP_HISTORY_SIZE] = packet
+            # what aiortc needs to answer a NACK with this packet (see PacketHistory)
+            history[seq % RTP_HISTORY_SIZE] = (pt, marker, seq, timestamp, ssrc, payload,
+                                               extensions)
             datagrams.append(protect(pack_header(first_byte, (marker << 7) | pt, seq,
                                                  timestamp, ssrc) + ext_block + payload))
             octets += len(payload)
