@@ -118,6 +118,12 @@ class HearingTarget(Target):
 
     name = "hearing-server"
 
+    def __init__(self, tree: Path | None = None) -> None:
+        #: run the server from another source tree (an A/B against older code)
+        self.tree = tree
+        if tree is not None:
+            self.name = f"hearing-server ({tree.name})"
+
     def start(self, workdir: Path, kmax: int) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
@@ -135,7 +141,8 @@ class HearingTarget(Target):
         self.links = [(p["id"], p["link"].split("#", 1)[1]) for p in people]
         with open(workdir / "server.log", "wb") as log:  # the child keeps its copy
             self.proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port",
-                                          str(port)], cwd=ROOT, env=env, stdout=log,
+                                          str(port)], cwd=self.tree or ROOT, env=env,
+                                         stdout=log,
                                          stderr=subprocess.STDOUT)
         wait_http(self.url + "/healthz", self.proc)
         self.pid = self.proc.pid
@@ -286,7 +293,9 @@ def baseline(seconds: float, smoke: bool) -> dict[str, Any]:
 
 
 def ratios(results: list[dict[str, Any]]) -> list[str]:
-    ours = next(r for r in results if r["server"] == "hearing-server")
+    ours = next((r for r in results if r["server"] == "hearing-server"), None)
+    if ours is None:
+        return []
     mine = ours.get("marginal_cores_per_subscriber")
     lines = []
     for r in results:
@@ -347,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="which servers (comma-separated)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "compare.json"))
     p.add_argument("--docs", action="store_true")
+    p.add_argument("--tree", metavar="DIR",
+                   help="also a server run from this source tree (--only ...,tree)")
     p.add_argument("--profile", metavar="DIR",
                    help="py-spy the real server at each K (raw stacks into DIR)")
     args = p.parse_args(argv)
@@ -358,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     targets: dict[str, Target] = {"hearing": HearingTarget(), "janus": JanusTarget(0),
                                   "janus2": JanusTarget(2)}
+    if args.tree:
+        targets["tree"] = HearingTarget(Path(args.tree).resolve())
     for key in chosen:  # one after another, same media, same load generator
         print(f"-- {key}", flush=True)
         if key == "baseline":
