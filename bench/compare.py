@@ -16,6 +16,7 @@ subscriber is the least-squares slope over K.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -77,7 +78,8 @@ class Proc:
             self.p.wait(5)
         for pipe in (self.p.stdin, self.p.stdout):
             if pipe is not None:
-                pipe.close()
+                with contextlib.suppress(OSError):  # a load process that died
+                    pipe.close()
 
 
 def wait_http(url: str, proc: subprocess.Popen[Any], timeout: float = 30) -> None:

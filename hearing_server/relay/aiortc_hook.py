@@ -315,7 +315,7 @@ class FastSender:
         setattr(sender, _TX + "rtp_history", self._history)
         self._extensions = getattr(sender, _TX + "rtp_header_extensions_map")
         self._pending = TaskSet()
-        self._template: tuple[bytes, bytes] | None = None
+        self._template: tuple[bytes, bytes, bool] | None = None
         self._template_mid: str | None = None
         self._gso: GsoSender | None = None
         self._gso_transport: object | None = None
@@ -336,18 +336,22 @@ class FastSender:
         block: bytes = struct.pack("!HH", profile, len(value) >> 2) + value
         return block
 
-    def _extension_template(self) -> tuple[bytes, bytes] | None:
-        """The extension block around the abs-send-time value, worked out once with
-        aiortc's encoder: every frame only changes those three bytes."""
+    def _extension_template(self) -> tuple[bytes, bytes, bool]:
+        """The extension block around the abs-send-time value, worked out once per mid
+        with aiortc's encoder: a frame only changes those three bytes (and when
+        abs-send-time is not negotiated, as for audio, the block never changes)."""
         if self._template_mid == self.mid and self._template is not None:
             return self._template
         marker = 0x5A3C96
         block = self._extension_block(HeaderExtensions(mid=self.mid, abs_send_time=marker))
+        zero = self._extension_block(HeaderExtensions(mid=self.mid, abs_send_time=0))
         at = block.find(marker.to_bytes(3, "big"))
-        again = self._extension_block(HeaderExtensions(mid=self.mid, abs_send_time=0))
-        if at < 0 or again != block[:at] + b"\0\0\0" + block[at + 3:]:
-            return None  # no abs-send-time negotiated: build the block per frame
-        self._template = (block[:at], block[at + 3:])
+        if block == zero:  # abs-send-time not negotiated: a constant block
+            self._template = (block, b"", False)
+        elif at >= 0 and zero == block[:at] + b"\0\0\0" + block[at + 3:]:
+            self._template = (block[:at], block[at + 3:], True)
+        else:
+            raise IncompatibleAiortc("cannot locate abs-send-time in the extension block")
         self._template_mid = self.mid
         return self._template
 
@@ -379,11 +383,8 @@ class FastSender:
         last = len(payloads) - 1
         octets = 0
         extensions = HeaderExtensions(mid=self.mid, abs_send_time=abs_send_time)
-        template = self._extension_template()
-        if template is not None:
-            ext_block = template[0] + abs_send_time.to_bytes(3, "big") + template[1]
-        else:
-            ext_block = self._extension_block(extensions)
+        before, after, timed = self._extension_template()
+        ext_block = before + abs_send_time.to_bytes(3, "big") + after if timed else before
         first_byte = 0x90 if ext_block else 0x80  # version 2, extension bit
         history = self._history
         pack_header = _RTP_HEADER.pack
@@ -398,7 +399,9 @@ class FastSender:
             octets += len(payload)
             seq = (seq + 1) & 0xFFFF
         addr = pair.remote_addr
-        if plain_udp:
+        if plain_udp and len(datagrams) == 1:  # audio: nothing to batch
+            transport.sendto(datagrams[0], addr)  # type: ignore[union-attr]
+        elif plain_udp:
             if self._gso is None or self._gso_transport is not transport:
                 self._gso = GsoSender(transport, protocol)
                 self._gso_transport = transport
