@@ -22,6 +22,8 @@ import sys
 import time
 from typing import Any
 
+import socketio
+
 from hearing_server.relay.aiortc_hook import restrict_host_addresses
 
 from .client import MediaClient
@@ -58,9 +60,19 @@ class Load:
         video, audio = cached_clips()
         if a.target == "hearing":
             for pid, token in json.loads(a.tokens):
-                p = Participant(a.url, token, pid, video if a.publish else None,
-                                audio if a.publish else None)
-                welcome = await p.connect()
+                for attempt in range(3):  # a busy machine can time a connection out
+                    p = Participant(a.url, token, pid, video if a.publish else None,
+                                    audio if a.publish else None)
+                    try:
+                        welcome = await p.connect()
+                        break
+                    except (socketio.exceptions.SocketIOError, TimeoutError) as exc:
+                        await p.close()
+                        print(f"{pid}: connection attempt {attempt + 1}: {exc!r}",
+                              file=sys.stderr)
+                        await asyncio.sleep(1.0)
+                else:
+                    raise RuntimeError(f"{pid}: could not connect")
                 self.hearing.append(p)
                 if welcome.get("you", {}).get("state") not in ("admitted", "lobby"):
                     raise RuntimeError(f"{pid}: unexpected welcome {welcome!r}")
