@@ -65,7 +65,7 @@ async def test_uneven_packets_and_single_packets_fall_back_to_the_transport() ->
 
 
 async def test_the_duplicate_descriptor_closes_with_the_transport() -> None:
-    tx, txp, rx, rxp = await endpoints()
+    tx, txp, rx, _ = await endpoints()
     try:
         sender = GsoSender(tx, txp)
         assert sender._socket is not None
