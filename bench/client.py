@@ -132,6 +132,9 @@ class MediaClient:
         key = f"{participant_id}:{source}"
         return sum(r.by_source.get(key, 0) for r in self.received.values())
 
+    def bytes_received(self) -> int:
+        return sum(r.bytes for r in self.received.values())
+
     def frames(self, kind: str) -> int:
         return sum(r.frames for r in self.received.values() if r.kind == kind)
 

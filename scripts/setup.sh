@@ -20,6 +20,10 @@ if [[ "${HEARING_SETUP_TESTS:-0}" == "1" ]]; then
   command -v promtool >/dev/null 2>&1 || want_tools+=(prometheus)
   command -v systemd-analyze >/dev/null 2>&1 || want_tools+=(systemd)
   command -v openssl >/dev/null 2>&1 || want_tools+=(openssl)
+  # the benchmark's peer (bench/janus.py; tests/bench) and the C compiler for its
+  # loopback shim
+  [[ -x /usr/bin/janus ]] || want_tools+=(janus)
+  command -v cc >/dev/null 2>&1 || want_tools+=(gcc libc6-dev)
 fi
 if (( ${#want_apt[@]} + ${#want_tools[@]} )); then
   echo "setup: installing ${want_apt[*]} ${want_tools[*]} with apt-get" >&2

@@ -54,6 +54,7 @@ from aiortc.rtp import (
 
 from ..tasks import TaskSet
 from .frames import EncodedFrame, is_keyframe
+from .gso import GsoSender
 
 PINNED_AIORTC_VERSION = "1.16.0"
 PINNED_AIOICE_VERSION = "0.13.0"
@@ -483,6 +484,28 @@ def install_packer(sender: RTCRtpSender, packer: Packer,
     return FastSender(sender, packer)
 
 
+class PacketHistory(dict[int, Any]):
+    """A sender's retransmission history holding what a packet is made of (a tuple)
+    instead of an ``RtpPacket`` per packet sent; aiortc's NACK handler reads it with
+    ``get`` and receives the ``RtpPacket`` it expects, built only when asked for."""
+
+    def get(self, key: int, default: Any = None) -> Any:
+        value = dict.get(self, key, default)
+        return _as_packet(value) if type(value) is tuple else value
+
+    def __getitem__(self, key: int) -> Any:
+        value = dict.__getitem__(self, key)
+        return _as_packet(value) if type(value) is tuple else value
+
+
+def _as_packet(entry: tuple[Any, ...]) -> RtpPacket:
+    pt, marker, seq, timestamp, ssrc, payload, extensions = entry
+    packet = RtpPacket(payload_type=pt, marker=marker, sequence_number=seq,
+                       timestamp=timestamp, ssrc=ssrc, payload=payload)
+    packet.extensions = extensions
+    return packet
+
+
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 _RTP_HEADER = struct.Struct("!BBHLL")
 
@@ -507,9 +530,14 @@ class FastSender:
         self.packets = 0
         self._sequence = random.randint(0, 0xFFFF)
         self._timestamp_origin = random.randint(0, 0xFFFFFFFF)
-        self._history: dict[int, RtpPacket] = getattr(sender, _TX + "rtp_history")
+        self._history = PacketHistory(getattr(sender, _TX + "rtp_history"))
+        setattr(sender, _TX + "rtp_history", self._history)
         self._extensions = getattr(sender, _TX + "rtp_header_extensions_map")
         self._pending = TaskSet()
+        self._template: tuple[bytes, bytes, bool] | None = None
+        self._template_mid: str | None = None
+        self._gso: GsoSender | None = None
+        self._gso_transport: object | None = None
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
@@ -527,8 +555,33 @@ class FastSender:
         block: bytes = struct.pack("!HH", profile, len(value) >> 2) + value
         return block
 
+    def _extension_template(self) -> tuple[bytes, bytes, bool]:
+        """The extension block around the abs-send-time value, worked out once per mid
+        with aiortc's encoder: a frame only changes those three bytes (and when
+        abs-send-time is not negotiated, as for audio, the block never changes)."""
+        if self._template_mid == self.mid and self._template is not None:
+            return self._template
+        marker = 0x5A3C96
+        block = self._extension_block(HeaderExtensions(mid=self.mid, abs_send_time=marker))
+        zero = self._extension_block(HeaderExtensions(mid=self.mid, abs_send_time=0))
+        at = block.find(marker.to_bytes(3, "big"))
+        if block == zero:  # abs-send-time not negotiated: a constant block
+            self._template = (block, b"", False)
+        elif at >= 0 and zero == block[:at] + b"\0\0\0" + block[at + 3:]:
+            self._template = (block[:at], block[at + 3:], True)
+        else:
+            raise IncompatibleAiortc("cannot locate abs-send-time in the extension block")
+        self._template_mid = self.mid
+        return self._template
+
     def send(self, frame: EncodedFrame) -> bool:
-        """Send one frame now; False when the connection cannot carry it yet."""
+        """Send one frame now; False when the connection cannot carry it yet.
+
+        Per frame, not per packet: the header extension block (mid, abs-send-time)
+        and the sender-report counters; the frame's packets go out in one system
+        call (:mod:`.gso`) when the socket allows it, and the history keeps a tuple
+        per packet, not an ``RtpPacket``.
+        """
         pt = self.payload_type
         dtls = self.sender.transport
         if pt is None or dtls.state != "connected":
@@ -549,22 +602,32 @@ class FastSender:
         last = len(payloads) - 1
         octets = 0
         extensions = HeaderExtensions(mid=self.mid, abs_send_time=abs_send_time)
-        ext_block = self._extension_block(extensions)
+        before, after, timed = self._extension_template()
+        ext_block = before + abs_send_time.to_bytes(3, "big") + after if timed else before
         first_byte = 0x90 if ext_block else 0x80  # version 2, extension bit
+        history = self._history
+        pack_header = _RTP_HEADER.pack
+        datagrams = []
         for i, payload in enumerate(payloads):
             marker = 1 if i == last else 0
-            packet = RtpPacket(payload_type=pt, marker=marker, sequence_number=seq,
-                               timestamp=timestamp, ssrc=ssrc, payload=payload)
-            packet.extensions = extensions  # kept for NACK retransmissions by aiortc
-            self._history[seq % RTP_HISTORY_SIZE] = packet
-            header = _RTP_HEADER.pack(first_byte, (marker << 7) | pt, seq, timestamp, ssrc)
-            data = protect(header + ext_block + payload)
-            if plain_udp:
-                transport.sendto(data, pair.remote_addr)  # type: ignore[union-attr]
-            else:  # e.g. a TURN allocation: its protocol wraps the data itself
-                self._pending.spawn(protocol.send_data(data, pair.remote_addr))
+            # what aiortc needs to answer a NACK with this packet (see PacketHistory)
+            history[seq % RTP_HISTORY_SIZE] = (pt, marker, seq, timestamp, ssrc, payload,
+                                               extensions)
+            datagrams.append(protect(pack_header(first_byte, (marker << 7) | pt, seq,
+                                                 timestamp, ssrc) + ext_block + payload))
             octets += len(payload)
             seq = (seq + 1) & 0xFFFF
+        addr = pair.remote_addr
+        if plain_udp and len(datagrams) == 1:  # audio: nothing to batch
+            transport.sendto(datagrams[0], addr)  # type: ignore[union-attr]
+        elif plain_udp:
+            if self._gso is None or self._gso_transport is not transport:
+                self._gso = GsoSender(transport, protocol)
+                self._gso_transport = transport
+            self._gso.send(datagrams, addr)
+        else:  # e.g. a TURN allocation: its protocol wraps the data itself
+            for data in datagrams:
+                self._pending.spawn(protocol.send_data(data, addr))
         self._sequence = seq
         self.packets += len(payloads)
         s = self.sender

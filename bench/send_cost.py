@@ -1,0 +1,61 @@
+"""CPU of the relay's send path per frame and subscriber, in process: one publisher,
+one subscriber through a real Router, then ``FastSender.send`` timed on its own for
+600 recorded frames, five rounds. An A/B against older code runs it from that tree:
+
+    .venv/bin/python -m bench.send_cost video        # or audio
+    mkdir /tmp/old && git archive <commit> hearing_server recording signaling | tar -x -C /tmp/old
+    cd /tmp/old && PYTHONPATH=$OLDPWD $OLDPWD/.venv/bin/python -m bench.send_cost video
+
+(the current directory comes first on the path, so ``hearing_server`` is the old
+one while ``bench`` and ``tests`` come from this checkout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+from hearing_server.domain.roles import Role
+from hearing_server.relay.frames import EncodedFrame
+
+from .media import cached_clips
+
+
+async def measure(kind: str, frames: int = 600, rounds: int = 5) -> dict[str, object]:
+    from tests.relay.harness import Harness, wait_for  # the in-process relay harness
+
+    h = Harness()
+    try:
+        await h.join("judge", Role.JUDGE)
+        party = await h.join("party", Role.PARTY, publish=False)
+        await wait_for(lambda: party.frames("video") > 10, 15)
+        slot = next(s for s in h.router.peers["party"].slots if s.kind == kind)
+        assert slot.fast is not None
+        video, audio = cached_clips()
+        clip = audio if kind == "audio" else video
+        data = [d for d, key in clip.packets if kind == "audio" or not key][:30]
+        out = []
+        for r in range(rounds):
+            spent = 0.0
+            for i in range(frames):
+                frame = EncodedFrame(data[i % len(data)], clip.step * (i + frames * r), False,
+                                     time.perf_counter())
+                t0 = time.process_time()
+                slot.fast.send(frame)
+                spent += time.process_time() - t0
+                if i % 40 == 39:
+                    await asyncio.sleep(0.01)  # let the subscriber drain its socket
+            out.append(round(spent / frames * 1e6, 1))
+        return {"kind": kind, "us_per_frame": out, "median": sorted(out)[len(out) // 2]}
+    finally:
+        await h.close()
+
+
+def main() -> None:
+    print(json.dumps(asyncio.run(measure(sys.argv[1] if len(sys.argv) > 1 else "video"))))
+
+
+if __name__ == "__main__":
+    main()
