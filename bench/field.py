@@ -219,13 +219,17 @@ async def narrow(seconds: float, seed: int) -> dict[str, Any]:
         wide = await h.join("clerk", Role.CLERK, False)
         await until(lambda: wide.frames("video") > 60, 20)
         await asyncio.sleep(2.0)  # let the narrow leg settle
-        before = {pid: (h.sent(pid, Source.CAMERA), h.sent(pid, Source.MICROPHONE))
-                  for pid in ("judge", "party", "counsel")}
+        counters = {(pid, source): h.router.peers[pid].producers[source].counters
+                    for pid in ("judge", "party", "counsel")
+                    for source in (Source.CAMERA, Source.MICROPHONE)}
+        before = {key: c.frames for key, c in counters.items()}
         narrow_client.watching = wide.watching = True
         await asyncio.sleep(seconds)
         narrow_client.watching = wide.watching = False
-        sent_v = sum(h.sent(p, Source.CAMERA) - before[p][0] for p in before)
-        sent_a = sum(h.sent(p, Source.MICROPHONE) - before[p][1] for p in before)
+        sent_v = sum(c.frames - before[k] for k, c in counters.items() if k[1] is Source.CAMERA)
+        sent_a = sum(c.frames - before[k] for k, c in counters.items()
+                     if k[1] is Source.MICROPHONE)
+        held = sorted(h.router.bandwidth.held("observer"))
         stats = h.proxies["observer"].down.stats
         return {
             "scenario": "3 publishers, one subscriber at 1 Mbit/s down",
@@ -234,6 +238,7 @@ async def narrow(seconds: float, seed: int) -> dict[str, Any]:
             "wide_video": figures(wide.watch["video"], sent_v, seconds),
             "wide_audio": figures(wide.watch["audio"], sent_a, seconds),
             "packets_overflowed": stats.overflowed, "packets": stats.packets,
+            "held_back": held,
         }
     finally:
         await h.close()
@@ -253,7 +258,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         else:
             who = [("narrow", r["narrow_video"], r["narrow_audio"]),
                    ("others", r["wide_video"], r["wide_audio"])]
-            repair = f"{r['packets_overflowed']} of {r['packets']} packets overflowed the queue"
+            repair = (f"{r['packets_overflowed']} of {r['packets']} packets overflowed the"
+                      f" queue; held back from the narrow one: "
+                      f"{', '.join(f'{p} {s}' for p, s in r['held_back']) or 'nothing'}")
         for name, v, a in who:
             lines.append(f"| {r['scenario']} | {name} | {v['delivered']} / {v['decodable']} |"
                          f" {v['longest_gap_s']} | {v['freeze_s_per_min']} | {a['delivered']} |"

@@ -11,6 +11,9 @@ want_tools=()   # installed without recommends (prometheus would pull in much mo
 command -v ffprobe >/dev/null 2>&1 || want_apt+=(ffmpeg)
 if [[ "${HEARING_SETUP_TESTS:-0}" == "1" ]]; then
   [[ -x /usr/bin/chromium ]] || want_apt+=(chromium)
+  # the Firefox party test (tests/e2e/test_firefox_in_browser.py), driven by node
+  [[ -x /usr/bin/firefox-esr ]] || want_tools+=(firefox-esr)
+  command -v npm >/dev/null 2>&1 || want_tools+=(npm)
   command -v redis-server >/dev/null 2>&1 || want_apt+=(redis-server)
   [[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || want_apt+=(fonts-wqy-microhei)
   # the deploy/ tests: nginx -t and a live proxy, coturn on loopback, promtool and
@@ -57,4 +60,13 @@ if ! problems=$(.venv/bin/python -m pip check 2>&1); then
   echo "$problems" >&2
   echo "setup: $lock does not match pyproject.toml: run ./scripts/lock.sh and commit the locks" >&2
   exit 1
+fi
+if [[ "${HEARING_SETUP_TESTS:-0}" == "1" ]]; then
+  # puppeteer-core for the Firefox test, exactly as locked (no install scripts: it
+  # drives Debian's firefox-esr and downloads no browser)
+  lock_copy=tests/e2e/firefox/node_modules/.package-lock.json
+  if [[ ! -e $lock_copy ]] || ! cmp -s <(grep -v '"name"' tests/e2e/firefox/package-lock.json | grep '"version"') \
+      <(grep -v '"name"' "$lock_copy" | grep '"version"'); then
+    npm ci --prefix tests/e2e/firefox --no-audit --no-fund --ignore-scripts --silent
+  fi
 fi
