@@ -54,6 +54,16 @@ class Admit:
 
 
 @dataclass(frozen=True)
+class SendToLobby:
+    participant_id: ParticipantId
+
+
+@dataclass(frozen=True)
+class Recall:
+    participant_id: ParticipantId
+
+
+@dataclass(frozen=True)
 class Deny:
     participant_id: ParticipantId
     reason: str
@@ -162,7 +172,8 @@ class SettlementGet:
     pass
 
 
-Command = (Hello | Leave | Admit | Deny | Remove | Mute | Unmute | SelfMute | Lock | Conduct
+Command = (Hello | Leave | Admit | SendToLobby | Recall | Deny | Remove | Mute | Unmute
+           | SelfMute | Lock | Conduct
            | Recording | MediaReady | MediaAnswer | MediaCandidate | MediaPublish
            | MediaUnpublish | CaucusOpen | CaucusMove | CaucusEnd | SettlementDraft
            | SettlementConfirm | SettlementGet)
@@ -284,6 +295,8 @@ PARSERS: dict[str, Callable[[Args], Command]] = {
     "hello": lambda a: Hello(),
     "leave": lambda a: Leave(),
     "admit": lambda a: Admit(participant(a.get("participant_id"))),
+    "send_to_lobby": lambda a: SendToLobby(participant(a.get("participant_id"))),
+    "recall": lambda a: Recall(participant(a.get("participant_id"))),
     "deny": lambda a: Deny(participant(a.get("participant_id")), text(a, "reason")),
     "remove": lambda a: Remove(participant(a.get("participant_id")), text(a, "reason")),
     "mute": lambda a: Mute(participant(a.get("participant_id")),

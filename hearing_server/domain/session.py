@@ -151,7 +151,9 @@ class Session:
         sees_lobby = can(viewer, Capability.SEE_LOBBY)
         out = []
         for m in self.members.values():
-            if m.presence is Presence.ADMITTED or (sees_lobby and m.presence is Presence.LOBBY):
+            if m.presence is Presence.ADMITTED or (sees_lobby and m.presence in (
+                    Presence.LOBBY, Presence.REMOVED, Presence.LEFT)):
+                # the court also sees who was removed or left: it may recall them
                 out.append(m.public())
         return out
 
@@ -297,9 +299,6 @@ class Session:
             returning = existing.presence is Presence.ADMITTED and (
                 existing.connected or now - existing.last_seen <= rejoin_grace
             )
-            if self.locked and not direct and not returning:
-                raise Conflict("the hearing is locked: no new participants may join",
-                               code=Code.HEARING_LOCKED)
             if existing.presence is not Presence.ADMITTED or not returning:
                 existing.room = MAIN_ROOM
             existing.presence = Presence.ADMITTED if (direct or returning) else Presence.LOBBY
@@ -308,9 +307,8 @@ class Session:
             if existing.presence is Presence.LOBBY:
                 existing.room = MAIN_ROOM
             return Event("rejoined", pid, pid, {"state": existing.presence.value})
-        if self.locked and not direct:
-            raise Conflict("the hearing is locked: no new participants may join",
-                           code=Code.HEARING_LOCKED)
+        # a locked hearing lets nobody in by themself: a late joiner waits in the lobby,
+        # where the court sees them, and only the court's own admit lets them in
         presence = Presence.ADMITTED if direct else Presence.LOBBY
         self.members[pid] = Member(pid, name, role, presence, last_seen=now, room_since=now)
         event = Event("joined", pid, pid, {"role": role.value, "state": presence.value})
@@ -360,11 +358,37 @@ class Session:
         if target.presence is not Presence.LOBBY:
             raise Conflict(f"{target.name} is not waiting in the lobby",
                            code=Code.PARTICIPANT_NOT_IN_LOBBY)
-        if self.locked:
-            raise Conflict("the hearing is locked: unlock it to admit anyone",
-                           code=Code.HEARING_LOCKED)
         target.presence = Presence.ADMITTED
-        return Event("admitted", actor, pid)
+        return Event("admitted", actor, pid, {"locked": True} if self.locked else {})
+
+    def send_to_lobby(self, actor: str, pid: str) -> Event:
+        """Back to the waiting room (a witness between questions): still admitted-able,
+        no media either way until admitted again."""
+        self._actor(actor, Capability.ADMIT)
+        self._not_over()
+        target = self.member(pid)
+        if pid == actor or can(target.role, Capability.CONDUCT):
+            raise PermissionDenied(f"the {target.role.value} cannot be sent to the lobby",
+                                   code=Code.PERMISSION_DENIED)
+        if target.presence is not Presence.ADMITTED:
+            raise Conflict(f"{target.name} is not in the hearing room",
+                           code=Code.PARTICIPANT_NOT_PRESENT)
+        target.presence = Presence.LOBBY
+        target.room = MAIN_ROOM
+        return Event("sent_to_lobby", actor, pid)
+
+    def recall(self, actor: str, pid: str) -> Event:
+        """Someone removed, excused or gone may be called back: they wait in the lobby
+        (as not connected until they open their link) and are admitted as anyone."""
+        self._actor(actor, Capability.ADMIT)
+        self._not_over()
+        target = self.member(pid)
+        if target.presence not in (Presence.REMOVED, Presence.LEFT):
+            raise Conflict(f"{target.name} has not left the hearing",
+                           code=Code.STATE_CONFLICT)
+        target.presence = Presence.LOBBY
+        target.room = MAIN_ROOM
+        return Event("recalled", actor, pid)
 
     def deny(self, actor: str, pid: str, reason: str) -> Event:
         self._actor(actor, Capability.ADMIT)

@@ -417,3 +417,81 @@ def test_a_lost_media_connection_heals_itself_with_the_room_on_screen(server: Se
     finally:
         judge.context.close()
         party.context.close()
+
+
+def test_a_witness_is_held_sent_back_excused_and_recalled(server: Server,
+                                                          browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-14-3", title="The witness",
+                                    judge="Judge Ada", witness="Wes Witness")
+    who = people(created)
+    judge_id, wes = who["judge"]["id"], who["witness"]["id"]
+    judge = page_with(browser, ["camera", "microphone"])
+    witness = page_with(browser, ["camera", "microphone"])
+
+    def witness_enters() -> None:
+        witness.goto("about:blank")
+        witness.goto(who["witness"]["link"])
+        witness.click("#dc-start")
+        expect(witness.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                   timeout=15000)
+        witness.click("#enter-btn")
+        expect(witness.locator("#screen-lobby")).to_be_visible(timeout=15000)
+
+    try:
+        judge.goto(who["judge"]["link"])
+        judge.click("#dc-start")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+        # -- held in the lobby while the hearing is locked; the judge is told and admits
+        judge.check("#lock-toggle")
+        witness_enters()
+        expect(witness.locator("#lobby-phase")).to_contain_text("The court knows you are waiting")
+        expect(judge.locator("#lobby-alert")).to_have_text("Wes Witness is waiting in the lobby.")
+        judge.click(f"#admit-{wes}")
+        expect(witness.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(judge, wes)
+
+        # -- sent back to the waiting room between questions, then called in again
+        judge.click(f"#to-lobby-{wes}")
+        expect(witness.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        expect(witness.locator("#lobby-phase")).to_contain_text("sent you back to the lobby")
+        expect(judge.locator(f"#admit-{wes}")).to_be_visible()
+        expect(judge.locator(f'.tile[data-participant-id="{wes}"]')).to_have_count(0)
+        shot(witness, "c14-20-witness-sent-back")
+        shot(judge, "c14-21-judge-witness-in-lobby")
+        judge.click(f"#admit-{wes}")
+        expect(witness.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(witness, judge_id)
+        wait_remote_video(judge, wes)
+
+        # -- excused (removed), then recalled: back through the lobby with the same link
+        judge.click(f"#remove-{wes}")
+        judge.fill(f"#reason-{wes}", "Excused")
+        judge.click(f"#confirm-remove-{wes}")
+        expect(witness.locator("#ended-card")).to_have_attribute("data-kind", "removed")
+        expect(judge.locator(f'#gone-list [data-participant-id="{wes}"]')).to_contain_text(
+            "removed")
+        shot(judge, "c14-22-judge-witness-excused")
+        judge.click(f"#recall-{wes}")
+        expect(judge.locator(f'#lobby-list [data-participant-id="{wes}"]')).to_contain_text(
+            "not connected")
+        witness_enters()
+        judge.click(f"#admit-{wes}")
+        expect(witness.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(witness, judge_id)
+        wait_remote_video(judge, wes)
+        shot(judge, "c14-23-judge-witness-recalled")
+        assert judge.js_errors == [] and witness.js_errors == [], (judge.js_errors,
+                                                                     witness.js_errors)
+    except Exception:
+        shot(judge, "c14-zz-failure-witness-judge")
+        shot(witness, "c14-zz-failure-witness")
+        print(server.log())
+        raise
+    finally:
+        judge.context.close()
+        witness.context.close()

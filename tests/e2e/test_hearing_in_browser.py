@@ -346,26 +346,22 @@ def test_denied_locked_removed_and_replaced_are_explained(server: Server, browse
         expect(guest.locator("#ended-detail")).to_contain_text("Not a party to this case")
         shot(guest, "40-party-denied")
 
-        # -- a locked hearing refuses the connection: the page says why
+        # -- a locked hearing lets a late joiner wait in the lobby, and the court is told
         judge.check("#lock-toggle")
         expect(judge.locator("#lock-badge")).to_be_visible()
         guest.goto("about:blank")
         guest.goto(bob["link"])
         pass_device_check(guest)
         guest.click("#enter-btn")
-        expect(guest.locator("#ended-card")).to_have_attribute("data-code", "hearing.locked",
-                                                               timeout=15000)
-        expect(guest.locator("#ended-title")).to_have_text("The hearing is locked")
-        shot(guest, "41-party-refused-locked")
+        expect(guest.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        expect(guest.locator("#lobby-phase")).to_contain_text("The court knows you are waiting")
+        expect(judge.locator("#lobby-alert")).to_contain_text("is waiting in the lobby")
+        expect(judge.locator(f"#admit-{bob['id']}")).to_be_visible()
+        shot(guest, "41-party-waits-at-a-locked-hearing")
 
         # -- admitted, then removed by the court
         judge.uncheck("#lock-toggle")
         expect(judge.locator("#lock-badge")).to_be_hidden()
-        guest.goto("about:blank")
-        guest.goto(bob["link"])
-        pass_device_check(guest)
-        guest.click("#enter-btn")
-        expect(guest.locator("#screen-lobby")).to_be_visible(timeout=15000)
         judge.click(f"#admit-{bob['id']}")
         expect(guest.locator("#screen-room")).to_be_visible(timeout=15000)
         judge.click(f"#remove-{bob['id']}")

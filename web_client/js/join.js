@@ -283,6 +283,17 @@ function openSocket(base) {
     if (app.media) app.media.iceServers = app.iceServers;
     if (!app.inRoom && !app.over) enterRoom();
   });
+  socket.on("sent_to_lobby", () => {
+    // the court sent me back to the waiting room (a witness between questions); a lobby
+    // member does not see themself in the presence list, so the event says it
+    if (app.over || !app.you) return;
+    app.you = { ...app.you, state: "lobby" };
+    if (app.inRoom && app.room) {
+      app.room.clearNotices();
+      app.sentBack = true;
+      showLobby();
+    }
+  });
   socket.on("denied", (d) => end("denied", { reason: d && d.reason }));
   socket.on("removed", (d) => end("removed", { reason: d && d.reason }));
   socket.on("replaced", () => end("replaced"));
@@ -520,7 +531,8 @@ function renderLobby() {
   const h = app.info.hearing;
   $("#lobby-case").textContent = `${h.case_number} · ${h.title}`;
   const st = app.state;
-  $("#lobby-phase").textContent = st.locked ? t("lobby.locked") : t(`lobby.phase.${st.phase}`);
+  $("#lobby-phase").textContent = app.sentBack ? t("lobby.sent_back")
+    : st.locked ? t("lobby.locked") : t(`lobby.phase.${st.phase}`);
   const present = app.presence.filter((p) => p.state === "admitted").sort(byRoleThenName);
   $("#lobby-present").textContent = present.length
     ? present.map((p) => t("common.name_role", { name: p.name, role: roleName(p.role) })).join(", ")
@@ -538,6 +550,7 @@ async function enterRoom(first = true) {
   if (app.over) return;
   const firstTime = !app.inRoom;
   app.inRoom = true;
+  app.sentBack = false;
   stopLobbyTimer();
   if (!app.media) {
     app.media = new MediaLink({
