@@ -64,6 +64,12 @@ class Recall:
 
 
 @dataclass(frozen=True)
+class AllowScreen:
+    participant_id: ParticipantId
+    allowed: bool
+
+
+@dataclass(frozen=True)
 class Deny:
     participant_id: ParticipantId
     reason: str
@@ -172,7 +178,8 @@ class SettlementGet:
     pass
 
 
-Command = (Hello | Leave | Admit | SendToLobby | Recall | Deny | Remove | Mute | Unmute
+Command = (Hello | Leave | Admit | SendToLobby | Recall | AllowScreen | Deny | Remove | Mute
+           | Unmute
            | SelfMute | Lock | Conduct
            | Recording | MediaReady | MediaAnswer | MediaCandidate | MediaPublish
            | MediaUnpublish | CaucusOpen | CaucusMove | CaucusEnd | SettlementDraft
@@ -297,6 +304,8 @@ PARSERS: dict[str, Callable[[Args], Command]] = {
     "admit": lambda a: Admit(participant(a.get("participant_id"))),
     "send_to_lobby": lambda a: SendToLobby(participant(a.get("participant_id"))),
     "recall": lambda a: Recall(participant(a.get("participant_id"))),
+    "screen.allow": lambda a: AllowScreen(participant(a.get("participant_id")),
+                                          flag(a, "allowed", True)),
     "deny": lambda a: Deny(participant(a.get("participant_id")), text(a, "reason")),
     "remove": lambda a: Remove(participant(a.get("participant_id")), text(a, "reason")),
     "mute": lambda a: Mute(participant(a.get("participant_id")),

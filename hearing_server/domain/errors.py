@@ -166,6 +166,8 @@ class Code(StrEnum):
     ACK_TIMEOUT = "ack.timeout"
     ACK_INVALID = "ack.invalid"
     NODE_REDIRECT_FAILED = "node.redirect_failed"
+    # issue 14: the court's control of the room
+    SCREEN_NOT_ALLOWED = "screen.not_allowed"
 
 
 @dataclass(frozen=True)
@@ -302,6 +304,8 @@ CATALOGUE: dict[Code, Spec] = {
     C.ACK_TIMEOUT: Spec(K.CLIENT, "the server did not acknowledge in time"),
     C.ACK_INVALID: Spec(K.CLIENT, "the acknowledgement was not understood"),
     C.NODE_REDIRECT_FAILED: Spec(K.CLIENT, "the nodes could not agree where a hearing is held"),
+    # issue 14: the court's control of the room
+    C.SCREEN_NOT_ALLOWED: Spec(K.DENIED, "the court has not allowed this person to share a screen"),
 }
 
 

@@ -76,6 +76,8 @@ class Member:
     video_muted: bool = False
     forced_audio_mute: bool = False
     forced_video_mute: bool = False
+    #: the court allowed this participant to share their screen (the bench needs no leave)
+    screen_allowed: bool = False
     room: str = MAIN_ROOM
     room_since: float = 0.0
     last_seen: float = 0.0
@@ -91,6 +93,7 @@ class Member:
             "video_muted": self.video_muted or self.forced_video_mute,
             "forced_audio_mute": self.forced_audio_mute,
             "forced_video_mute": self.forced_video_mute,
+            "screen_allowed": self.screen_allowed or can(self.role, Capability.MODERATE),
             "room": self.room,
         }
 
@@ -438,6 +441,25 @@ class Session:
         else:
             target.forced_video_mute = False
         return Event("force_mute_lifted", actor, pid, {"kind": kind.value})
+
+    def allow_screen(self, actor: str, pid: str, allowed: bool) -> Event:
+        """The court lets a party or counsel share their screen, or stops the share
+        (separately from their camera)."""
+        self._actor(actor, Capability.MODERATE)
+        target = self.member(pid)
+        if target.presence is not Presence.ADMITTED:
+            raise Conflict(f"{target.name} is not in the hearing room",
+                           code=Code.PARTICIPANT_NOT_PRESENT)
+        if not can(target.role, Capability.SHARE_SCREEN):
+            raise PermissionDenied(f"a {target.role.value} may not share a screen",
+                                   code=Code.PERMISSION_DENIED)
+        target.screen_allowed = allowed
+        return Event("screen_allowed" if allowed else "screen_stopped", actor, pid)
+
+    def may_share_screen(self, pid: str) -> bool:
+        m = self.members.get(pid)
+        return m is not None and can(m.role, Capability.SHARE_SCREEN) and (
+            m.screen_allowed or can(m.role, Capability.MODERATE))
 
     def self_mute(self, pid: str, kind: MediaKind, muted: bool) -> Event:
         m = self.member(pid)

@@ -50,6 +50,16 @@ class ModerationService:
         hearing = await self._work.hearing(hearing_id)
         await self._work.apply(hearing, lambda s: s.recall(actor, cmd.participant_id))
 
+    async def allow_screen(self, hearing_id: str, actor: str, cmd: c.AllowScreen) -> None:
+        """Allow or stop a participant's screen share; the relay stops forwarding it as
+        it sees the session, and the page stops sending."""
+        hearing = await self._work.hearing(hearing_id)
+        await self._work.apply(
+            hearing, lambda s: s.allow_screen(actor, cmd.participant_id, cmd.allowed))
+        await self._work.notifier.to_participant(
+            hearing_id, cmd.participant_id,
+            "screen.allowed" if cmd.allowed else "screen.stopped", {})
+
     async def deny(self, hearing_id: str, actor: str, cmd: c.Deny) -> None:
         hearing = await self._work.hearing(hearing_id)
         event = await self._work.change(hearing,

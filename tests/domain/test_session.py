@@ -199,3 +199,23 @@ def test_a_recording_paused_by_the_judge_stays_paused_after_a_recess() -> None:
     assert [e.type for e in s.recess("judge")] == ["recess"]
     assert [e.type for e in s.resume("judge")] == ["resumed"]
     assert s.recording is RecordingState.PAUSED and s.recording_reason == "sealed testimony"
+
+
+def test_a_partys_screen_share_is_forwarded_only_while_the_court_allows_it() -> None:
+    from hearing_server.domain.policy import is_forwarded
+
+    s = session_with(("judge", Role.JUDGE), ("party", Role.PARTY), ("witness", Role.WITNESS))
+    s.admit("judge", "party")
+    s.admit("judge", "witness")
+    assert not is_forwarded(s, "party", Source.SCREEN)
+    assert is_forwarded(s, "party", Source.CAMERA)
+    assert is_forwarded(s, "judge", Source.SCREEN)  # the bench needs no leave
+    assert s.allow_screen("judge", "party", True).type == "screen_allowed"
+    assert is_forwarded(s, "party", Source.SCREEN)
+    assert code_of(s.allow_screen, "party", "party", True) == "permission.denied"
+    assert code_of(s.allow_screen, "judge", "witness", True) == "permission.denied"
+    assert s.allow_screen("judge", "party", False).type == "screen_stopped"
+    assert not is_forwarded(s, "party", Source.SCREEN)
+    assert is_forwarded(s, "party", Source.CAMERA)  # the camera is not touched
+    restored = Session.from_dict(s.to_dict())
+    assert restored.members["party"].screen_allowed is False

@@ -294,6 +294,16 @@ function openSocket(base) {
       showLobby();
     }
   });
+  socket.on("screen.allowed", () => {
+    if (app.room && app.inRoom) {
+      app.room.notice("screen-control", { tone: "info", text: () => t("room.screen_allowed") });
+    }
+  });
+  socket.on("screen.stopped", () => {
+    if (!app.room || !app.inRoom) return;
+    app.room.notice("screen-control", { tone: "warn", text: () => t("room.screen_stopped") });
+    if (app.screenTrack) app.room.stopScreen();
+  });
   socket.on("denied", (d) => end("denied", { reason: d && d.reason }));
   socket.on("removed", (d) => end("removed", { reason: d && d.reason }));
   socket.on("replaced", () => end("replaced"));

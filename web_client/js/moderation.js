@@ -305,6 +305,7 @@ export class ModPanel {
       // (idem for video)
     } else if (p.forced_video_mute) states.push(t("mod.s_video_forced"));
     else if (p.video_muted) states.push(t("mod.s_video_off"));
+    if (p.screen_allowed && !can(p.role, "moderate")) states.push(t("mod.s_screen_allowed"));
     const away = this.app.away(p);
     if (away !== "here") states.push(t(away === "gone" ? "room.flag_gone" : "room.flag_reconnecting"));
     const btn = (id, label, aria, run, cls = "") => h("button", {
@@ -330,6 +331,16 @@ export class ModPanel {
       } else {
         buttons.push(btn("allow-video", t("mod.allow_video"), t("mod.allow_video_aria", { name: p.name }),
           () => this.act("unmute", { participant_id: pid, kind: "video" }, "mod.done_video_allowed")));
+      }
+    }
+    if (can(p.role, "share_screen") && !can(p.role, "moderate")) {
+      // the court controls screen sharing, separately from the camera
+      if (!p.screen_allowed) {
+        buttons.push(btn("allow-screen", t("mod.allow_screen"), t("mod.allow_screen_aria", { name: p.name }),
+          () => this.act("screen.allow", { participant_id: pid, allowed: true }, "mod.done_screen_allowed")));
+      } else {
+        buttons.push(btn("stop-screen", t("mod.stop_screen"), t("mod.stop_screen_aria", { name: p.name }),
+          () => this.act("screen.allow", { participant_id: pid, allowed: false }, "mod.done_screen_stopped")));
       }
     }
     if (!can(p.role, "conduct") && can(this.role, "admit")) {
