@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, Server, free_port, shot
+from .conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Server, free_port, shot
 from .helpers import people, wait_remote_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -84,6 +84,12 @@ class SocketGuests:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=5)
             self.loop.close()
+
+
+def shot_path(name: str) -> Any:
+    """Where a viewport (not full-page) screenshot goes: what the phone shows."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
 
 
 def page_with(browser: Any, permissions: list[str], width: int = 1280,
@@ -495,3 +501,62 @@ def test_a_witness_is_held_sent_back_excused_and_recalled(server: Server,
     finally:
         judge.context.close()
         witness.context.close()
+
+
+def test_a_phone_works_in_both_orientations_and_sees_enter_without_scrolling(
+        server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-14-4", title="On a phone",
+                                    judge="Judge Ada", party="Pat Phone")
+    who = people(created)
+    judge_id, pat = who["judge"]["id"], who["party"]["id"]
+    judge = page_with(browser, ["camera", "microphone"])
+    phone = page_with(browser, ["camera", "microphone"], width=390, height=844)
+    try:
+        judge.goto(who["judge"]["link"])
+        judge.click("#dc-start")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+
+        # -- portrait pre-join: the device check comes first, Enter is on the screen
+        phone.goto(who["party"]["link"])
+        expect(phone.locator("#enter-btn")).to_be_in_viewport()
+        phone.click("#dc-start")
+        expect(phone.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        expect(phone.locator("#enter-btn")).to_be_in_viewport()
+        expect(phone.locator("#dc-start")).to_be_in_viewport()
+        phone.screenshot(path=str(shot_path("c14-30-phone-prejoin-portrait")))
+        phone.click("#enter-btn")
+        expect(phone.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        judge.click(f"#admit-{pat}")
+        expect(phone.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(phone, judge_id)
+        remote = phone.locator(f'video.remote-video[data-participant-id="{judge_id}"]')
+        expect(remote).to_be_in_viewport()
+        expect(phone.locator("#leave-btn")).to_be_in_viewport()
+        phone.screenshot(path=str(shot_path("c14-31-phone-room-portrait")))
+
+        # -- landscape: the video is the screen, not 55 px behind the bars
+        phone.set_viewport_size({"width": 844, "height": 390})
+        expect(remote).to_be_in_viewport()
+        box = remote.bounding_box()
+        assert box is not None and box["height"] >= 180, box
+        expect(phone.locator("#leave-btn")).to_be_in_viewport()
+        expect(phone.locator("#mic-btn")).to_be_in_viewport()
+        wait_remote_video(phone, judge_id)
+        phone.screenshot(path=str(shot_path("c14-32-phone-room-landscape")))
+        # -- and back
+        phone.set_viewport_size({"width": 390, "height": 844})
+        expect(remote).to_be_in_viewport()
+        assert phone.js_errors == [], phone.js_errors
+    except Exception:
+        shot(phone, "c14-zz-failure-phone")
+        print(server.log())
+        raise
+    finally:
+        judge.context.close()
+        phone.context.close()
