@@ -54,3 +54,8 @@ if ! problems=$(.venv/bin/python -m pip check 2>&1); then
   echo "setup: $lock does not match pyproject.toml: run ./scripts/lock.sh and commit the locks" >&2
   exit 1
 fi
+# the browser tests run axe-core (accessibility) in the pages: a pinned copy from npm
+if [[ "${HEARING_SETUP_TESTS:-0}" == "1" && ! -f tests/e2e/vendor/node_modules/axe-core/axe.min.js ]]; then
+  command -v npm >/dev/null 2>&1 || { echo "setup: npm is needed for axe-core (apt-get install npm)" >&2; exit 1; }
+  npm install --prefix tests/e2e/vendor --no-save --no-audit --no-fund --silent axe-core@4.14.1
+fi

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Server, free_port, shot
+from .conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, Server, free_port, shot
 from .helpers import people, wait_remote_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -93,10 +93,10 @@ def shot_path(name: str) -> Any:
 
 
 def page_with(browser: Any, permissions: list[str], width: int = 1280,
-              height: int = 800) -> Any:
+              height: int = 800, bypass_csp: bool = False) -> Any:
     """A page whose browser allows only ``permissions`` (the others are refused)."""
     context = browser.new_context(locale="en-GB", viewport={"width": width, "height": height},
-                                  permissions=permissions)
+                                  permissions=permissions, bypass_csp=bypass_csp)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -560,3 +560,57 @@ def test_a_phone_works_in_both_orientations_and_sees_enter_without_scrolling(
     finally:
         judge.context.close()
         phone.context.close()
+
+
+AXE = ROOT / "tests" / "e2e" / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_axe_findings(page: Any) -> list[str]:
+    """Run axe-core in the page; the serious and critical violations, as text."""
+    if not AXE.exists():  # never skip: the setup installs it
+        pytest.fail(f"no axe-core at {AXE}: run HEARING_SETUP_TESTS=1 ./scripts/setup.sh")
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+      const r = await window.axe.run(document, {resultTypes: ["violations"]});
+      return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`); }""")
+    return list(found)
+
+
+def test_axe_finds_no_serious_violation_in_the_join_pages(server: Server,
+                                                           browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-14-5", title="Accessible",
+                                    judge="Judge Ada", party="Sam Party")
+    who = people(created)
+    judge = page_with(browser, ["camera", "microphone"], bypass_csp=True)
+    party = page_with(browser, ["camera", "microphone"], bypass_csp=True)
+    findings: dict[str, list[str]] = {}
+    try:
+        judge.goto(who["judge"]["link"])
+        judge.click("#dc-start")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        findings["prejoin"] = serious_axe_findings(judge)
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+        party.goto(who["party"]["link"])
+        party.click("#dc-start")
+        expect(party.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        party.click("#enter-btn")
+        expect(party.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        findings["lobby"] = serious_axe_findings(party)
+        expect(judge.locator(f"#admit-{who['party']['id']}")).to_be_visible()
+        findings["judge room, lobby queue"] = serious_axe_findings(judge)
+        judge.click(f"#admit-{who['party']['id']}")
+        expect(party.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(judge, who["party"]["id"])
+        findings["judge room"] = serious_axe_findings(judge)
+        findings["party room"] = serious_axe_findings(party)
+        assert all(not v for v in findings.values()), findings
+    finally:
+        judge.context.close()
+        party.context.close()
