@@ -614,3 +614,45 @@ def test_axe_finds_no_serious_violation_in_the_join_pages(server: Server,
     finally:
         judge.context.close()
         party.context.close()
+
+
+def test_focus_stays_on_the_check_button_and_the_leave_dialog_offers_stay_first(
+        server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-14-6", title="Keyboard",
+                                    judge="Judge Ada")
+    judge = page_with(browser, ["camera", "microphone"])
+    try:
+        judge.goto(created["participants"][0]["link"])
+        judge.focus("#dc-start")
+        judge.keyboard.press("Enter")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        expect(judge.locator("#dc-start")).to_be_focused()
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+        judge.click("#leave-btn")
+        expect(judge.locator("#leave-stay")).to_be_focused()
+        judge.keyboard.press("Enter")
+        expect(judge.locator("#screen-room")).to_be_visible()
+    finally:
+        judge.context.close()
+
+
+def test_the_console_names_the_clerk_after_a_reload(server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    from .conftest import STAFF_PASSWORD
+    from .helpers import sign_in_clerk
+
+    clerk = page_with(browser, [], width=1360, height=900)
+    try:
+        sign_in_clerk(clerk, server.url, STAFF_PASSWORD)
+        expect(clerk.locator("#who")).to_contain_text("Clerk One")
+        clerk.reload()
+        expect(clerk.locator("#screen-workspace")).to_be_visible()
+        expect(clerk.locator("#who")).to_contain_text("Clerk One")
+        expect(clerk.locator("#who")).not_to_contain_text("clerk1")
+    finally:
+        clerk.context.close()

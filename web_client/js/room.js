@@ -379,6 +379,9 @@ export class Room {
     if (typeof dialog.showModal === "function") {
       dialog.returnValue = "";
       dialog.showModal();
+      // the safe choice has the focus, not the destructive one
+      const stay = dialog.querySelector("#leave-stay");
+      if (stay) stay.focus();
     } else {
       this.hooks.onLeave();
     }
