@@ -70,3 +70,8 @@ if [[ "${HEARING_SETUP_TESTS:-0}" == "1" ]]; then
     npm ci --prefix tests/e2e/firefox --no-audit --no-fund --ignore-scripts --silent
   fi
 fi
+# the browser tests run axe-core (accessibility) in the pages: a pinned copy from npm
+if [[ "${HEARING_SETUP_TESTS:-0}" == "1" && ! -f tests/e2e/vendor/node_modules/axe-core/axe.min.js ]]; then
+  command -v npm >/dev/null 2>&1 || { echo "setup: npm is needed for axe-core (apt-get install npm)" >&2; exit 1; }
+  npm install --prefix tests/e2e/vendor --no-save --no-audit --no-fund --silent axe-core@4.14.1
+fi

@@ -73,7 +73,8 @@ def handlers(s: Services) -> dict[type[Any], Handler]:
     """Which use case handles which command."""
     m, d, v = s.moderation, s.mediation, s.media
     return {
-        c.Admit: m.admit, c.Deny: m.deny, c.Remove: m.remove, c.Mute: m.mute,
+        c.Admit: m.admit, c.SendToLobby: m.send_to_lobby, c.Recall: m.recall, c.Deny: m.deny,
+        c.Remove: m.remove, c.Mute: m.mute, c.AllowScreen: m.allow_screen,
         c.Unmute: m.unmute, c.SelfMute: m.self_mute, c.Lock: m.lock, c.Conduct: m.conduct,
         c.Recording: m.recording,
         c.MediaReady: v.ready, c.MediaAnswer: v.answer, c.MediaCandidate: v.candidate,

@@ -363,6 +363,7 @@ class JoinInfo(Model):
 class Me(Model):
     username: str
     role: str = field(metadata=describe(enum=STAFF_ROLES))
+    name: str = field(metadata=describe("the person's name, for the console's top bar"))
     roles: dict[str, Any] = field(metadata=describe("what every participant role may do"))
 
 

@@ -160,7 +160,9 @@ async def sign_out(request: web.Request) -> web.Response:
 @operation("getMe", "The signed-in staff member", response=m.Me, tag="staff")
 async def me(request: web.Request) -> web.Response:
     claims = await staff_claims(request)
-    return reply(m.Me(username=claims.username, role=claims.role.value, roles=role_table()))
+    found = await request.app[STAFF].find(claims.username)
+    return reply(m.Me(username=claims.username, role=claims.role.value,
+                      name=found.name if found else claims.username, roles=role_table()))
 
 
 @routes.get("/api/v1/hearings")

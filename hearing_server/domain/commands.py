@@ -56,6 +56,22 @@ class Admit:
 
 
 @dataclass(frozen=True)
+class SendToLobby:
+    participant_id: ParticipantId
+
+
+@dataclass(frozen=True)
+class Recall:
+    participant_id: ParticipantId
+
+
+@dataclass(frozen=True)
+class AllowScreen:
+    participant_id: ParticipantId
+    allowed: bool
+
+
+@dataclass(frozen=True)
 class Deny:
     participant_id: ParticipantId
     reason: str
@@ -190,7 +206,8 @@ class ExhibitList:
     pass
 
 
-Command = (Hello | Leave | Admit | Deny | Remove | Mute | Unmute | SelfMute | Lock | Conduct
+Command = (Hello | Leave | Admit | SendToLobby | Recall | AllowScreen | Deny | Remove | Mute
+           | Unmute | SelfMute | Lock | Conduct
            | Recording | MediaReady | MediaAnswer | MediaCandidate | MediaPublish
            | MediaUnpublish | CaucusOpen | CaucusMove | CaucusEnd | SettlementDraft
            | SettlementConfirm | SettlementGet | MinuteAdd | MinutesList
@@ -320,6 +337,10 @@ PARSERS: dict[str, Callable[[Args], Command]] = {
     "hello": lambda a: Hello(),
     "leave": lambda a: Leave(),
     "admit": lambda a: Admit(participant(a.get("participant_id"))),
+    "send_to_lobby": lambda a: SendToLobby(participant(a.get("participant_id"))),
+    "recall": lambda a: Recall(participant(a.get("participant_id"))),
+    "screen.allow": lambda a: AllowScreen(participant(a.get("participant_id")),
+                                          flag(a, "allowed", True)),
     "deny": lambda a: Deny(participant(a.get("participant_id")), text(a, "reason")),
     "remove": lambda a: Remove(participant(a.get("participant_id")), text(a, "reason")),
     "mute": lambda a: Mute(participant(a.get("participant_id")),

@@ -183,6 +183,8 @@ class Code(StrEnum):
     SERVICE_NOT_CONFIRMED = "serve.not_confirmed"
     SERVICE_NAME_MISMATCH = "serve.name_mismatch"
     SERVICE_MAIL_NOT_CONFIGURED = "serve.mail_not_configured"
+    # issue 14: the court's control of the room
+    SCREEN_NOT_ALLOWED = "screen.not_allowed"
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,8 @@ CATALOGUE: dict[Code, Spec] = {
     C.SERVICE_NAME_MISMATCH: Spec(K.INVALID, "the typed name is not the recipient's name"),
     C.SERVICE_MAIL_NOT_CONFIGURED: Spec(
         K.UNAVAILABLE, "the court has no mail server configured (smtp_host)"),
+    # issue 14: the court's control of the room
+    C.SCREEN_NOT_ALLOWED: Spec(K.DENIED, "the court has not allowed this person to share a screen"),
 }
 
 

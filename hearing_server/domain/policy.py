@@ -36,6 +36,8 @@ def is_forwarded(session: Session, publisher: str, source: Source) -> bool:
         return False
     if not media_flows(session) or not may_publish(m.role, source):
         return False
+    if source is Source.SCREEN and not session.may_share_screen(publisher):
+        return False  # the court controls screen sharing
     if source is Source.MICROPHONE:
         return not m.forced_audio_mute
     return not m.forced_video_mute

@@ -76,6 +76,8 @@ class Member:
     video_muted: bool = False
     forced_audio_mute: bool = False
     forced_video_mute: bool = False
+    #: the court allowed this participant to share their screen (the bench needs no leave)
+    screen_allowed: bool = False
     room: str = MAIN_ROOM
     room_since: float = 0.0
     last_seen: float = 0.0
@@ -91,6 +93,7 @@ class Member:
             "video_muted": self.video_muted or self.forced_video_mute,
             "forced_audio_mute": self.forced_audio_mute,
             "forced_video_mute": self.forced_video_mute,
+            "screen_allowed": self.screen_allowed or can(self.role, Capability.MODERATE),
             "room": self.room,
         }
 
@@ -151,7 +154,9 @@ class Session:
         sees_lobby = can(viewer, Capability.SEE_LOBBY)
         out = []
         for m in self.members.values():
-            if m.presence is Presence.ADMITTED or (sees_lobby and m.presence is Presence.LOBBY):
+            if m.presence is Presence.ADMITTED or (sees_lobby and m.presence in (
+                    Presence.LOBBY, Presence.REMOVED, Presence.LEFT)):
+                # the court also sees who was removed or left: it may recall them
                 out.append(m.public())
         return out
 
@@ -297,9 +302,6 @@ class Session:
             returning = existing.presence is Presence.ADMITTED and (
                 existing.connected or now - existing.last_seen <= rejoin_grace
             )
-            if self.locked and not direct and not returning:
-                raise Conflict("the hearing is locked: no new participants may join",
-                               code=Code.HEARING_LOCKED)
             if existing.presence is not Presence.ADMITTED or not returning:
                 existing.room = MAIN_ROOM
             existing.presence = Presence.ADMITTED if (direct or returning) else Presence.LOBBY
@@ -308,9 +310,8 @@ class Session:
             if existing.presence is Presence.LOBBY:
                 existing.room = MAIN_ROOM
             return Event("rejoined", pid, pid, {"state": existing.presence.value})
-        if self.locked and not direct:
-            raise Conflict("the hearing is locked: no new participants may join",
-                           code=Code.HEARING_LOCKED)
+        # a locked hearing lets nobody in by themself: a late joiner waits in the lobby,
+        # where the court sees them, and only the court's own admit lets them in
         presence = Presence.ADMITTED if direct else Presence.LOBBY
         self.members[pid] = Member(pid, name, role, presence, last_seen=now, room_since=now)
         event = Event("joined", pid, pid, {"role": role.value, "state": presence.value})
@@ -360,11 +361,37 @@ class Session:
         if target.presence is not Presence.LOBBY:
             raise Conflict(f"{target.name} is not waiting in the lobby",
                            code=Code.PARTICIPANT_NOT_IN_LOBBY)
-        if self.locked:
-            raise Conflict("the hearing is locked: unlock it to admit anyone",
-                           code=Code.HEARING_LOCKED)
         target.presence = Presence.ADMITTED
-        return Event("admitted", actor, pid)
+        return Event("admitted", actor, pid, {"locked": True} if self.locked else {})
+
+    def send_to_lobby(self, actor: str, pid: str) -> Event:
+        """Back to the waiting room (a witness between questions): still admitted-able,
+        no media either way until admitted again."""
+        self._actor(actor, Capability.ADMIT)
+        self._not_over()
+        target = self.member(pid)
+        if pid == actor or can(target.role, Capability.CONDUCT):
+            raise PermissionDenied(f"the {target.role.value} cannot be sent to the lobby",
+                                   code=Code.PERMISSION_DENIED)
+        if target.presence is not Presence.ADMITTED:
+            raise Conflict(f"{target.name} is not in the hearing room",
+                           code=Code.PARTICIPANT_NOT_PRESENT)
+        target.presence = Presence.LOBBY
+        target.room = MAIN_ROOM
+        return Event("sent_to_lobby", actor, pid)
+
+    def recall(self, actor: str, pid: str) -> Event:
+        """Someone removed, excused or gone may be called back: they wait in the lobby
+        (as not connected until they open their link) and are admitted as anyone."""
+        self._actor(actor, Capability.ADMIT)
+        self._not_over()
+        target = self.member(pid)
+        if target.presence not in (Presence.REMOVED, Presence.LEFT):
+            raise Conflict(f"{target.name} has not left the hearing",
+                           code=Code.STATE_CONFLICT)
+        target.presence = Presence.LOBBY
+        target.room = MAIN_ROOM
+        return Event("recalled", actor, pid)
 
     def deny(self, actor: str, pid: str, reason: str) -> Event:
         self._actor(actor, Capability.ADMIT)
@@ -414,6 +441,25 @@ class Session:
         else:
             target.forced_video_mute = False
         return Event("force_mute_lifted", actor, pid, {"kind": kind.value})
+
+    def allow_screen(self, actor: str, pid: str, allowed: bool) -> Event:
+        """The court lets a party or counsel share their screen, or stops the share
+        (separately from their camera)."""
+        self._actor(actor, Capability.MODERATE)
+        target = self.member(pid)
+        if target.presence is not Presence.ADMITTED:
+            raise Conflict(f"{target.name} is not in the hearing room",
+                           code=Code.PARTICIPANT_NOT_PRESENT)
+        if not can(target.role, Capability.SHARE_SCREEN):
+            raise PermissionDenied(f"a {target.role.value} may not share a screen",
+                                   code=Code.PERMISSION_DENIED)
+        target.screen_allowed = allowed
+        return Event("screen_allowed" if allowed else "screen_stopped", actor, pid)
+
+    def may_share_screen(self, pid: str) -> bool:
+        m = self.members.get(pid)
+        return m is not None and can(m.role, Capability.SHARE_SCREEN) and (
+            m.screen_allowed or can(m.role, Capability.MODERATE))
 
     def self_mute(self, pid: str, kind: MediaKind, muted: bool) -> Event:
         m = self.member(pid)

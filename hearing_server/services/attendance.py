@@ -23,7 +23,8 @@ def attendance(events: list[dict[str, Any]]) -> dict[str, Any]:
                 person(pid)["role"] = e["role"]
             present_since.setdefault(pid, e["ts"])
             person(pid)
-        elif t in ("disconnected", "left", "removed", "denied") and pid in present_since:
+        elif t in ("disconnected", "left", "removed", "denied", "sent_to_lobby") \
+                and pid in present_since:
             start = present_since.pop(pid)
             person(pid)["periods"].append({"from": start, "to": e["ts"], "end": t})
         elif t == "joined" and e.get("role"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..domain import commands as c
 from ..domain.errors import Code, PermissionDenied
+from ..domain.policy import Source
 from ..domain.session import Event
 from .ports import MediaPort
 from .unit_of_work import UnitOfWork
@@ -33,8 +34,13 @@ class MediaService:
         await self._relay.add_candidate(hearing_id, actor, cmd.candidate)
 
     async def publish(self, hearing_id: str, actor: str, cmd: c.MediaPublish) -> None:
-        await self._relay.publish(hearing_id, actor, cmd.source)
         hearing = await self._work.hearing(hearing_id)
+        if cmd.source is Source.SCREEN:
+            session = await self._work.session(hearing)
+            if not session.may_share_screen(actor):
+                raise PermissionDenied("the court has not allowed you to share your screen",
+                                       code=Code.SCREEN_NOT_ALLOWED)
+        await self._relay.publish(hearing_id, actor, cmd.source)
         self._work.events.append(hearing_id, Event("publish", actor, actor,
                                                    {"source": cmd.source.value}))
         await self._work.publish(hearing)

@@ -39,6 +39,27 @@ class ModerationService:
             hearing_id, cmd.participant_id, "admitted",
             {"ice_servers": self._ice.for_participant(hearing_id, cmd.participant_id)})
 
+    async def send_to_lobby(self, hearing_id: str, actor: str, cmd: c.SendToLobby) -> None:
+        """Back to the waiting room; the relay stops their media as it sees the session."""
+        hearing = await self._work.hearing(hearing_id)
+        await self._work.apply(hearing, lambda s: s.send_to_lobby(actor, cmd.participant_id))
+        await self._work.notifier.to_participant(hearing_id, cmd.participant_id,
+                                                 "sent_to_lobby", {})
+
+    async def recall(self, hearing_id: str, actor: str, cmd: c.Recall) -> None:
+        hearing = await self._work.hearing(hearing_id)
+        await self._work.apply(hearing, lambda s: s.recall(actor, cmd.participant_id))
+
+    async def allow_screen(self, hearing_id: str, actor: str, cmd: c.AllowScreen) -> None:
+        """Allow or stop a participant's screen share; the relay stops forwarding it as
+        it sees the session, and the page stops sending."""
+        hearing = await self._work.hearing(hearing_id)
+        await self._work.apply(
+            hearing, lambda s: s.allow_screen(actor, cmd.participant_id, cmd.allowed))
+        await self._work.notifier.to_participant(
+            hearing_id, cmd.participant_id,
+            "screen.allowed" if cmd.allowed else "screen.stopped", {})
+
     async def deny(self, hearing_id: str, actor: str, cmd: c.Deny) -> None:
         hearing = await self._work.hearing(hearing_id)
         event = await self._work.change(hearing,

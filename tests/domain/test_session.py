@@ -50,11 +50,42 @@ def test_a_party_cannot_admit_and_nothing_changes() -> None:
     assert s.members["witness"].presence is Presence.LOBBY
 
 
-def test_locked_hearing_admits_nobody_new() -> None:
+def test_a_locked_hearing_lets_a_late_witness_wait_in_the_lobby_for_the_court() -> None:
     s = session_with(("judge", Role.JUDGE), ("party", Role.PARTY))
     s.lock("judge", True)
-    assert code_of(s.admit, "judge", "party") == "hearing.locked"
-    assert code_of(s.join, ParticipantId("w"), "w", Role.WITNESS, 0.0, 30) == "hearing.locked"
+    event = s.join(ParticipantId("w"), "w", Role.WITNESS, 0.0, 30)
+    assert event.data["state"] == "lobby" and s.members["w"].presence is Presence.LOBBY
+    assert "w" in {p["participant_id"] for p in s.presence_for(Role.JUDGE)}
+    # nobody enters by themself; the court's own admit still lets a named person in
+    assert s.admit("judge", "w").data == {"locked": True}
+    assert s.members["w"].presence is Presence.ADMITTED
+
+
+def test_a_witness_is_sent_back_to_the_lobby_and_admitted_again() -> None:
+    s = session_with(("judge", Role.JUDGE), ("witness", Role.WITNESS))
+    s.admit("judge", "witness")
+    assert s.send_to_lobby("judge", "witness").type == "sent_to_lobby"
+    assert s.members["witness"].presence is Presence.LOBBY
+    assert code_of(s.send_to_lobby, "judge", "witness") == "participant.not_present"
+    assert code_of(s.send_to_lobby, "judge", "judge") == "permission.denied"
+    s.admit("judge", "witness")
+    assert s.members["witness"].presence is Presence.ADMITTED
+
+
+def test_a_removed_or_excused_witness_can_be_recalled_and_rejoins_through_the_lobby() -> None:
+    s = session_with(("judge", Role.JUDGE), ("witness", Role.WITNESS), ("party", Role.PARTY))
+    s.admit("judge", "witness")
+    s.remove("judge", "witness", "excused")
+    assert code_of(s.join, ParticipantId("witness"), "witness", Role.WITNESS, 1.0, 30) == \
+        "participant.removed"
+    assert {p["participant_id"]: p["state"] for p in s.presence_for(Role.JUDGE)}[
+        "witness"] == "removed"
+    assert all(p["participant_id"] != "witness" for p in s.presence_for(Role.PARTY))
+    assert s.recall("judge", "witness").type == "recalled"
+    s.join(ParticipantId("witness"), "witness", Role.WITNESS, 2.0, 30)
+    assert s.members["witness"].presence is Presence.LOBBY
+    assert code_of(s.recall, "judge", "party") == "state.conflict"
+    assert code_of(s.recall, "party", "witness") == "permission.denied"
 
 
 def test_dropped_participant_returns_within_grace_but_goes_to_lobby_after() -> None:
@@ -168,3 +199,23 @@ def test_a_recording_paused_by_the_judge_stays_paused_after_a_recess() -> None:
     assert [e.type for e in s.recess("judge")] == ["recess"]
     assert [e.type for e in s.resume("judge")] == ["resumed"]
     assert s.recording is RecordingState.PAUSED and s.recording_reason == "sealed testimony"
+
+
+def test_a_partys_screen_share_is_forwarded_only_while_the_court_allows_it() -> None:
+    from hearing_server.domain.policy import is_forwarded
+
+    s = session_with(("judge", Role.JUDGE), ("party", Role.PARTY), ("witness", Role.WITNESS))
+    s.admit("judge", "party")
+    s.admit("judge", "witness")
+    assert not is_forwarded(s, "party", Source.SCREEN)
+    assert is_forwarded(s, "party", Source.CAMERA)
+    assert is_forwarded(s, "judge", Source.SCREEN)  # the bench needs no leave
+    assert s.allow_screen("judge", "party", True).type == "screen_allowed"
+    assert is_forwarded(s, "party", Source.SCREEN)
+    assert code_of(s.allow_screen, "party", "party", True) == "permission.denied"
+    assert code_of(s.allow_screen, "judge", "witness", True) == "permission.denied"
+    assert s.allow_screen("judge", "party", False).type == "screen_stopped"
+    assert not is_forwarded(s, "party", Source.SCREEN)
+    assert is_forwarded(s, "party", Source.CAMERA)  # the camera is not touched
+    restored = Session.from_dict(s.to_dict())
+    assert restored.members["party"].screen_allowed is False

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, Server, free_port, shot
+from .conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, Server, free_port, shot
 from .helpers import people, wait_remote_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -86,11 +86,17 @@ class SocketGuests:
             self.loop.close()
 
 
+def shot_path(name: str) -> Any:
+    """Where a viewport (not full-page) screenshot goes: what the phone shows."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
+
+
 def page_with(browser: Any, permissions: list[str], width: int = 1280,
-              height: int = 800) -> Any:
+              height: int = 800, bypass_csp: bool = False) -> Any:
     """A page whose browser allows only ``permissions`` (the others are refused)."""
     context = browser.new_context(locale="en-GB", viewport={"width": width, "height": height},
-                                  permissions=permissions)
+                                  permissions=permissions, bypass_csp=bypass_csp)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -417,3 +423,236 @@ def test_a_lost_media_connection_heals_itself_with_the_room_on_screen(server: Se
     finally:
         judge.context.close()
         party.context.close()
+
+
+def test_a_witness_is_held_sent_back_excused_and_recalled(server: Server,
+                                                          browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-14-3", title="The witness",
+                                    judge="Judge Ada", witness="Wes Witness")
+    who = people(created)
+    judge_id, wes = who["judge"]["id"], who["witness"]["id"]
+    judge = page_with(browser, ["camera", "microphone"])
+    witness = page_with(browser, ["camera", "microphone"])
+
+    def witness_enters() -> None:
+        witness.goto("about:blank")
+        witness.goto(who["witness"]["link"])
+        witness.click("#dc-start")
+        expect(witness.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                   timeout=15000)
+        witness.click("#enter-btn")
+        expect(witness.locator("#screen-lobby")).to_be_visible(timeout=15000)
+
+    try:
+        judge.goto(who["judge"]["link"])
+        judge.click("#dc-start")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+        # -- held in the lobby while the hearing is locked; the judge is told and admits
+        judge.check("#lock-toggle")
+        witness_enters()
+        expect(witness.locator("#lobby-phase")).to_contain_text("The court knows you are waiting")
+        expect(judge.locator("#lobby-alert")).to_have_text("Wes Witness is waiting in the lobby.")
+        judge.click(f"#admit-{wes}")
+        expect(witness.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(judge, wes)
+
+        # -- sent back to the waiting room between questions, then called in again
+        judge.click(f"#to-lobby-{wes}")
+        expect(witness.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        expect(witness.locator("#lobby-phase")).to_contain_text("sent you back to the lobby")
+        expect(judge.locator(f"#admit-{wes}")).to_be_visible()
+        expect(judge.locator(f'.tile[data-participant-id="{wes}"]')).to_have_count(0)
+        shot(witness, "c14-20-witness-sent-back")
+        shot(judge, "c14-21-judge-witness-in-lobby")
+        judge.click(f"#admit-{wes}")
+        expect(witness.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(witness, judge_id)
+        wait_remote_video(judge, wes)
+
+        # -- excused (removed), then recalled: back through the lobby with the same link
+        judge.click(f"#remove-{wes}")
+        judge.fill(f"#reason-{wes}", "Excused")
+        judge.click(f"#confirm-remove-{wes}")
+        expect(witness.locator("#ended-card")).to_have_attribute("data-kind", "removed")
+        expect(judge.locator(f'#gone-list [data-participant-id="{wes}"]')).to_contain_text(
+            "removed")
+        shot(judge, "c14-22-judge-witness-excused")
+        judge.click(f"#recall-{wes}")
+        expect(judge.locator(f'#lobby-list [data-participant-id="{wes}"]')).to_contain_text(
+            "not connected")
+        witness_enters()
+        judge.click(f"#admit-{wes}")
+        expect(witness.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(witness, judge_id)
+        wait_remote_video(judge, wes)
+        shot(judge, "c14-23-judge-witness-recalled")
+        assert judge.js_errors == [] and witness.js_errors == [], (judge.js_errors,
+                                                                     witness.js_errors)
+    except Exception:
+        shot(judge, "c14-zz-failure-witness-judge")
+        shot(witness, "c14-zz-failure-witness")
+        print(server.log())
+        raise
+    finally:
+        judge.context.close()
+        witness.context.close()
+
+
+def test_a_phone_works_in_both_orientations_and_sees_enter_without_scrolling(
+        server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-14-4", title="On a phone",
+                                    judge="Judge Ada", party="Pat Phone")
+    who = people(created)
+    judge_id, pat = who["judge"]["id"], who["party"]["id"]
+    judge = page_with(browser, ["camera", "microphone"])
+    phone = page_with(browser, ["camera", "microphone"], width=390, height=844)
+    try:
+        judge.goto(who["judge"]["link"])
+        judge.click("#dc-start")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+
+        # -- portrait pre-join: the device check comes first, Enter is on the screen
+        phone.goto(who["party"]["link"])
+        expect(phone.locator("#enter-btn")).to_be_in_viewport()
+        phone.click("#dc-start")
+        expect(phone.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        expect(phone.locator("#enter-btn")).to_be_in_viewport()
+        expect(phone.locator("#dc-start")).to_be_in_viewport()
+        phone.screenshot(path=str(shot_path("c14-30-phone-prejoin-portrait")))
+        phone.click("#enter-btn")
+        expect(phone.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        judge.click(f"#admit-{pat}")
+        expect(phone.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(phone, judge_id)
+        remote = phone.locator(f'video.remote-video[data-participant-id="{judge_id}"]')
+        expect(remote).to_be_in_viewport()
+        expect(phone.locator("#leave-btn")).to_be_in_viewport()
+        phone.screenshot(path=str(shot_path("c14-31-phone-room-portrait")))
+
+        # -- landscape: the video is the screen, not 55 px behind the bars
+        phone.set_viewport_size({"width": 844, "height": 390})
+        expect(remote).to_be_in_viewport()
+        box = remote.bounding_box()
+        assert box is not None and box["height"] >= 180, box
+        expect(phone.locator("#leave-btn")).to_be_in_viewport()
+        expect(phone.locator("#mic-btn")).to_be_in_viewport()
+        wait_remote_video(phone, judge_id)
+        phone.screenshot(path=str(shot_path("c14-32-phone-room-landscape")))
+        # -- and back
+        phone.set_viewport_size({"width": 390, "height": 844})
+        expect(remote).to_be_in_viewport()
+        assert phone.js_errors == [], phone.js_errors
+    except Exception:
+        shot(phone, "c14-zz-failure-phone")
+        print(server.log())
+        raise
+    finally:
+        judge.context.close()
+        phone.context.close()
+
+
+AXE = ROOT / "tests" / "e2e" / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_axe_findings(page: Any) -> list[str]:
+    """Run axe-core in the page; the serious and critical violations, as text."""
+    if not AXE.exists():  # never skip: the setup installs it
+        pytest.fail(f"no axe-core at {AXE}: run HEARING_SETUP_TESTS=1 ./scripts/setup.sh")
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+      const r = await window.axe.run(document, {resultTypes: ["violations"]});
+      return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`); }""")
+    return list(found)
+
+
+def test_axe_finds_no_serious_violation_in_the_join_pages(server: Server,
+                                                           browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-14-5", title="Accessible",
+                                    judge="Judge Ada", party="Sam Party")
+    who = people(created)
+    judge = page_with(browser, ["camera", "microphone"], bypass_csp=True)
+    party = page_with(browser, ["camera", "microphone"], bypass_csp=True)
+    findings: dict[str, list[str]] = {}
+    try:
+        judge.goto(who["judge"]["link"])
+        judge.click("#dc-start")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        findings["prejoin"] = serious_axe_findings(judge)
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+        party.goto(who["party"]["link"])
+        party.click("#dc-start")
+        expect(party.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        party.click("#enter-btn")
+        expect(party.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        findings["lobby"] = serious_axe_findings(party)
+        expect(judge.locator(f"#admit-{who['party']['id']}")).to_be_visible()
+        findings["judge room, lobby queue"] = serious_axe_findings(judge)
+        judge.click(f"#admit-{who['party']['id']}")
+        expect(party.locator("#screen-room")).to_be_visible(timeout=15000)
+        wait_remote_video(judge, who["party"]["id"])
+        findings["judge room"] = serious_axe_findings(judge)
+        findings["party room"] = serious_axe_findings(party)
+        assert all(not v for v in findings.values()), findings
+    finally:
+        judge.context.close()
+        party.context.close()
+
+
+def test_focus_stays_on_the_check_button_and_the_leave_dialog_offers_stay_first(
+        server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-14-6", title="Keyboard",
+                                    judge="Judge Ada")
+    judge = page_with(browser, ["camera", "microphone"])
+    try:
+        judge.goto(created["participants"][0]["link"])
+        judge.focus("#dc-start")
+        judge.keyboard.press("Enter")
+        expect(judge.locator("#device-check")).to_have_attribute("data-state", "ok",
+                                                                 timeout=15000)
+        expect(judge.locator("#dc-start")).to_be_focused()
+        judge.click("#enter-btn")
+        expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
+        judge.click("#leave-btn")
+        expect(judge.locator("#leave-stay")).to_be_focused()
+        judge.keyboard.press("Enter")
+        expect(judge.locator("#screen-room")).to_be_visible()
+    finally:
+        judge.context.close()
+
+
+def test_the_console_names_the_clerk_after_a_reload(server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    from .conftest import STAFF_PASSWORD
+    from .helpers import sign_in_clerk
+
+    clerk = page_with(browser, [], width=1360, height=900)
+    try:
+        sign_in_clerk(clerk, server.url, STAFF_PASSWORD)
+        expect(clerk.locator("#who")).to_contain_text("Clerk One")
+        clerk.reload()
+        expect(clerk.locator("#screen-workspace")).to_be_visible()
+        expect(clerk.locator("#who")).to_contain_text("Clerk One")
+        expect(clerk.locator("#who")).not_to_contain_text("clerk1")
+    finally:
+        clerk.context.close()

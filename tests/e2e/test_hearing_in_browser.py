@@ -80,6 +80,11 @@ def test_judge_admits_party_they_see_each_other_mute_and_adjourn(server: Server,
         shot(judge, "06-judge-room-with-party")
         shot(party, "07-party-room-with-judge")
 
+        # -- the court controls screen sharing: the party may not share until allowed
+        expect(party.locator("#screen-btn")).to_be_disabled()
+        expect(party.locator("#screen-label")).to_have_text("Screen share: ask the court")
+        judge.click(f"#allow-screen-{party_id}")
+        expect(party.locator("#notice-screen-control")).to_contain_text("allows you")
         # -- the party shares their screen: a new offer adds the m-line, the judge sees it
         party.click("#screen-btn")
         expect(party.locator("#screen-btn")).to_have_class("ctl is-active")
@@ -92,9 +97,14 @@ def test_judge_admits_party_they_see_each_other_mute_and_adjourn(server: Server,
         # sharing again reuses the negotiated m-line (no new offer)
         party.click("#screen-btn")
         wait_remote_video(judge, party_id, "screen")
-        party.click("#screen-btn")
+        # the court stops the share (the camera stays): the page stops sending
+        judge.click(f"#stop-screen-{party_id}")
+        expect(party.locator("#notice-screen-control")).to_contain_text("stopped your screen")
         expect(judge.locator(f'.tile[data-key="scr:{party_id}"]')).to_have_count(0,
                                                                              timeout=10000)
+        expect(party.locator("#screen-btn")).to_be_disabled()
+        wait_remote_video(judge, party_id)
+        shot(judge, "06c-judge-stopped-party-screen")
 
         # -- the party's connection drops: a banner, then socket.io reconnects, the page
         #    says hello again, asks for media again, and the video comes back both ways
@@ -346,26 +356,22 @@ def test_denied_locked_removed_and_replaced_are_explained(server: Server, browse
         expect(guest.locator("#ended-detail")).to_contain_text("Not a party to this case")
         shot(guest, "40-party-denied")
 
-        # -- a locked hearing refuses the connection: the page says why
+        # -- a locked hearing lets a late joiner wait in the lobby, and the court is told
         judge.check("#lock-toggle")
         expect(judge.locator("#lock-badge")).to_be_visible()
         guest.goto("about:blank")
         guest.goto(bob["link"])
         pass_device_check(guest)
         guest.click("#enter-btn")
-        expect(guest.locator("#ended-card")).to_have_attribute("data-code", "hearing.locked",
-                                                               timeout=15000)
-        expect(guest.locator("#ended-title")).to_have_text("The hearing is locked")
-        shot(guest, "41-party-refused-locked")
+        expect(guest.locator("#screen-lobby")).to_be_visible(timeout=15000)
+        expect(guest.locator("#lobby-phase")).to_contain_text("The court knows you are waiting")
+        expect(judge.locator("#lobby-alert")).to_contain_text("is waiting in the lobby")
+        expect(judge.locator(f"#admit-{bob['id']}")).to_be_visible()
+        shot(guest, "41-party-waits-at-a-locked-hearing")
 
         # -- admitted, then removed by the court
         judge.uncheck("#lock-toggle")
         expect(judge.locator("#lock-badge")).to_be_hidden()
-        guest.goto("about:blank")
-        guest.goto(bob["link"])
-        pass_device_check(guest)
-        guest.click("#enter-btn")
-        expect(guest.locator("#screen-lobby")).to_be_visible(timeout=15000)
         judge.click(f"#admit-{bob['id']}")
         expect(guest.locator("#screen-room")).to_be_visible(timeout=15000)
         judge.click(f"#remove-{bob['id']}")

@@ -72,19 +72,20 @@ async def test_removed_participant_is_disconnected_and_refused_afterwards(
     await judge.close()
 
 
-async def test_locked_hearing_refuses_new_joiners_but_not_the_judge(running: Running) -> None:
-    from tests.conftest import refused
-
+async def test_a_locked_hearing_holds_new_joiners_in_the_lobby_and_tells_the_court(
+        running: Running) -> None:
     h = await schedule(running)
     judge = await connect(running, h.tokens["judge"])
+    await judge.call("hello")
     assert (await judge.call("lock", {"locked": True}))["ok"]
-    err = await refused(running, h.tokens["party"])
-    assert err["code"] == "hearing.locked"
-    clerk = await connect(running, h.tokens["clerk"])  # staff still enter
-    assert (await clerk.call("hello"))["you"]["state"] == "admitted"
-    assert (await judge.call("lock", {"locked": False}))["ok"]
     party = await connect(running, h.tokens["party"])
     assert (await party.call("hello"))["you"]["state"] == "lobby"
+    await judge.wait("state", predicate=lambda d: any(
+        p["participant_id"] == "party" and p["state"] == "lobby" for p in d["presence"]))
+    clerk = await connect(running, h.tokens["clerk"])  # staff still enter
+    assert (await clerk.call("hello"))["you"]["state"] == "admitted"
+    assert (await judge.call("admit", {"participant_id": "party"}))["ok"]
+    await party.wait("admitted")
     for c in (party, clerk, judge):
         await c.close()
 

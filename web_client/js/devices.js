@@ -109,7 +109,10 @@ export class DeviceCheck {
     this.showPreview();
     this.startMeter();
     this.renderMessages();
+    const hadFocus = document.activeElement === this.el.start || document.activeElement === document.body;
     this.el.start.disabled = false;
+    // the button was disabled during the check: give the focus back rather than to <body>
+    if (hadFocus) this.el.start.focus();
     this.el.start.textContent = t("dc.again");
     this.el.start.classList.toggle("btn-primary", this.state !== "ok");
     this.el.start.classList.toggle("btn-quiet", this.state === "ok");

@@ -283,6 +283,27 @@ function openSocket(base) {
     if (app.media) app.media.iceServers = app.iceServers;
     if (!app.inRoom && !app.over) enterRoom();
   });
+  socket.on("sent_to_lobby", () => {
+    // the court sent me back to the waiting room (a witness between questions); a lobby
+    // member does not see themself in the presence list, so the event says it
+    if (app.over || !app.you) return;
+    app.you = { ...app.you, state: "lobby" };
+    if (app.inRoom && app.room) {
+      app.room.clearNotices();
+      app.sentBack = true;
+      showLobby();
+    }
+  });
+  socket.on("screen.allowed", () => {
+    if (app.room && app.inRoom) {
+      app.room.notice("screen-control", { tone: "info", text: () => t("room.screen_allowed") });
+    }
+  });
+  socket.on("screen.stopped", () => {
+    if (!app.room || !app.inRoom) return;
+    app.room.notice("screen-control", { tone: "warn", text: () => t("room.screen_stopped") });
+    if (app.screenTrack) app.room.stopScreen();
+  });
   socket.on("denied", (d) => end("denied", { reason: d && d.reason }));
   socket.on("removed", (d) => end("removed", { reason: d && d.reason }));
   socket.on("replaced", () => end("replaced"));
@@ -524,7 +545,8 @@ function renderLobby() {
   const h = app.info.hearing;
   $("#lobby-case").textContent = `${h.case_number} · ${h.title}`;
   const st = app.state;
-  $("#lobby-phase").textContent = st.locked ? t("lobby.locked") : t(`lobby.phase.${st.phase}`);
+  $("#lobby-phase").textContent = app.sentBack ? t("lobby.sent_back")
+    : st.locked ? t("lobby.locked") : t(`lobby.phase.${st.phase}`);
   const present = app.presence.filter((p) => p.state === "admitted").sort(byRoleThenName);
   $("#lobby-present").textContent = present.length
     ? present.map((p) => t("common.name_role", { name: p.name, role: roleName(p.role) })).join(", ")
@@ -542,6 +564,7 @@ async function enterRoom(first = true) {
   if (app.over) return;
   const firstTime = !app.inRoom;
   app.inRoom = true;
+  app.sentBack = false;
   stopLobbyTimer();
   if (!app.media) {
     app.media = new MediaLink({

@@ -46,6 +46,8 @@ export class ModPanel {
       admitAll: $("#admit-all"),
       alert: $("#lobby-alert"),
       people: $("#mod-people"),
+      gone: $("#gone-list"),
+      goneGroup: $("#gone-group"),
       peopleEmpty: $("#mod-people-empty"),
     };
     this.expanded = null; // in a full room, the one participant whose actions are shown
@@ -250,6 +252,13 @@ export class ModPanel {
       clear(e.lobby);
       for (const p of lobby) e.lobby.append(this.lobbyRow(p, st.locked));
     });
+    const gone = app.presence.filter((p) => p.state === "removed" || p.state === "left")
+      .sort(byRoleThenName);
+    e.goneGroup.hidden = !gone.length || !can(this.role, "admit");
+    keepFocus(e.gone, () => {
+      clear(e.gone);
+      for (const p of gone) e.gone.append(this.goneRow(p));
+    });
     e.peopleEmpty.hidden = inRoom.length > 0;
     // a full room: one line per person, the actions of one person at a time
     this.compact = inRoom.length > COMPACT_FROM;
@@ -296,6 +305,7 @@ export class ModPanel {
       // (idem for video)
     } else if (p.forced_video_mute) states.push(t("mod.s_video_forced"));
     else if (p.video_muted) states.push(t("mod.s_video_off"));
+    if (p.screen_allowed && !can(p.role, "moderate")) states.push(t("mod.s_screen_allowed"));
     const away = this.app.away(p);
     if (away !== "here") states.push(t(away === "gone" ? "room.flag_gone" : "room.flag_reconnecting"));
     const btn = (id, label, aria, run, cls = "") => h("button", {
@@ -323,6 +333,20 @@ export class ModPanel {
           () => this.act("unmute", { participant_id: pid, kind: "video" }, "mod.done_video_allowed")));
       }
     }
+    if (can(p.role, "share_screen") && !can(p.role, "moderate")) {
+      // the court controls screen sharing, separately from the camera
+      if (!p.screen_allowed) {
+        buttons.push(btn("allow-screen", t("mod.allow_screen"), t("mod.allow_screen_aria", { name: p.name }),
+          () => this.act("screen.allow", { participant_id: pid, allowed: true }, "mod.done_screen_allowed")));
+      } else {
+        buttons.push(btn("stop-screen", t("mod.stop_screen"), t("mod.stop_screen_aria", { name: p.name }),
+          () => this.act("screen.allow", { participant_id: pid, allowed: false }, "mod.done_screen_stopped")));
+      }
+    }
+    if (!can(p.role, "conduct") && can(this.role, "admit")) {
+      buttons.push(btn("to-lobby", t("mod.to_lobby"), t("mod.to_lobby_aria", { name: p.name }),
+        () => this.act("send_to_lobby", { participant_id: pid }, "mod.done_to_lobby")));
+    }
     if (!can(p.role, "conduct")) {
       buttons.push(btn("remove", t("mod.remove"), t("mod.remove_aria", { name: p.name }),
         () => this.askReason("remove", pid), "btn-danger-quiet"));
@@ -345,6 +369,22 @@ export class ModPanel {
       head, moderate && open ? h("div", { class: "btn-row" }, buttons) : null);
     if (this.pending && this.pending.pid === pid && this.pending.action === "remove") row.append(this.reasonForm(p));
     return row;
+  }
+
+  /** Someone removed, excused or gone: the court may call them back (to the lobby). */
+  goneRow(p) {
+    const pid = p.participant_id;
+    return h("li", { class: "mod-row", dataset: { participantId: pid, state: p.state } },
+      h("div", { class: "mod-row-head" },
+        h("span", { class: "person-main" },
+          h("span", { class: "person-name", title: p.name }, p.name),
+          h("span", { class: "person-role" }, roleName(p.role))),
+        h("span", { class: "person-state" }, t(p.state === "removed" ? "mod.s_removed" : "mod.s_left")),
+        h("button", {
+          type: "button", class: "btn btn-xs", id: `recall-${pid}`,
+          "aria-label": t("mod.recall_aria", { name: p.name }),
+          on: { click: () => this.act("recall", { participant_id: pid }, "mod.done_recalled") },
+        }, t("mod.recall"))));
   }
 
   askReason(action, pid) {

@@ -304,7 +304,12 @@ export class Room {
       : v.forced ? t("room.cam_forced") : v.muted ? t("room.cam_on") : t("room.cam_off");
     this.el.cam.dataset.state = v.forced ? "forced" : v.muted ? "muted" : "on";
     this.el.screen.classList.toggle("is-active", Boolean(app.screenTrack));
-    this.el.screenLabel.textContent = app.screenTrack ? t("room.screen_stop") : t("room.screen_share");
+    // the court allows a screen share (the bench needs no leave)
+    const mayShare = this.me().screen_allowed !== false;
+    this.el.screen.disabled = !mayShare && !app.screenTrack;
+    this.el.screen.dataset.allowed = String(mayShare);
+    this.el.screenLabel.textContent = app.screenTrack ? t("room.screen_stop")
+      : mayShare ? t("room.screen_share") : t("room.screen_ask");
   }
 
   // ---- own controls ----------------------------------------------------------------
@@ -374,6 +379,9 @@ export class Room {
     if (typeof dialog.showModal === "function") {
       dialog.returnValue = "";
       dialog.showModal();
+      // the safe choice has the focus, not the destructive one
+      const stay = dialog.querySelector("#leave-stay");
+      if (stay) stay.focus();
     } else {
       this.hooks.onLeave();
     }
