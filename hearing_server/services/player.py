@@ -60,8 +60,9 @@ def _player(folder: Path) -> dict[str, Any]:
     tracks = lanes(manifest)
     starts = [lane["start"] for lane in tracks]
     ends = [lane["end"] for lane in tracks]
-    start = min([*starts, *([line["start"]] if line.get("start") else [])], default=None)
-    end = max([*ends, *([line["end"]] if line.get("end") else [])], default=None)
+    marks = [float(m["ts"]) for m in line.get("markers", []) if m.get("ts") is not None]
+    start = min([*starts, *marks], default=None)
+    end = max([*ends, *marks], default=None)
     people: dict[str, dict[str, Any]] = {}
     for lane in tracks:
         person = people.setdefault(lane["participant_id"], {

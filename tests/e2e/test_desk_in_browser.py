@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, new_page, shot
-from .helpers import enter, people, wait_remote_video
+from .conftest import STAFF_PASSWORD, Server, new_page, shot
+from .helpers import enter, people, sign_in_clerk, wait_remote_video
 
 pytestmark = pytest.mark.timeout(240)
 
 EXHIBIT = "Tenancy ledger, page 4: rent paid 1 March.\n"
 
 
-def test_party_offers_an_exhibit_the_judge_admits_and_shows_it_and_keeps_minutes(
+def test_party_offers_an_exhibit_the_judge_admits_and_shows_it_and_keeps_minutes_and_the_clerk_replays_it(
         server: Server, browser: Any) -> None:
     from playwright.sync_api import expect
 
@@ -69,7 +69,7 @@ def test_party_offers_an_exhibit_the_judge_admits_and_shows_it_and_keeps_minutes
         judge.wait_for_timeout(1000)
         judge.click("#rec-resume")
         expect(judge.locator("#recording-badge")).to_have_attribute("data-recording", "on")
-        judge.wait_for_timeout(1500)
+        judge.wait_for_timeout(4000)
         judge.click("#conduct-adjourn")
         judge.click("#adjourn-yes")
         expect(judge.locator("#ended-card")).to_have_attribute("data-kind", "adjourned",
@@ -100,3 +100,80 @@ def test_party_offers_an_exhibit_the_judge_admits_and_shows_it_and_keeps_minutes
         "sidebar at the bench"]
     report = json.loads(server.cli("verify", str(folder), "--json"))
     assert report["ok"] and report["sealed"], report
+
+    # -- the clerk replays the hearing in the console's player: one lane per person
+    clerk = new_page(browser, width=1360, height=1000)
+    hid = created["hearing_id"]
+    try:
+        sign_in_clerk(clerk, server.url, STAFF_PASSWORD)
+        clerk.click("#recordings-btn")
+        clerk.click(f"#rec-open-{hid}")
+        expect(clerk.locator("#record-detail")).to_be_visible()
+        clerk.click("#rd-play-hearing")
+        expect(clerk.locator("#rp")).to_be_visible()
+        persons = clerk.locator("#rp-people .rp-person")
+        expect(persons).to_have_count(2)
+        party_lane = clerk.locator(f'.rp-person[data-participant-id="{who["party"]["id"]}"]')
+        expect(party_lane).to_contain_text("Sam Party")
+        # the party's camera lane is one strip with two segments (before and after the pause)
+        expect(party_lane.locator('.rp-track[data-kind="video"] .rp-seg')).to_have_count(2)
+        markers = clerk.locator("#rp-markers .rp-marker")
+        for kind in ("session_start", "admit", "exhibit_offered", "exhibit", "exhibit_shown",
+                     "minute", "recording_pause", "recording_resume"):
+            expect(clerk.locator(f'#rp-markers .rp-marker[data-kind="{kind}"]')).to_have_count(1)
+        pause = clerk.locator('#rp-markers .rp-marker[data-kind="recording_pause"]')
+        expect(pause).to_contain_text("sidebar at the bench")
+        expect(clerk.locator('#rp-marks .rp-gap-pause')).to_have_count(1)
+        assert markers.count() >= 8
+        # play from the start: someone's audio is heard and their lane is highlighted
+        clerk.click("#rp-play")
+        clerk.wait_for_function(
+            "() => document.querySelectorAll('.rp-person.speaking').length === 1",
+            timeout=10000)
+        shot(clerk, "desk-03-clerk-player-speaking")
+        clerk.click("#rp-play")
+        expect(clerk.locator("#rp")).to_have_attribute("data-playing", "false")
+        # jump to the pause marker: the clock is there and the lanes are in their gap
+        pause.click()
+        offset = float(pause.get_attribute("data-offset") or "0")
+        shown = float(clerk.locator("#rp").get_attribute("data-time") or "-1")
+        assert abs(shown - offset) < 0.05, (shown, offset)
+        # half a second into the pause (the segment closes just after the pause event)
+        clerk.fill("#rp-jump", f"00:00:{offset + 0.5:06.3f}")
+        clerk.locator("#rp-jump-form button").click()
+        expect(party_lane).to_have_attribute("data-gapvideo", "true")
+        # jump to the resume marker and play at double speed: the second segment plays
+        clerk.select_option("#rp-speed", "2")
+        clerk.locator('#rp-markers .rp-marker[data-kind="recording_resume"]').click()
+        clerk.click("#rp-play")
+        expect(clerk.locator("#rp")).to_have_attribute("data-playing", "true")
+        video = party_lane.locator("video.rp-video")
+        clerk.wait_for_function(
+            """(sel) => { const v = document.querySelector(sel);
+                 return v && v.readyState >= 2 && !v.paused && v.videoWidth > 0
+                   && v.currentTime > 0.3 && v.playbackRate === 2; }""",
+            arg=f'.rp-person[data-participant-id="{who["party"]["id"]}"] video.rp-video',
+            timeout=15000)
+        assert "-video-0002" in (video.get_attribute("data-segment") or "")
+        expect(party_lane).to_have_attribute("data-gapvideo", "false")
+        start = float(clerk.locator("#rp").get_attribute("data-time") or "0")
+        clerk.wait_for_timeout(500)
+        later = float(clerk.locator("#rp").get_attribute("data-time") or "0")
+        assert later > start + 0.7, (start, later)  # the clock runs at 2x
+        shot(clerk, "desk-04-clerk-player-after-the-pause")
+        # one person's continuous track, for download
+        link = party_lane.locator('.rp-track[data-kind="video"] a')
+        href = link.get_attribute("href") or ""
+        size = clerk.evaluate("async (u) => (await (await fetch(u)).arrayBuffer()).byteLength",
+                              href)
+        assert size > 1000
+        assert clerk.js_errors == [], clerk.js_errors
+    except Exception:
+        shot(clerk, "zz-failure-player")
+        print(server.log())
+        raise
+    finally:
+        clerk.context.close()
+    audit = (server.data_dir / "audit.jsonl")
+    if audit.exists():
+        assert "player" in audit.read_text()
