@@ -318,6 +318,7 @@ def test_every_client_event_has_a_parser_and_a_use_case() -> None:
                                 "action": "start", "sdp": "", "candidate": {},
                                 "source": "camera", "participant_ids": [], "room": "main",
                                 "text": "t", "confirm": True, "sha256": "s",
-                                "typed_name": "n"}))
+                                "typed_name": "n", "exhibit_id": "X-1",
+                                "status": "admitted"}))
               for e in c.CLIENT_EVENTS}
     assert parsed - {c.Hello, c.Leave} == set(table)
