@@ -37,7 +37,7 @@ from .api.exhibits import routes as exhibit_routes
 from .api.health import READINESS, Readiness
 from .api.health import routes as health_routes
 from .api.metrics import METRICS_REGISTRY, CountedRecordingEvents, NodeMetrics, metrics
-from .api.records import EXPORTS, RECORDS
+from .api.records import EXPORTS, PLAYER, RECORDS
 from .api.records import routes as record_routes
 from .api.routes import (
     ACCESS,
@@ -70,6 +70,7 @@ from .services.media import MediaService
 from .services.mediation import MediationService
 from .services.minutes import MinutesService
 from .services.moderation import ModerationService
+from .services.player import PlayerService
 from .services.recording import RecordingService
 from .services.recording_events import RecordingAlerts
 from .services.records import RecordsService
@@ -319,6 +320,7 @@ def build_app(settings: Settings) -> web.Application:
     app[RECORDER] = recorder
     app[RECORDS] = records
     app[EXHIBITS] = exhibits
+    app[PLAYER] = PlayerService(records, settings.data_dir / "lanes")
     app[EXPORTS] = settings.data_dir / "exports"
     app[HEARINGS] = hearings
     app[SERVING] = serving

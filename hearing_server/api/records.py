@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..auth.authz import Action, permits
 from ..domain.errors import AuthError, Code, HearingError, Kind, PermissionDenied
+from ..services.player import PlayerService
 from ..services.records import RecordsService
 from ..store.audit import ALLOWED, DENIED, FAILED
 from . import models as m
@@ -21,6 +22,7 @@ from .routes import HEARINGS, reply, staff_claims
 
 RECORDS: web.AppKey[RecordsService] = web.AppKey("records", RecordsService)
 EXPORTS: web.AppKey[Path] = web.AppKey("exports", Path)
+PLAYER: web.AppKey[PlayerService] = web.AppKey("player", PlayerService)
 
 routes = web.RouteTableDef()
 
@@ -198,3 +200,32 @@ async def composite_status(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(job.path, headers={"Content-Type": "video/webm",
                                                    "Cache-Control": "private, no-store"})
     return web.json_response(job.to_dict())
+
+
+@routes.get("/api/v1/recordings/{id}/player")
+@operation("getPlayer", "The record player's data: one timeline, one lane per person and "
+           "source with its segments, markers, unrecorded periods, minutes", tag="records",
+           content="application/json")
+async def player(request: web.Request) -> web.Response:
+    hid = request.match_info["id"]
+    async with _access(request, "play", hid, "player"):
+        data = await request.app[PLAYER].player(hid)
+    return web.json_response(data, headers={"Cache-Control": "private, no-store"})
+
+
+@routes.get("/api/v1/recordings/{id}/lanes/{track}")
+@operation("getLane", "One person's track as one continuous file (segments remuxed, "
+           "never transcoded; pauses stay gaps)", tag="records",
+           content="application/octet-stream",
+           query=(Query("download", "1: as an attachment"),),
+           params=(("track", "the track name from the player's data"),))
+async def lane(request: web.Request) -> web.StreamResponse:
+    hid, track = request.match_info["id"], request.match_info["track"]
+    action = "download" if request.query.get("download") else "play"
+    async with _access(request, action, hid, f"lane {track}"):
+        path = await request.app[PLAYER].lane_file(hid, track)
+    headers = {"Cache-Control": "private, no-store",
+               "Content-Type": "video/webm" if path.suffix == ".webm" else "video/x-matroska"}
+    if action == "download":
+        headers["Content-Disposition"] = f'attachment; filename="{hid}-{track}{path.suffix}"'
+    return web.FileResponse(path, headers=headers)

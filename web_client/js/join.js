@@ -320,6 +320,9 @@ function openSocket(base) {
       actions: [{ label: () => t("common.dismiss"), run: () => app.room.dismiss("recording-failed") }],
     });
   });
+  socket.on("minute", (d) => { if (app.room && app.room.desk) app.room.desk.minuteArrived(d); });
+  socket.on("exhibit", (d) => { if (app.room && app.room.desk) app.room.desk.exhibitArrived(d); });
+  socket.on("exhibit.shown", (d) => { if (app.room && app.room.desk && d) app.room.desk.show(d); });
   socket.on("media.offer", (offer) => { if (app.media && app.inRoom) app.media.offer(offer); });
   socket.on("media.tracks", (d) => { if (app.media && d) app.media.updateTracks(d.tracks); });
   socket.on("media.held_back", (d) => {

@@ -13,6 +13,7 @@
 
 import { $, h, clear, api, focusHeading } from "./dom.js";
 import { t, hasKey, errorText, roleName, fmtDateTime, fmtElapsed } from "./i18n.js";
+import { RecordPlayer } from "./player.js";
 
 const POLL_MS = 1000;
 const enc = encodeURIComponent;
@@ -57,6 +58,10 @@ export class Records {
     $("#rd-verify").addEventListener("click", () => this.verify());
     $("#rd-composite-start").addEventListener("click", () => this.startComposite());
     $("#rd-player-close").addEventListener("click", () => this.stopPlayer());
+    this.player = new RecordPlayer(hooks);
+    $("#rd-play-hearing").addEventListener("click", () => {
+      if (this.current) this.player.open(this.current.item.hearing_id);
+    });
   }
 
   // ---- the search ---------------------------------------------------------------------
@@ -160,6 +165,7 @@ export class Records {
   // ---- one record --------------------------------------------------------------------
 
   async openRecord(id) {
+    this.player.close();
     this.stopPolling();
     this.stopPlayer();
     this.status = null;
@@ -194,6 +200,7 @@ export class Records {
   }
 
   closeRecord() {
+    this.player.close();
     this.stopPolling();
     this.stopPlayer();
     this.current = null;

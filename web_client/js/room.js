@@ -5,6 +5,7 @@ import { t, errorText, roleName, onLanguageChange } from "./i18n.js";
 import { can, byRoleThenName } from "./roles.js";
 import { ModPanel } from "./moderation.js";
 import { Mediation, MAIN_ROOM } from "./mediation.js";
+import { Desk } from "./desk.js";
 
 export class Room {
   /**
@@ -38,6 +39,7 @@ export class Room {
     };
     this.mod = new ModPanel(app, this);
     this.mediation = new Mediation(app, this);
+    this.desk = new Desk(app);
     this.el.mic.addEventListener("click", () => this.toggle("audio"));
     this.el.cam.addEventListener("click", () => this.toggle("video"));
     this.el.screen.addEventListener("click", () => this.toggleScreen());
@@ -66,6 +68,7 @@ export class Room {
     this.mod.setup(role);
     this.mediation.setup(role, (app.state && app.state.kind) || app.info.hearing.kind);
     this.el.peoplePanel.hidden = can(role, "see_lobby");
+    this.desk.setup();
     this.render();
   }
 
@@ -81,6 +84,7 @@ export class Room {
     this.renderControls();
     this.mod.render();
     this.mediation.render();
+    this.desk.render();
   }
 
   me() {
