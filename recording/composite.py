@@ -29,6 +29,8 @@ from recording.manifest import Manifest
 log = logging.getLogger(__name__)
 
 RUN_GAP: Final = 1.0
+#: Latin and CJK in one face (Debian fonts-wqy-microhei, installed by scripts/setup.sh)
+FONT: Final = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 _STDERR_LIMIT: Final = 8192
 
 
@@ -51,6 +53,8 @@ class CompositePlan:
     duration: float
     video_tracks: list[str]
     runs: list[Run]
+    #: track -> the tile's caption (name and role; a screen share says so)
+    captions: dict[str, str] = field(default_factory=dict)
 
 
 def plan_composite(folder: Path) -> CompositePlan:
@@ -64,6 +68,7 @@ def plan_composite(folder: Path) -> CompositePlan:
     runs: list[Run] = []
     last_run: dict[str, Run] = {}
     video_tracks: list[str] = []
+    captions: dict[str, str] = {}
     for entry in sorted(media, key=lambda e: e.media.start if e.media else 0.0):
         details = entry.media
         assert details is not None
@@ -75,9 +80,24 @@ def plan_composite(folder: Path) -> CompositePlan:
             last_run[details.track] = run
             if details.kind == "video" and details.track not in video_tracks:
                 video_tracks.append(details.track)
+                shared = " · screen" if details.source == "screen" else ""
+                captions[details.track] = (
+                    f"{details.participant_name} ({details.role}){shared}")
         run.files.append((Path(folder) / entry.path).resolve())
         run.end = max(run.end, offset + details.duration)
-    return CompositePlan(start, end - start, video_tracks, runs)
+    # a screen share is shown first (the largest cell of the grid's first row)
+    video_tracks.sort(key=lambda t: 0 if captions.get(t, "").endswith("· screen") else 1)
+    return CompositePlan(start, end - start, video_tracks, runs, captions)
+
+
+def _text(work_dir: Path, name: str, text: str, size: int, x: str, y: str,
+          box: str = "black@0.55") -> str:
+    """A ``drawtext`` filter reading its text from a file (no escaping of user text)."""
+    path = work_dir / f"{name}.txt"
+    path.write_text(text, encoding="utf-8")
+    font = f"fontfile={FONT}:" if FONT.is_file() else ""
+    return (f"drawtext={font}textfile={path}:fontsize={size}:fontcolor=white:"
+            f"box=1:boxcolor={box}:boxborderw=6:x={x}:y={y}")
 
 
 def _grid(count: int) -> tuple[int, int]:
@@ -116,7 +136,10 @@ def build_command(
     tiles: list[str] = []
     for number, track in enumerate(plan.video_tracks):
         label = f"tile{number}"
-        filters.append(f"color=c=black:s={tile_w}x{tile_h}:r={fps}:d={total}[{label}]")
+        caption = plan.captions.get(track, track)
+        card = _text(work_dir, f"card{number}", f"{caption}\ncamera off",
+                     max(14, tile_h // 14), "(w-text_w)/2", "(h-text_h)/2", "0x303840@1")
+        filters.append(f"color=c=0x1f2630:s={tile_w}x{tile_h}:r={fps}:d={total},{card}[{label}]")
         for index, run in enumerate(plan.runs):
             if run.track != track:
                 continue
@@ -129,20 +152,30 @@ def build_command(
                 f"[{label}][clip{index}]overlay=eof_action=pass:repeatlast=0[{label}x{index}]"
             )
             label = f"{label}x{index}"
-        tiles.append(label)
+        name = _text(work_dir, f"name{number}", caption, max(12, tile_h // 18), "8",
+                     "h-text_h-10")
+        filters.append(f"[{label}]{name}[{label}n]")
+        tiles.append(f"{label}n")
     while len(tiles) < columns * rows:  # blank cells of an incomplete grid
         label = f"blank{len(tiles)}"
         filters.append(f"color=c=black:s={tile_w}x{tile_h}:r={fps}:d={total}[{label}]")
         tiles.append(label)
+    # the hearing's real time (UTC), from the first recorded frame
+    (work_dir / "clock.txt").write_text(
+        f"%{{pts:gmtime:{plan.start:.3f}:%Y-%m-%d %H\\:%M\\:%S}} UTC", encoding="utf-8")
+    font = f"fontfile={FONT}:" if FONT.is_file() else ""
+    clock = (f"drawtext={font}textfile={work_dir / 'clock.txt'}:fontsize={max(14, height // 30)}:"
+             "fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=6:x=w-text_w-10:y=10")
     if len(tiles) == 1:
-        filters.append(f"[{tiles[0]}]format=yuv420p[vout]")
+        filters.append(f"[{tiles[0]}]format=yuv420p,{clock}[vout]")
     else:
         layout = "|".join(
             f"{(cell % columns) * tile_w}_{(cell // columns) * tile_h}"
             for cell in range(len(tiles))
         )
         inputs = "".join(f"[{label}]" for label in tiles)
-        filters.append(f"{inputs}xstack=inputs={len(tiles)}:layout={layout},format=yuv420p[vout]")
+        filters.append(f"{inputs}xstack=inputs={len(tiles)}:layout={layout},format=yuv420p,"
+                       f"{clock}[vout]")
 
     voices = ["[silence]"]
     filters.append(f"anullsrc=r=48000:cl=stereo,atrim=0:{total}[silence]")

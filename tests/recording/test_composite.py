@@ -76,9 +76,10 @@ async def test_two_participants_render_into_one_aligned_grid_with_mixed_audio(
     assert codecs["audio"]["codec_name"] == "opus"
     assert float(probed["format"]["duration"]) == pytest.approx(3.0, abs=0.1)
     assert ffmpeg_decode_errors(output) == ""
-    # The party's tile (right half) is black until they join at 1 s.
-    assert video_luma_at(output, 0.5) < 20
-    assert video_luma_at(output, 2.0) > 40
+    # The party's tile (right half) is a dark "camera off" card with their name until
+    # they join at 1 s (the card's text and the clock lift it above black).
+    card, joined = video_luma_at(output, 0.5), video_luma_at(output, 2.0)
+    assert 15 < card < 60 and joined > card + 30, (card, joined)
     # Two sines of equal loudness: from 1 s on the mix has twice the power.
     alone, together = audio_rms(output, 0.5, 0.95), audio_rms(output, 1.05, 2.5)
     assert together / alone == pytest.approx(math.sqrt(2), rel=0.1)
@@ -214,3 +215,25 @@ async def test_cancelled_render_stops_ffmpeg_and_leaves_no_file(
         os.kill(pid, 0)
     leftovers = await asyncio.to_thread(lambda: sorted(p.name for p in tmp_path.iterdir()))
     assert leftovers == ["H-1", "fake-ffmpeg", "pid"]
+
+
+async def test_tiles_carry_names_in_a_cjk_font_a_camera_off_card_and_the_hearing_clock(
+        tmp_path: Path, signer: Signer) -> None:
+    from recording.composite import FONT, build_command
+
+    folder = await asyncio.to_thread(sealed_hearing, tmp_path / "H-1", signer, [
+        Track("j", "陈法官", "judge", "video", 0.0, 1.0),
+        Track("p", "Ann Lee", "party", "video", 0.5, 0.5)])
+    plan = plan_composite(folder)
+    assert plan.captions == {"j-video": "陈法官 (judge)", "p-video": "Ann Lee (party)"}
+    work = tmp_path / "work"
+    work.mkdir()
+    command = build_command(plan, tmp_path / "out.webm", work)
+    graph = command[command.index("-filter_complex") + 1]
+    assert FONT.is_file()  # installed by scripts/setup.sh (fonts-wqy-microhei)
+    assert graph.count(f"drawtext=fontfile={FONT}") == 5  # 2 names, 2 cards, 1 clock
+    assert (work / "name0.txt").read_text(encoding="utf-8") == "陈法官 (judge)"
+    assert (work / "card1.txt").read_text(encoding="utf-8") == "Ann Lee (party)\ncamera off"
+    assert "gmtime" in (work / "clock.txt").read_text()
+    output = await render_composite(folder, tmp_path / "c.webm", width=640, height=360)
+    assert ffmpeg_decode_errors(output) == ""
