@@ -5,6 +5,7 @@ import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, onLanguageChange,
 } from "./i18n.js";
 import { Records } from "./records.js";
+import { Serving } from "./serving.js";
 
 const REFRESH_MS = 5000;
 
@@ -331,6 +332,7 @@ function renderHearing() {
   renderService();
   renderEvents();
   renderHearingRecord();
+  if (ui.serving) ui.serving.render();
 }
 
 /** The hearing's case record, asked for when the hearing opens and when its phase moves on
@@ -399,6 +401,7 @@ async function refresh() {
     const after = detail.state ? `${detail.state.phase}/${detail.state.recording}` : "";
     if (ui.hearingRecord === undefined || before !== after) loadHearingRecord();
     ui.serviceAt = Date.now();
+    ui.serving.refresh();
   } catch (err) {
     if (err.status === 401) return signOut();
     setStatus(() => errorText(err), {}, "error");
@@ -582,6 +585,17 @@ function main() {
   });
   $("#hearing-filter").addEventListener("input", renderHearings);
   $("#service-refresh").addEventListener("click", refresh);
+  ui.serving = new Serving({
+    hearing: () => (ui.current ? ui.current.hearing : null),
+    status: setStatus,
+    failed: (err) => {
+      if (err && err.status === 401) {
+        signOut();
+        return true;
+      }
+      return false;
+    },
+  });
   ui.records = new Records({
     hearings: () => ui.hearings,
     failed: (err) => {
