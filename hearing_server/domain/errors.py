@@ -178,6 +178,13 @@ class Code(StrEnum):
     SERVICE_NOT_CONFIRMED = "serve.not_confirmed"
     SERVICE_NAME_MISMATCH = "serve.name_mismatch"
     SERVICE_MAIL_NOT_CONFIGURED = "serve.mail_not_configured"
+    # the remote reception desk (issue 16)
+    RECEPTION_CLOSED = "reception.closed"
+    RECEPTION_TOPIC_UNKNOWN = "reception.topic_unknown"
+    RECEPTION_TOO_MANY = "reception.too_many"
+    RECEPTION_QUEUE_FULL = "reception.queue_full"
+    RECEPTION_NOT_FOUND = "reception.not_found"
+    RECEPTION_NOT_WAITING = "reception.not_waiting"
 
 
 @dataclass(frozen=True)
@@ -330,6 +337,13 @@ CATALOGUE: dict[Code, Spec] = {
     C.SERVICE_NAME_MISMATCH: Spec(K.INVALID, "the typed name is not the recipient's name"),
     C.SERVICE_MAIL_NOT_CONFIGURED: Spec(
         K.UNAVAILABLE, "the court has no mail server configured (smtp_host)"),
+    C.RECEPTION_CLOSED: Spec(K.CONFLICT, "the reception desk is closed now (opens_at says when)"),
+    C.RECEPTION_TOPIC_UNKNOWN: Spec(K.INVALID, "not one of the court's reception topics"),
+    C.RECEPTION_TOO_MANY: Spec(K.RATE_LIMITED, "this address already waits in the queue"),
+    C.RECEPTION_QUEUE_FULL: Spec(K.UNAVAILABLE, "the reception queue is full"),
+    C.RECEPTION_NOT_FOUND: Spec(K.NOT_FOUND, "no such visitor in the queue"),
+    C.RECEPTION_NOT_WAITING: Spec(K.CONFLICT,
+                                  "the visitor is not waiting (or the call is not yours)"),
 }
 
 
