@@ -38,6 +38,7 @@ class Action(str, Enum):
     RECORDS_READ = "records.read"        # manifest, attendance, play, download, export,
     #                                      verify, composite
     ACCOUNTS_MANAGE = "accounts.manage"  # staff accounts and API keys
+    RECEPTION_DESK = "reception.desk"    # the reception queue: take, end, log (clerks)
 
 
 class Scope(str, Enum):
@@ -79,6 +80,7 @@ RULES: dict[Action, Rule] = {
     Action.RECORDS_READ: Rule(frozenset({J, C}), BOTH_SEATS, Scope.RECORDS,
                               Code.RECORDS_FORBIDDEN),
     Action.ACCOUNTS_MANAGE: Rule(frozenset({A}), None, Scope.ACCOUNTS),
+    Action.RECEPTION_DESK: Rule(frozenset({C}), None, Scope.HEARINGS),
 }
 
 #: Who may preside which kind of hearing.

@@ -1,0 +1,127 @@
+"""The reception desk through the real API: a visitor queues, sees their place and wait,
+is taken by a clerk into a call of their own; limits, expiry, leaving, opening hours and
+who may use the desk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientSession, CookieJar
+
+from hearing_server.app import STAFF
+from tests.api.helpers import PASSWORD, error_of, server
+
+
+async def clerk(running: Any, username: str = "clerk1", role: str = "clerk") -> ClientSession:
+    await running.app[STAFF].add(username, username, role, PASSWORD)
+    s = ClientSession(cookie_jar=CookieJar(unsafe=True))
+    async with s.post(running.url + "/api/v1/session",
+                      json={"username": username, "password": PASSWORD}) as r:
+        assert r.status == 200
+    return s
+
+
+async def test_a_visitor_queues_and_is_taken_into_a_call_of_their_own(tmp_path: Path) -> None:
+    async with server(tmp_path) as running, ClientSession() as visitor, \
+            await clerk(running) as staff:
+        async with visitor.get(running.url + "/api/v1/reception") as r:
+            desk = await r.json()
+        assert desk["open"] is True and "Filing" in desk["topics"]
+        joined = []
+        for name in ("Ann Visitor", "Bob Visitor"):
+            async with visitor.post(running.url + "/api/v1/reception/queue", json={
+                    "name": name, "topic": "Filing", "case_number": "C-9"}) as r:
+                assert r.status == 201, await r.text()
+                joined.append(await r.json())
+        ann, bob = joined
+        assert (ann["place"], bob["place"]) == (1, 2) and bob["estimated_wait"] > 0
+        assert "link" not in ann
+        async with staff.get(running.url + "/api/v1/reception/desk") as r:
+            view = await r.json()
+        assert [v["name"] for v in view["waiting"]] == ["Ann Visitor", "Bob Visitor"]
+        async with staff.post(running.url + "/api/v1/reception/take", json={}) as r:
+            assert r.status == 201, await r.text()
+            taken = await r.json()
+        assert taken["visitor"]["visitor_id"] == ann["visitor_id"] and "/join#" in taken["link"]
+        mine = {"visitor_id": ann["visitor_id"], "secret": ann["secret"]}
+        async with visitor.post(running.url + "/api/v1/reception/status", json=mine) as r:
+            status = await r.json()
+        assert status["state"] == "taken" and "/join#" in status["link"]
+        assert status["link"] != taken["link"]
+        # Bob moved up; he cannot read Ann's status with his own secret, and has no link
+        async with visitor.post(running.url + "/api/v1/reception/status", json={
+                "visitor_id": ann["visitor_id"], "secret": bob["secret"]}) as r:
+            assert await error_of(r) == (404, "reception.not_found")
+        async with visitor.post(running.url + "/api/v1/reception/status", json={
+                "visitor_id": bob["visitor_id"], "secret": bob["secret"]}) as r:
+            b = await r.json()
+        assert b["place"] == 1 and b.get("link") is None
+        # the call is a hearing with the clerk and the visitor only
+        async with staff.get(running.url + f"/api/v1/hearings/{taken['hearing_id']}") as r:
+            hearing = (await r.json())["hearing"]
+        assert sorted(p["role"] for p in hearing["participants"]) == ["judge", "party"]
+        async with staff.post(running.url
+                              + f"/api/v1/reception/visitors/{ann['visitor_id']}/end",
+                              json={"outcome": "answered", "note": "<i>told</i> where to file"}) \
+                as r:
+            ended = (await r.json())["visitor"]
+        assert ended["state"] == "ended" and ended["note"] == "<i>told</i> where to file"
+        async with staff.get(running.url + "/api/v1/reception/log") as r:
+            log = await r.json()
+        assert log["summary"]["visitors"] == 2 and log["summary"]["taken"] == 1
+        assert log["summary"]["by_state"] == {"ended": 1, "waiting": 1}
+        async with visitor.post(running.url + "/api/v1/reception/leave", json={
+                "visitor_id": bob["visitor_id"], "secret": bob["secret"]}) as r:
+            assert (await r.json())["state"] == "left"
+        async with staff.post(running.url + "/api/v1/reception/take",
+                              json={"visitor_id": bob["visitor_id"]}) as r:
+            assert await error_of(r) == (409, "reception.not_waiting")
+
+
+async def test_queue_joins_are_limited_and_checked(tmp_path: Path) -> None:
+    async with server(tmp_path, reception_per_address=1, reception_queue_max=5) as running, \
+            ClientSession() as visitor:
+        url = running.url + "/api/v1/reception/queue"
+        for body, expected in [({"name": "", "topic": "Filing"}, (400, "input.invalid")),
+                               ({"name": "x" * 81, "topic": "Filing"}, (400, "input.invalid")),
+                               ({"name": "Ann", "topic": "Bribes"},
+                                (400, "reception.topic_unknown")),
+                               ({"name": "Ann"}, (400, "input.invalid"))]:
+            async with visitor.post(url, json=body) as r:
+                assert await error_of(r) == expected, body
+        async with visitor.post(url, json={"name": "Ann", "topic": "Filing"}) as r:
+            assert r.status == 201
+        async with visitor.post(url, json={"name": "Ann again", "topic": "Filing"}) as r:
+            assert await error_of(r) == (429, "reception.too_many")
+
+
+async def test_an_abandoned_entry_expires(tmp_path: Path) -> None:
+    async with server(tmp_path, reception_expire_after=0.0) as running, \
+            ClientSession() as visitor, await clerk(running) as staff:
+        async with visitor.post(running.url + "/api/v1/reception/queue",
+                                json={"name": "Ann", "topic": "Filing"}) as r:
+            ann = await r.json()
+        async with staff.post(running.url + "/api/v1/reception/take", json={}) as r:
+            assert await error_of(r) == (409, "reception.not_waiting")
+        async with visitor.post(running.url + "/api/v1/reception/status", json={
+                "visitor_id": ann["visitor_id"], "secret": ann["secret"]}) as r:
+            assert (await r.json())["state"] == "expired"
+
+
+async def test_a_closed_desk_says_when_it_opens_and_only_clerks_use_the_desk(
+        tmp_path: Path) -> None:
+    async with server(tmp_path, reception_hours="mon-sun 00:00-00:01") as running, \
+            ClientSession() as visitor, await clerk(running, "judge1", "judge") as judge:
+        async with visitor.get(running.url + "/api/v1/reception") as r:
+            desk = await r.json()
+        if not desk["open"]:
+            assert desk["opens_at"]
+            async with visitor.post(running.url + "/api/v1/reception/queue",
+                                    json={"name": "Ann", "topic": "Filing"}) as r:
+                status, code = await error_of(r)
+            assert (status, code) == (409, "reception.closed")
+        async with judge.get(running.url + "/api/v1/reception/desk") as r:
+            assert (await error_of(r))[0] == 403
+        async with visitor.get(running.url + "/api/v1/reception/desk") as r:
+            assert (await error_of(r))[0] == 401
