@@ -6,6 +6,7 @@ import {
 } from "./i18n.js";
 import { Records } from "./records.js";
 import { Serving } from "./serving.js";
+import { ReceptionDesk } from "./reception_desk.js";
 
 const REFRESH_MS = 5000;
 
@@ -164,6 +165,8 @@ function showDetail(which) {
   $("#schedule-panel").hidden = which !== "schedule";
   $("#hearing-panel").hidden = which !== "hearing";
   $("#records-panel").hidden = which !== "records";
+  $("#reception-panel").hidden = which !== "reception";
+  if (ui.reception) ui.reception.active(which === "reception");
   $("#recordings-btn").classList.toggle("is-active", which === "records");
   if (which !== "records" && ui.records) ui.records.closeRecord();
   if (which !== "hearing") {
@@ -607,6 +610,21 @@ function main() {
     },
   });
   $("#recordings-btn").addEventListener("click", () => openRecords());
+  ui.reception = new ReceptionDesk({
+    status: setStatus,
+    failed: (err) => {
+      if (err && err.status === 401) {
+        signOut();
+        return true;
+      }
+      return false;
+    },
+  });
+  $("#reception-btn").addEventListener("click", () => {
+    setStatus(null);
+    showDetail("reception");
+    $("#rcp-heading").focus();
+  });
   $("#hp-open-record").addEventListener("click", () => {
     if (ui.current) openRecords(ui.current.hearing.id);
   });
