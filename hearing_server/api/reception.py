@@ -11,7 +11,7 @@ from ..auth.authz import Action
 from ..services.reception import ReceptionService
 from . import models as m
 from .openapi import Query, operation
-from .routes import NO_STORE, allowed, body, parsed, reply
+from .routes import NO_STORE, STAFF, allowed, body, parsed, reply
 
 RECEPTION: web.AppKey[ReceptionService] = web.AppKey("reception", ReceptionService)
 #: one queue, one lock: every change to it is serialised
@@ -77,8 +77,10 @@ async def queue(request: web.Request) -> web.Response:
 async def take(request: web.Request) -> web.Response:
     who = await allowed(request, Action.RECEPTION_DESK)
     choice, _ = await parsed(request, m.ReceptionTake)
+    account = await request.app[STAFF].find(who.username)
+    name = account.name if account is not None else who.username
     async with request.app[RECEPTION_LOCK]:
-        out = await request.app[RECEPTION].take(who.username, who.username, choice.visitor_id)
+        out = await request.app[RECEPTION].take(who.username, name, choice.visitor_id)
     return reply(m.ReceptionTaken(**out), status=201, headers=NO_STORE)
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import STAFF_PASSWORD, Server, new_page, shot
 from tests.e2e.helpers import enter, pass_device_check, sign_in_clerk, wait_remote_video
+
+pytestmark = pytest.mark.timeout(180)
 
 
 def test_a_visitor_on_a_phone_is_taken_by_a_clerk_into_a_video_call(

@@ -20,6 +20,8 @@ from tests.smtp_server import Inbox, smtp_server
 
 PDF = b"%PDF-1.4\n% an order of the court\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
+pytestmark = pytest.mark.timeout(180)
+
 
 @pytest.fixture(scope="module")
 def mailing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Inbox]]:

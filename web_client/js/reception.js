@@ -4,7 +4,7 @@
 import { $, api, clear, h } from "./dom.js";
 import { errorText, fmtDateTime, initI18n, onLanguageChange, t } from "./i18n.js";
 
-const POLL_MS = 3000;
+const POLL_MS = 1500;
 const KEY = "hearing.reception";
 let desk = null;
 let me = JSON.parse(sessionStorage.getItem(KEY) || "null");
