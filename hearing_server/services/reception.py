@@ -1,9 +1,10 @@
 """The remote reception desk: the public queue (join, status with heartbeat, leave), the
 staff's queue view, taking a visitor into a one-to-one call, ending it, and the log.
 
-A call is a hearing of its own with exactly two participants, the staff member (the
-host's in-room role, judge: enters directly, admits) and the visitor (party: waits in
-the lobby until admitted), on the same relay as every hearing: media never leaves that hearing, so a
+A call is a hearing of its own with the staff member (the host's in-room role, judge:
+enters directly, admits), the visitor (party: waits in the lobby until admitted) and
+a seat for a colleague or interpreter the staff member brings in (clerk; its link is
+issued on demand), on the same relay as every hearing: media never leaves that hearing, so a
 visitor sees and hears only the staff member in their call. The visitor's join link
 exists only once they are taken and is given only to the holder of their queue secret.
 """
@@ -94,7 +95,8 @@ class ReceptionService:
         self.queue.expire(now)
         return {"waiting": [{**public(v), "waited": round(now - v.queued_at),
                              "place": n} for n, v in enumerate(self.queue.waiting(), 1)],
-                "calls": [public(v) for v in self.queue.visitors.values()
+                "calls": [{**public(v), "hearing_id": self._calls.get(v.id)}
+                          for v in self.queue.visitors.values()
                           if v.state == "taken" and staff in v.staff],
                 "staff_on_duty": self.staff_on_duty()}
 
@@ -105,7 +107,10 @@ class ReceptionService:
             "title": f"Reception: {visitor.topic}", "kind": "hearing",
             "scheduled_at": self._now().isoformat(), "duration_minutes": 120,
             "participants": [{"id": "staff", "name": staff_name or staff, "role": "judge"},
-                             {"id": "visitor", "name": visitor.name, "role": "party"}],
+                             {"id": "visitor", "name": visitor.name, "role": "party"},
+                             # a colleague or interpreter the staff member brings in: its
+                             # link is handed out by re-issuing it (nobody has it before)
+                             {"id": "colleague", "name": "Colleague", "role": "clerk"}],
         }, actor=staff, clerks=(staff,) if not staff.startswith("api:") else ())
         self._links[visitor.id] = links["visitor"]
         self._calls[visitor.id] = hearing.id

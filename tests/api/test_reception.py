@@ -60,7 +60,14 @@ async def test_a_visitor_queues_and_is_taken_into_a_call_of_their_own(tmp_path: 
         # the call is a hearing with the clerk and the visitor only
         async with staff.get(running.url + f"/api/v1/hearings/{taken['hearing_id']}") as r:
             hearing = (await r.json())["hearing"]
-        assert sorted(p["role"] for p in hearing["participants"]) == ["judge", "party"]
+        assert sorted(p["role"] for p in hearing["participants"]) == ["clerk", "judge", "party"]
+        # the clerk brings in a colleague: a fresh link for the colleague's seat
+        async with staff.post(running.url + f"/api/v1/hearings/{taken['hearing_id']}"
+                              "/participants/colleague/link") as r:
+            assert r.status == 201 and "/join#" in (await r.json())["link"]
+        async with staff.get(running.url + "/api/v1/reception/desk") as r:
+            [call] = (await r.json())["calls"]
+        assert call["hearing_id"] == taken["hearing_id"]
         async with staff.post(running.url
                               + f"/api/v1/reception/visitors/{ann['visitor_id']}/end",
                               json={"outcome": "answered", "note": "<i>told</i> where to file"}) \

@@ -4,6 +4,7 @@ own (measured: queue-to-first-frame time)."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -68,6 +69,9 @@ def test_a_visitor_on_a_phone_is_taken_by_a_clerk_into_a_video_call(
           f"{admit_to_frame:.2f} s")
 
     expect(clerk.locator("#rcp-calls li")).to_have_count(1)
+    clerk.locator("#rcp-calls .rcp-invite").click()  # a colleague's link, to hand over
+    expect(clerk.locator("#rcp-calls .rcp-colleague-link")).to_have_value(
+        re.compile(r"/join#"))
     clerk.locator("#rcp-calls .rcp-outcome").fill("answered")
     clerk.locator("#rcp-calls .rcp-note").fill("explained how to file")
     clerk.locator("#rcp-calls .rcp-end").click()

@@ -760,6 +760,9 @@ const en = {
   "con.rcp.outcome": "Outcome",
   "con.rcp.note": "Note",
   "con.rcp.end": "End the call",
+  "con.rcp.invite": "Bring in a colleague or interpreter",
+  "con.rcp.colleague_link": "Give this link to your colleague or interpreter. Making a new one stops this one.",
+  "con.rcp.invited": "A link for your colleague was made.",
 };
 
 const zh = {
@@ -1521,6 +1524,9 @@ const zh = {
   "con.rcp.outcome": "处理结果",
   "con.rcp.note": "备注",
   "con.rcp.end": "结束通话",
+  "con.rcp.invite": "邀请同事或翻译加入",
+  "con.rcp.colleague_link": "请将此链接发给您的同事或翻译。重新生成后此链接失效。",
+  "con.rcp.invited": "已生成同事的加入链接。",
 };
 
 export const DICTIONARIES = { en, "zh-CN": zh };

@@ -14,6 +14,7 @@ export class ReceptionDesk {
     this.view = null;
     this.log = null;
     this.links = new Map(); // visitor id -> the staff's join link (this page only)
+    this.colleagues = new Map(); // visitor id -> the colleague's join link (this page only)
     $("#rcp-take-next").addEventListener("click", () => this.take(null));
   }
 
@@ -54,10 +55,22 @@ export class ReceptionDesk {
     }
   }
 
+  async invite(v) {
+    try {
+      const data = await api("POST", `/api/v1/hearings/${encodeURIComponent(v.hearing_id)}/participants/colleague/link`);
+      this.colleagues.set(v.visitor_id, data.link);
+      this.hooks.status("con.rcp.invited");
+      this.render();
+    } catch (err) {
+      this.error(err);
+    }
+  }
+
   async end(visitorId, outcome, note) {
     try {
       await api("POST", `/api/v1/reception/visitors/${encodeURIComponent(visitorId)}/end`, { outcome, note });
       this.links.delete(visitorId);
+      this.colleagues.delete(visitorId);
       await this.refresh();
     } catch (err) {
       this.error(err);
@@ -79,6 +92,14 @@ export class ReceptionDesk {
         h("strong", {}, v.name), ` · ${v.topic}`, v.case_number ? ` · ${v.case_number}` : "",
         v.contact ? h("div", { class: "hint" }, v.contact) : null,
         link ? h("a", { href: link, target: "_blank", rel: "noopener", class: "btn btn-small" }, t("con.rcp.open_call")) : null,
+        this.colleagues.has(v.visitor_id)
+          ? h("div", {}, h("div", { class: "hint" }, t("con.rcp.colleague_link")),
+            h("input", { type: "text", readonly: true, value: this.colleagues.get(v.visitor_id),
+              class: "link-field rcp-colleague-link", "aria-label": t("con.rcp.colleague_link"),
+              on: { focus: (e) => e.target.select() } }))
+          : null,
+        h("button", { type: "button", class: "btn btn-small btn-quiet rcp-invite",
+          on: { click: () => this.invite(v) } }, t("con.rcp.invite")),
         outcome, note,
         h("button", { type: "button", class: "btn btn-small rcp-end",
           on: { click: () => this.end(v.visitor_id, outcome.value, note.value) } }, t("con.rcp.end"))));
