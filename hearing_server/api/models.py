@@ -216,8 +216,9 @@ def models_used(model: type[Model]) -> list[type[Model]]:
 
 # ---- the bodies -----------------------------------------------------------------------------
 
-ROLES = ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter", "observer")
-STAFF_ROLES = ("judge", "clerk", "mediator", "admin")
+ROLES = ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter", "observer",
+         "reception", "visitor")
+STAFF_ROLES = ("judge", "clerk", "mediator", "admin", "reception")
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,8 @@ def parse_participants(raw: Any, kind: HearingKind) -> tuple[ParticipantSpec, ..
         out.append(ParticipantSpec(ParticipantId(pid) if pid else new_participant_id(), name, role))
     if len({p.id for p in out}) != len(out):
         raise InvalidInput("participant ids must be unique")
-    hosts = {Role.JUDGE} if kind is HearingKind.HEARING else {Role.MEDIATOR}
+    # a reception call is a hearing conducted by the reception staff member
+    hosts = {Role.JUDGE, Role.RECEPTION} if kind is HearingKind.HEARING else {Role.MEDIATOR}
     if not any(p.role in hosts for p in out):
         host = "judge" if kind is HearingKind.HEARING else "mediator"
         raise InvalidInput(f"a {kind.value} needs a {host}", code=Code.HEARING_NO_HOST)

@@ -1,9 +1,10 @@
 """The remote reception desk: the public queue (join, status with heartbeat, leave), the
 staff's queue view, taking a visitor into a one-to-one call, ending it, and the log.
 
-A call is a hearing of its own with the staff member (the host's in-room role, judge:
-enters directly, admits), the visitor (party: waits in the lobby until admitted) and
-a seat for a colleague or interpreter the staff member brings in (clerk; its link is
+A call is a hearing of its own with the staff member (in-room role ``reception``, shown
+as court staff: enters directly, admits, conducts), the visitor (``visitor``: waits in
+the lobby until admitted) and a seat for a colleague or interpreter the staff member
+brings in (``reception`` too; its link is
 issued on demand), on the same relay as every hearing: media never leaves that hearing, so a
 visitor sees and hears only the staff member in their call. The visitor's join link
 exists only once they are taken and is given only to the holder of their queue secret.
@@ -106,11 +107,11 @@ class ReceptionService:
             "case_number": f"RECEPTION-{self._now():%Y%m%d}",
             "title": f"Reception: {visitor.topic}", "kind": "hearing",
             "scheduled_at": self._now().isoformat(), "duration_minutes": 120,
-            "participants": [{"id": "staff", "name": staff_name or staff, "role": "judge"},
-                             {"id": "visitor", "name": visitor.name, "role": "party"},
+            "participants": [{"id": "staff", "name": staff_name or staff, "role": "reception"},
+                             {"id": "visitor", "name": visitor.name, "role": "visitor"},
                              # a colleague or interpreter the staff member brings in: its
                              # link is handed out by re-issuing it (nobody has it before)
-                             {"id": "colleague", "name": "Colleague", "role": "clerk"}],
+                             {"id": "colleague", "name": "Colleague", "role": "reception"}],
         }, actor=staff, clerks=(staff,) if not staff.startswith("api:") else ())
         self._links[visitor.id] = links["visitor"]
         self._calls[visitor.id] = hearing.id

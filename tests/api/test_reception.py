@@ -60,7 +60,8 @@ async def test_a_visitor_queues_and_is_taken_into_a_call_of_their_own(tmp_path: 
         # the call is a hearing with the clerk and the visitor only
         async with staff.get(running.url + f"/api/v1/hearings/{taken['hearing_id']}") as r:
             hearing = (await r.json())["hearing"]
-        assert sorted(p["role"] for p in hearing["participants"]) == ["clerk", "judge", "party"]
+        assert sorted(p["role"] for p in hearing["participants"]) == [
+            "reception", "reception", "visitor"]
         # the clerk brings in a colleague: a fresh link for the colleague's seat
         async with staff.post(running.url + f"/api/v1/hearings/{taken['hearing_id']}"
                               "/participants/colleague/link") as r:
@@ -132,3 +133,39 @@ async def test_a_closed_desk_says_when_it_opens_and_only_clerks_use_the_desk(
             assert (await error_of(r))[0] == 403
         async with visitor.get(running.url + "/api/v1/reception/desk") as r:
             assert (await error_of(r))[0] == 401
+
+
+async def test_reception_staff_use_the_desk_and_appear_as_court_staff_to_a_visitor(
+        tmp_path: Path) -> None:
+    async with server(tmp_path) as running, ClientSession() as visitor, \
+            await clerk(running, "desk1", "reception") as staff:
+        async with visitor.post(running.url + "/api/v1/reception/queue",
+                                json={"name": "Ann", "topic": "Filing"}) as r:
+            ann = await r.json()
+        async with staff.post(running.url + "/api/v1/reception/take", json={}) as r:
+            assert r.status == 201, await r.text()
+            taken = await r.json()
+        async with visitor.post(running.url + "/api/v1/reception/status", json={
+                "visitor_id": ann["visitor_id"], "secret": ann["secret"]}) as r:
+            link = (await r.json())["link"]
+        seen = {}
+        for who, url in (("visitor", link), ("staff", taken["link"])):
+            async with visitor.post(running.url + "/api/v1/join",
+                                    json={"token": url.split("#", 1)[1]}) as r:
+                assert r.status == 200, await r.text()
+                seen[who] = (await r.json())["you"]["role"]
+        assert seen == {"visitor": "visitor", "staff": "reception"}
+        # the staff member reads their own call and brings in a colleague, nothing else
+        async with staff.get(running.url + f"/api/v1/hearings/{taken['hearing_id']}") as r:
+            assert r.status == 200
+        async with staff.post(running.url + f"/api/v1/hearings/{taken['hearing_id']}"
+                              "/participants/colleague/link") as r:
+            assert r.status == 201
+        async with staff.post(running.url + "/api/v1/hearings", json={
+                "case_number": "C-1", "title": "t", "scheduled_at": "2030-01-01T10:00:00Z",
+                "participants": [{"name": "J", "role": "judge"}]}) as r:
+            assert (await error_of(r))[0] == 403
+        async with staff.post(running.url
+                              + f"/api/v1/reception/visitors/{ann['visitor_id']}/end",
+                              json={"outcome": "answered", "note": ""}) as r:
+            assert (await r.json())["visitor"]["taken_by"] == "desk1"

@@ -182,7 +182,8 @@ function participantRow(name = "", role = "party") {
   const n = $("#participant-rows").children.length + 1;
   const id = `p-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const roleSelect = h("select", { id: `${id}-role`, class: "p-role" },
-    Object.keys(ui.me?.roles || {}).map((r) => h("option", { value: r, selected: r === role, dataset: { role: r } }, roleName(r))));
+    // the reception call roles are given by the reception desk only
+    Object.keys(ui.me?.roles || {}).filter((r) => r !== "reception" && r !== "visitor").map((r) => h("option", { value: r, selected: r === role, dataset: { role: r } }, roleName(r))));
   const row = h("div", { class: "participant-row", dataset: { row: String(n) } },
     h("div", { class: "field" },
       h("label", { for: `${id}-name`, class: "p-name-label" }, t("console.p_name", { n })),
