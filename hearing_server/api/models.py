@@ -560,6 +560,8 @@ class ReceptionStatus(Model):
     estimated_wait: int | None = field(default=None, metadata=describe("seconds"))
     link: str | None = field(default=None, metadata=describe("the join link, once taken"))
     secret: str | None = field(default=None, metadata=describe("only in the join's answer"))
+    transferred: bool | None = field(default=None, metadata=describe(
+        "passed on to another staff member (keeping the place)"))
 
 
 @dataclass(frozen=True)
@@ -574,6 +576,13 @@ class ReceptionTake(Model):
     closed = True
     visitor_id: str | None = field(default=None, metadata=describe(
         "the chosen visitor; none: the next", max_length=40))
+
+
+@dataclass(frozen=True)
+class ReceptionTransfer(Model):
+    closed = True
+    to: str = field(metadata=describe("the username of a reception staff member or clerk",
+                                      max_length=80))
 
 
 @dataclass(frozen=True)

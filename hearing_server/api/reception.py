@@ -8,6 +8,8 @@ import asyncio
 from aiohttp import web
 
 from ..auth.authz import Action
+from ..domain.errors import Code, InvalidInput
+from ..domain.roles import StaffRole
 from ..services.reception import ReceptionService
 from . import models as m
 from .openapi import Query, operation
@@ -16,6 +18,8 @@ from .routes import NO_STORE, STAFF, allowed, body, parsed, reply
 RECEPTION: web.AppKey[ReceptionService] = web.AppKey("reception", ReceptionService)
 #: one queue, one lock: every change to it is serialised
 RECEPTION_LOCK: web.AppKey[asyncio.Lock] = web.AppKey("reception_lock", asyncio.Lock)
+
+DESK_ROLES = (StaffRole.RECEPTION, StaffRole.CLERK)
 
 routes = web.RouteTableDef()
 
@@ -93,6 +97,24 @@ async def end(request: web.Request) -> web.Response:
     async with request.app[RECEPTION_LOCK]:
         out = await request.app[RECEPTION].end(who.username, request.match_info["vid"],
                                                done.outcome, done.note)
+    return reply(m.ReceptionVisitor(visitor=out))
+
+
+@routes.post("/api/v1/reception/visitors/{vid}/transfer")
+@operation("transferReceptionVisitor", "Pass a waiting visitor (they keep their place) or "
+           "the caller's call to another reception staff member or clerk",
+           body=m.ReceptionTransfer, response=m.ReceptionVisitor, tag="reception",
+           params=(("vid", "the visitor id"),))
+async def transfer(request: web.Request) -> web.Response:
+    who = await allowed(request, Action.RECEPTION_DESK)
+    target, _ = await parsed(request, m.ReceptionTransfer)
+    account = await request.app[STAFF].find(target.to)
+    if account is None or account.disabled or account.role not in DESK_ROLES:
+        raise InvalidInput(f"{target.to!r} is not reception staff or a clerk",
+                           code=Code.RECEPTION_BAD_TRANSFER)
+    async with request.app[RECEPTION_LOCK]:
+        out = await request.app[RECEPTION].transfer(who.username, request.match_info["vid"],
+                                                    account.username)
     return reply(m.ReceptionVisitor(visitor=out))
 
 

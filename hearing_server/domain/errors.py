@@ -185,6 +185,8 @@ class Code(StrEnum):
     RECEPTION_QUEUE_FULL = "reception.queue_full"
     RECEPTION_NOT_FOUND = "reception.not_found"
     RECEPTION_NOT_WAITING = "reception.not_waiting"
+    # issue 16: transfer at the reception desk
+    RECEPTION_BAD_TRANSFER = "reception.bad_transfer"
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,9 @@ CATALOGUE: dict[Code, Spec] = {
     C.RECEPTION_NOT_FOUND: Spec(K.NOT_FOUND, "no such visitor in the queue"),
     C.RECEPTION_NOT_WAITING: Spec(K.CONFLICT,
                                   "the visitor is not waiting (or the call is not yours)"),
+    # issue 16: transfer at the reception desk
+    C.RECEPTION_BAD_TRANSFER: Spec(K.INVALID, "the transfer's target is not reception staff "
+                                   "or a clerk, or already has the visitor"),
 }
 
 

@@ -133,6 +133,8 @@ class Visitor:
     outcome: str = ""
     note: str = ""
     staff: list[str] = field(default_factory=list)
+    assigned_to: str = ""  # a waiting visitor passed on to this staff member
+    transfers: int = 0
 
 
 class ReceptionQueue:
@@ -213,13 +215,33 @@ class ReceptionQueue:
             waiting = self.waiting()
             if not waiting:
                 raise Conflict("nobody is waiting", code=Code.RECEPTION_NOT_WAITING)
-            visitor = waiting[0]
+            # a visitor passed on to someone is theirs (they keep their place)
+            mine = [v for v in waiting if v.assigned_to in ("", staff)]
+            if not mine:
+                raise Conflict("nobody is waiting for you", code=Code.RECEPTION_NOT_WAITING)
+            visitor = mine[0]
         else:
             visitor = self.get(visitor_id)
             if visitor.state != "waiting":
                 raise Conflict("this visitor is not waiting", code=Code.RECEPTION_NOT_WAITING)
         visitor.state, visitor.taken_by, visitor.taken_at = "taken", staff, now
         visitor.staff = [staff]
+        return visitor
+
+    def transfer(self, visitor_id: str, by: str, to: str) -> Visitor:
+        """Pass a waiting visitor (they keep their place) or ``by``'s call to ``to``."""
+        visitor = self.get(visitor_id)
+        if visitor.state == "taken" and by not in visitor.staff:
+            raise Conflict("this call is not yours to transfer", code=Code.RECEPTION_NOT_WAITING)
+        if visitor.state not in ("waiting", "taken"):
+            raise Conflict("this visitor is no longer here", code=Code.RECEPTION_NOT_WAITING)
+        if to in (visitor.assigned_to, visitor.taken_by):
+            raise Conflict(f"the visitor is already with {to}",
+                           code=Code.RECEPTION_BAD_TRANSFER)
+        visitor.assigned_to = to
+        visitor.transfers += 1
+        if visitor.state == "taken":
+            visitor.taken_by, visitor.staff = to, [to]
         return visitor
 
     def end(self, visitor_id: str, staff: str, outcome: object, note: object,

@@ -23,17 +23,21 @@ from typing import Any
 from ..domain.errors import Code, HearingError, NotFound
 from ..domain.reception import OpeningHours, ReceptionQueue, Visitor
 from .hearings import HearingService
+from .ports import Notifier
 
 
 class ReceptionService:
     def __init__(self, queue: ReceptionQueue, hours: OpeningHours, hearings: HearingService,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 notifier: Notifier | None = None) -> None:
         self.queue = queue
         self.hours = hours
         self._hearings = hearings
         self._clock = clock
+        self._notifier = notifier
         self._secrets: dict[str, str] = {}
         self._links: dict[str, str] = {}     # visitor id -> the visitor's join link
+        self._handed: dict[str, str] = {}    # visitor id -> the staff link of a transfer
         self._calls: dict[str, str] = {}     # visitor id -> hearing id
         self._on_duty: dict[str, float] = {}  # staff -> last seen at the queue view
 
@@ -72,7 +76,7 @@ class ReceptionService:
         self.queue.heartbeat(visitor.id, self._clock())
         out: dict[str, Any] = {
             "visitor_id": visitor.id, "state": visitor.state,
-            "place": self.queue.place(visitor.id),
+            "place": self.queue.place(visitor.id), "transferred": visitor.transfers > 0,
             "estimated_wait": round(self.queue.estimated_wait(visitor.id,
                                                               self.staff_on_duty())),
         }
@@ -96,7 +100,8 @@ class ReceptionService:
         self.queue.expire(now)
         return {"waiting": [{**public(v), "waited": round(now - v.queued_at),
                              "place": n} for n, v in enumerate(self.queue.waiting(), 1)],
-                "calls": [{**public(v), "hearing_id": self._calls.get(v.id)}
+                "calls": [{**public(v), "hearing_id": self._calls.get(v.id),
+                           "link": self._handed.get(v.id)}
                           for v in self.queue.visitors.values()
                           if v.state == "taken" and staff in v.staff],
                 "staff_on_duty": self.staff_on_duty()}
@@ -117,9 +122,27 @@ class ReceptionService:
         self._calls[visitor.id] = hearing.id
         return {"visitor": public(visitor), "hearing_id": hearing.id, "link": links["staff"]}
 
+    async def transfer(self, staff: str, visitor_id: str, to: str) -> dict[str, Any]:
+        """Pass a waiting visitor (keeping their place) or ``staff``'s call to ``to``: the
+        call's staff seat gets a new link for ``to`` (shown at their desk; the older one
+        stops), the visitor stays connected and is told."""
+        visitor = self.queue.get(visitor_id)
+        hearing_id = self._calls.get(visitor.id) if visitor.state == "taken" else None
+        if hearing_id is not None and staff in visitor.staff:
+            hearing = await self._hearings.get(hearing_id)
+            await self._hearings.assign(hearing, {"clerks": [to]}, staff)
+        self.queue.transfer(visitor_id, staff, to)
+        if hearing_id is not None:
+            self._handed[visitor.id] = await self._hearings.issue_link(hearing_id, "staff", staff)
+            if self._notifier is not None:
+                await self._notifier.to_participant(hearing_id, "visitor",
+                                                    "reception.transferred", {})
+        return public(visitor)
+
     async def end(self, staff: str, visitor_id: str, outcome: Any, note: Any) -> dict[str, Any]:
         visitor = self.queue.end(visitor_id, staff, outcome, note, self._clock())
         self._links.pop(visitor.id, None)
+        self._handed.pop(visitor.id, None)
         hearing_id = self._calls.get(visitor.id)
         if hearing_id is not None:
             try:
@@ -150,4 +173,5 @@ def public(v: Visitor) -> dict[str, Any]:
     return {"visitor_id": v.id, "name": v.name, "case_number": v.case_number,
             "contact": v.contact, "topic": v.topic, "state": v.state,
             "queued_at": v.queued_at, "taken_at": v.taken_at, "taken_by": v.taken_by,
-            "ended_at": v.ended_at, "outcome": v.outcome, "note": v.note}
+            "ended_at": v.ended_at, "outcome": v.outcome, "note": v.note,
+            "assigned_to": v.assigned_to, "transfers": v.transfers}

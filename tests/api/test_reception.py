@@ -169,3 +169,56 @@ async def test_reception_staff_use_the_desk_and_appear_as_court_staff_to_a_visit
                               + f"/api/v1/reception/visitors/{ann['visitor_id']}/end",
                               json={"outcome": "answered", "note": ""}) as r:
             assert (await r.json())["visitor"]["taken_by"] == "desk1"
+
+
+async def test_a_queued_visitor_and_a_call_are_transferred_to_another_staff_member(
+        tmp_path: Path) -> None:
+    async with server(tmp_path) as running, ClientSession() as visitor, \
+            await clerk(running, "desk1", "reception") as one, \
+            await clerk(running, "desk2", "reception") as two:
+        joined = []
+        for name in ("Ann", "Bob"):
+            async with visitor.post(running.url + "/api/v1/reception/queue",
+                                    json={"name": name, "topic": "Filing"}) as r:
+                joined.append(await r.json())
+        ann, bob = joined
+        base = running.url + "/api/v1/reception/visitors/"
+        # a queued visitor passed to desk2 keeps their place and is told
+        async with one.post(base + f"{ann['visitor_id']}/transfer", json={"to": "desk2"}) as r:
+            assert r.status == 200, await r.text()
+            assert (await r.json())["visitor"]["assigned_to"] == "desk2"
+        async with visitor.post(running.url + "/api/v1/reception/status", json={
+                "visitor_id": ann["visitor_id"], "secret": ann["secret"]}) as r:
+            status = await r.json()
+        assert status["place"] == 1 and status["transferred"] is True
+        # desk1's next is Bob (Ann is desk2's); desk2's next is Ann
+        async with one.post(running.url + "/api/v1/reception/take", json={}) as r:
+            assert (await r.json())["visitor"]["visitor_id"] == bob["visitor_id"]
+        async with two.post(running.url + "/api/v1/reception/take", json={}) as r:
+            assert (await r.json())["visitor"]["visitor_id"] == ann["visitor_id"]
+        # desk1 passes Bob's call on: the call goes on with Bob's link, desk2 gets a link
+        async with visitor.post(running.url + "/api/v1/reception/status", json={
+                "visitor_id": bob["visitor_id"], "secret": bob["secret"]}) as r:
+            bob_link = (await r.json())["link"]
+        for bad in ("nobody", "desk1"):
+            async with one.post(base + f"{bob['visitor_id']}/transfer", json={"to": bad}) as r:
+                assert await error_of(r) == (400, "reception.bad_transfer"), bad
+        async with two.post(base + f"{bob['visitor_id']}/transfer", json={"to": "desk1"}) as r:
+            assert await error_of(r) == (409, "reception.not_waiting")
+        async with one.post(base + f"{bob['visitor_id']}/transfer", json={"to": "desk2"}) as r:
+            assert (await r.json())["visitor"]["taken_by"] == "desk2"
+        async with one.get(running.url + "/api/v1/reception/desk") as r:
+            assert (await r.json())["calls"] == []
+        async with two.get(running.url + "/api/v1/reception/desk") as r:
+            calls = {c["visitor_id"]: c for c in (await r.json())["calls"]}
+        assert "/join#" in calls[bob["visitor_id"]]["link"]
+        for url in (bob_link, calls[bob["visitor_id"]]["link"]):
+            async with visitor.post(running.url + "/api/v1/join",
+                                    json={"token": url.split("#", 1)[1]}) as r:
+                assert r.status == 200, await r.text()
+        async with two.get(running.url
+                           + f"/api/v1/hearings/{calls[bob['visitor_id']]['hearing_id']}") as r:
+            assert (await r.json())["hearing"]["clerks"] == ["desk2"]
+        async with two.post(base + f"{bob['visitor_id']}/end",
+                            json={"outcome": "answered", "note": ""}) as r:
+            assert (await r.json())["visitor"]["state"] == "ended"

@@ -288,6 +288,14 @@ function openSocket(base) {
       actions: [{ label: () => t("common.dismiss"), run: () => app.room.dismiss("recording-failed") }],
     });
   });
+  socket.on("reception.transferred", () => {
+    if (!app.room) return;
+    app.room.notice("reception-transferred", {
+      tone: "info",
+      text: () => t("room.reception_transferred"),
+      actions: [{ label: () => t("common.dismiss"), run: () => app.room.dismiss("reception-transferred") }],
+    });
+  });
   socket.on("media.offer", (offer) => { if (app.media && app.inRoom) app.media.offer(offer); });
   socket.on("media.tracks", (d) => { if (app.media && d) app.media.updateTracks(d.tracks); });
   socket.on("media.closed", (d) => {

@@ -31,6 +31,7 @@ function renderQueue() {
   if (!last) return;
   $("#q-place").textContent = t("rcp.place", { n: last.place });
   $("#q-wait").textContent = t("rcp.wait", { min: Math.max(1, Math.round(last.estimated_wait / 60)) });
+  $("#q-transferred").hidden = !last.transferred;
 }
 
 async function poll() {

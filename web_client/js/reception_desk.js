@@ -66,6 +66,25 @@ export class ReceptionDesk {
     }
   }
 
+  async transfer(visitorId, to) {
+    try {
+      await api("POST", `/api/v1/reception/visitors/${encodeURIComponent(visitorId)}/transfer`, { to: to.trim() });
+      this.links.delete(visitorId);
+      this.colleagues.delete(visitorId);
+      this.hooks.status("con.rcp.transferred", { to: to.trim() });
+      await this.refresh();
+    } catch (err) {
+      this.error(err);
+    }
+  }
+
+  transferControls(v) {
+    const to = h("input", { type: "text", maxlength: 80, class: "rcp-transfer-to",
+      "aria-label": t("con.rcp.transfer_to"), placeholder: t("con.rcp.transfer_to") });
+    return [to, h("button", { type: "button", class: "btn btn-small btn-quiet rcp-transfer",
+      on: { click: () => this.transfer(v.visitor_id, to.value) } }, t("con.rcp.transfer"))];
+  }
+
   async end(visitorId, outcome, note) {
     try {
       await api("POST", `/api/v1/reception/visitors/${encodeURIComponent(visitorId)}/end`, { outcome, note });
@@ -87,7 +106,7 @@ export class ReceptionDesk {
         "aria-label": t("con.rcp.outcome"), placeholder: t("con.rcp.outcome") });
       const note = h("input", { type: "text", maxlength: 1000, class: "rcp-note",
         "aria-label": t("con.rcp.note"), placeholder: t("con.rcp.note") });
-      const link = this.links.get(v.visitor_id);
+      const link = this.links.get(v.visitor_id) || v.link; // v.link: a call passed to me
       calls.append(h("li", { class: "card", dataset: { visitorId: v.visitor_id } },
         h("strong", {}, v.name), ` · ${v.topic}`, v.case_number ? ` · ${v.case_number}` : "",
         v.contact ? h("div", { class: "hint" }, v.contact) : null,
@@ -100,6 +119,7 @@ export class ReceptionDesk {
           : null,
         h("button", { type: "button", class: "btn btn-small btn-quiet rcp-invite",
           on: { click: () => this.invite(v) } }, t("con.rcp.invite")),
+        ...this.transferControls(v),
         outcome, note,
         h("button", { type: "button", class: "btn btn-small rcp-end",
           on: { click: () => this.end(v.visitor_id, outcome.value, note.value) } }, t("con.rcp.end"))));
@@ -114,7 +134,8 @@ export class ReceptionDesk {
         h("td", {}, v.topic),
         h("td", {}, fmtElapsed(v.waited)),
         h("td", {}, h("button", { type: "button", class: "btn btn-small rcp-take",
-          on: { click: () => this.take(v.visitor_id) } }, t("con.rcp.take")))));
+          on: { click: () => this.take(v.visitor_id) } }, t("con.rcp.take")),
+          ...this.transferControls(v))));
     }
     const s = this.log ? this.log.summary : null;
     $("#rcp-summary").textContent = s ? t("con.rcp.summary", {
