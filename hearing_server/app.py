@@ -325,7 +325,7 @@ def build_app(settings: Settings) -> web.Application:
             settings.reception_expire_after)),
         parse_hours(settings.reception_hours or "mon-sun 00:00-24:00",
                     settings.reception_holidays, ZoneInfo(settings.reception_timezone)),
-        hearings, notifier=notifier)
+        hearings, notifier=notifier, recorded=settings.reception_recorded)
     app[RECEPTION_LOCK] = asyncio.Lock()
     app[STAFF] = StaffService(store, tokens,
                               attempts_per_account=settings.sign_in_attempts_per_account,

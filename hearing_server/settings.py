@@ -114,6 +114,9 @@ class Settings:
     reception_queue_max: int = 50
     reception_per_address: int = 2
     reception_expire_after: float = 60.0
+    #: Whether reception calls are recorded (the visitor is told before joining); each
+    #: recorded call is sealed into a reception record like a hearing's
+    reception_recorded: bool = False
 
     @property
     def base_url(self) -> str:

@@ -533,6 +533,8 @@ class ReceptionDesk(Model):
     topics: list[str]
     opens_at: str | None = field(metadata=describe("when the desk opens next (ISO 8601)"))
     waiting: int
+    recorded: bool = field(default=False, metadata=describe(
+        "the court records reception calls (the visitor is told before joining)"))
 
 
 @dataclass(frozen=True)
@@ -624,7 +626,9 @@ DOMAIN_SCHEMAS: dict[str, dict[str, Any]] = {
                     "created_by": {"type": "string"}, "created_at": {"type": "string"},
                     "presiding": {"type": "string"},
                     "clerks": {"type": "array", "items": {"type": "string"}},
-                    "rescheduled_at": {"type": "number"}}},
+                    "rescheduled_at": {"type": "number"},
+                    "recorded": {"type": "boolean", "description":
+                                 "false: a reception call the court does not record"}}},
     "LinkRecord": {"type": "object", "properties": {
         "link_id": {"type": "string"}, "participant_id": {"type": "string"},
         "issued_at": {"type": "number"}, "expires_at": {"type": "number"},

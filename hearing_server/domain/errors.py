@@ -187,6 +187,7 @@ class Code(StrEnum):
     RECEPTION_NOT_WAITING = "reception.not_waiting"
     # issue 16: transfer at the reception desk
     RECEPTION_BAD_TRANSFER = "reception.bad_transfer"
+    RECEPTION_NOT_RECORDED = "reception.not_recorded"
 
 
 @dataclass(frozen=True)
@@ -349,6 +350,7 @@ CATALOGUE: dict[Code, Spec] = {
     # issue 16: transfer at the reception desk
     C.RECEPTION_BAD_TRANSFER: Spec(K.INVALID, "the transfer's target is not reception staff "
                                    "or a clerk, or already has the visitor"),
+    C.RECEPTION_NOT_RECORDED: Spec(K.CONFLICT, "the court does not record reception calls"),
 }
 
 

@@ -18,6 +18,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..domain.errors import Code, HearingError, NotFound
@@ -29,12 +30,13 @@ from .ports import Notifier
 class ReceptionService:
     def __init__(self, queue: ReceptionQueue, hours: OpeningHours, hearings: HearingService,
                  clock: Callable[[], float] = time.time,
-                 notifier: Notifier | None = None) -> None:
+                 notifier: Notifier | None = None, recorded: bool = False) -> None:
         self.queue = queue
         self.hours = hours
         self._hearings = hearings
         self._clock = clock
         self._notifier = notifier
+        self.recorded = recorded  # the court's setting: calls go into a reception record
         self._secrets: dict[str, str] = {}
         self._links: dict[str, str] = {}     # visitor id -> the visitor's join link
         self._handed: dict[str, str] = {}    # visitor id -> the staff link of a transfer
@@ -49,7 +51,7 @@ class ReceptionService:
         opens = self.hours.next_opening(now)
         return {"open": self.hours.is_open(now), "topics": list(self.queue.topics),
                 "opens_at": opens.isoformat() if opens else None,
-                "waiting": len(self.queue.waiting())}
+                "waiting": len(self.queue.waiting()), "recorded": self.recorded}
 
     # -- the visitor --------------------------------------------------------------
 
@@ -108,7 +110,7 @@ class ReceptionService:
 
     async def take(self, staff: str, staff_name: str, visitor_id: str | None) -> dict[str, Any]:
         visitor = self.queue.take(staff, visitor_id, self._clock())
-        hearing, links = await self._hearings.create({
+        hearing = self._hearings.prepare({
             "case_number": f"RECEPTION-{self._now():%Y%m%d}",
             "title": f"Reception: {visitor.topic}", "kind": "hearing",
             "scheduled_at": self._now().isoformat(), "duration_minutes": 120,
@@ -118,6 +120,10 @@ class ReceptionService:
                              # link is handed out by re-issuing it (nobody has it before)
                              {"id": "colleague", "name": "Colleague", "role": "reception"}],
         }, actor=staff, clerks=(staff,) if not staff.startswith("api:") else ())
+        # recorded or not as the court says; a recorded call is sealed at its adjournment
+        hearing = replace(hearing, recorded=self.recorded)
+        await self._hearings.check_assignment(hearing)
+        hearing, links = await self._hearings.schedule(hearing, staff)
         self._links[visitor.id] = links["visitor"]
         self._calls[visitor.id] = hearing.id
         return {"visitor": public(visitor), "hearing_id": hearing.id, "link": links["staff"]}

@@ -222,3 +222,75 @@ async def test_a_queued_visitor_and_a_call_are_transferred_to_another_staff_memb
         async with two.post(base + f"{bob['visitor_id']}/end",
                             json={"outcome": "answered", "note": ""}) as r:
             assert (await r.json())["visitor"]["state"] == "ended"
+
+
+async def test_a_recorded_reception_call_is_sealed_into_a_reception_record(
+        tmp_path: Path) -> None:
+    from bench.media import cached_clips
+    from bench.participant import Participant
+    from tests.relay.harness import wait_for
+
+    async with server(tmp_path, reception_recorded=True) as running, \
+            ClientSession() as visitor, await clerk(running) as staff:
+        async with visitor.get(running.url + "/api/v1/reception") as r:
+            assert (await r.json())["recorded"] is True  # told before joining
+        async with visitor.post(running.url + "/api/v1/reception/queue",
+                                json={"name": "Ann", "topic": "Filing"}) as r:
+            ann = await r.json()
+        async with staff.post(running.url + "/api/v1/reception/take", json={}) as r:
+            taken = await r.json()
+        async with visitor.post(running.url + "/api/v1/reception/status", json={
+                "visitor_id": ann["visitor_id"], "secret": ann["secret"]}) as r:
+            link = (await r.json())["link"]
+        video, audio = cached_clips()
+        desk = Participant(running.url, taken["link"].split("#", 1)[1], "staff", video, audio)
+        guest = Participant(running.url, link.split("#", 1)[1], "visitor", video, audio)
+        await desk.connect()
+        await guest.connect()
+        try:
+            assert (await desk.call("admit", {"participant_id": "visitor"}))["ok"]
+            assert (await desk.call("conduct", {"action": "start"}))["ok"]
+            await wait_for(lambda: desk.media.frames_from("visitor", "camera") > 30, 20)
+            assert (await desk.call("conduct", {"action": "adjourn"}))["ok"]
+        finally:
+            await guest.close()
+            await desk.close()
+        hid = taken["hearing_id"]
+        manifest: dict[str, Any] = {}
+
+        async def sealed() -> bool:
+            async with staff.get(running.url + f"/api/v1/recordings/{hid}/manifest") as r:
+                manifest.update(await r.json() if r.status == 200 else {})
+            return bool(manifest.get("entries"))
+        for _ in range(100):
+            if await sealed():
+                break
+        media = [e for e in manifest["entries"] if e.get("media")]
+        assert media and all(e["path"].startswith("media/") for e in media), media[:1]
+        assert any("visitor" in e["path"] for e in media), [e["path"] for e in media]
+        async with staff.post(running.url + f"/api/v1/recordings/{hid}/verify") as r:
+            assert (await r.json())["ok"] is True
+
+
+async def test_an_unrecorded_reception_call_cannot_be_recorded(tmp_path: Path) -> None:
+    from tests.conftest import connect
+
+    async with server(tmp_path) as running, ClientSession() as visitor, \
+            await clerk(running) as staff:
+        async with visitor.get(running.url + "/api/v1/reception") as r:
+            assert (await r.json())["recorded"] is False
+        async with visitor.post(running.url + "/api/v1/reception/queue",
+                                json={"name": "Ann", "topic": "Filing"}) as r:
+            assert r.status == 201
+        async with staff.post(running.url + "/api/v1/reception/take", json={}) as r:
+            taken = await r.json()
+        desk = await connect(running, taken["link"].split("#", 1)[1])
+        try:
+            assert (await desk.call("conduct", {"action": "start"}))["ok"]
+            ack = await desk.call("recording", {"action": "start"})
+            assert ack["ok"] is False and ack["error"]["code"] == "reception.not_recorded", ack
+            state = await desk.wait("state", predicate=lambda d: d["state"]["phase"]
+                                    == "in_session")
+            assert state["state"]["recording"] == "off"
+        finally:
+            await desk.close()

@@ -105,6 +105,7 @@ async function main() {
     return finish(errorText(err));
   }
   renderDesk();
+  $("#r-recorded").hidden = !desk.recorded; // told before joining
   show(desk.open ? "form" : "closed");
 }
 
