@@ -54,6 +54,7 @@ from .api.routes import (
 from .api.serving import SERVING
 from .api.serving import routes as serving_routes
 from .auth.tokens import TokenService
+from .domain.commands import Conduct, ConductAction
 from .domain.errors import HearingError
 from .domain.reception import QueueLimits, ReceptionQueue, parse_hours
 from .mail import SmtpMailer
@@ -325,7 +326,9 @@ def build_app(settings: Settings) -> web.Application:
             settings.reception_expire_after)),
         parse_hours(settings.reception_hours or "mon-sun 00:00-24:00",
                     settings.reception_holidays, ZoneInfo(settings.reception_timezone)),
-        hearings, notifier=notifier, recorded=settings.reception_recorded)
+        hearings, notifier=notifier, recorded=settings.reception_recorded,
+        adjourn=lambda hid: services.moderation.conduct(
+            hid, "staff", Conduct(ConductAction.ADJOURN)))
     app[RECEPTION_LOCK] = asyncio.Lock()
     app[STAFF] = StaffService(store, tokens,
                               attempts_per_account=settings.sign_in_attempts_per_account,

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -30,12 +30,14 @@ from .ports import Notifier
 class ReceptionService:
     def __init__(self, queue: ReceptionQueue, hours: OpeningHours, hearings: HearingService,
                  clock: Callable[[], float] = time.time,
-                 notifier: Notifier | None = None, recorded: bool = False) -> None:
+                 notifier: Notifier | None = None, recorded: bool = False,
+                 adjourn: Callable[[str], Awaitable[Any]] | None = None) -> None:
         self.queue = queue
         self.hours = hours
         self._hearings = hearings
         self._clock = clock
         self._notifier = notifier
+        self._adjourn = adjourn  # ends a started call for everyone and seals its record
         self.recorded = recorded  # the court's setting: calls go into a reception record
         self._secrets: dict[str, str] = {}
         self._links: dict[str, str] = {}     # visitor id -> the visitor's join link
@@ -153,8 +155,12 @@ class ReceptionService:
         if hearing_id is not None:
             try:
                 await self._hearings.cancel(hearing_id, staff)  # the links stop working
-            except HearingError:  # in session: the call goes on until they leave
-                pass
+            except HearingError:  # started: adjourn it (a recorded call's record is sealed)
+                if self._adjourn is not None:
+                    try:
+                        await self._adjourn(hearing_id)
+                    except HearingError:  # nobody conducted it: it lapses with its links
+                        pass
         return public(visitor)
 
     def log(self, day: str | None = None) -> dict[str, Any]:

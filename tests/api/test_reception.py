@@ -251,7 +251,13 @@ async def test_a_recorded_reception_call_is_sealed_into_a_reception_record(
             assert (await desk.call("admit", {"participant_id": "visitor"}))["ok"]
             assert (await desk.call("conduct", {"action": "start"}))["ok"]
             await wait_for(lambda: desk.media.frames_from("visitor", "camera") > 30, 20)
-            assert (await desk.call("conduct", {"action": "adjourn"}))["ok"]
+            # ending the started call at the desk adjourns it and seals its record
+            async with staff.post(running.url
+                                  + f"/api/v1/reception/visitors/{ann['visitor_id']}/end",
+                                  json={"outcome": "answered", "note": ""}) as r:
+                assert r.status == 200, await r.text()
+            await wait_for(lambda: any(e == "state" and d["state"]["phase"] == "adjourned"
+                                       for e, d in guest.events), 10)
         finally:
             await guest.close()
             await desk.close()
