@@ -63,6 +63,14 @@ def test_a_visitor_on_a_phone_is_taken_by_a_clerk_into_a_video_call(
     others = visitor.evaluate("""() => Array.from(document.querySelectorAll(
         'video.remote-video')).map((v) => v.dataset.participantId)""")
     assert set(others) == {"staff"}, others
+    # the staff member is court staff to the visitor and the visitor a visitor: no
+    # judge or party in a reception call
+    roles = visitor.evaluate("""() => Array.from(document.querySelectorAll(
+        '.tile-role, .person-role')).map((e) => e.textContent).filter(Boolean)""")
+    assert "Court staff" in roles and not {"Judge", "Party"} & set(roles), roles
+    roles = call.evaluate("""() => Array.from(document.querySelectorAll(
+        '.tile-role, .person-role')).map((e) => e.textContent).filter(Boolean)""")
+    assert "Visitor" in roles and not {"Judge", "Party"} & set(roles), roles
     shot(visitor, "reception-visitor-call-phone")
     print(f"queue-to-first-frame {first_frame:.2f} s (with two device checks and the "
           f"admit); taken-to-join-page {redirected:.2f} s; admit-to-first-frame "
