@@ -1,6 +1,7 @@
 """The remote reception desk's pure rules: opening hours with holidays, and the visitor
 queue (join with limits, place and estimated wait, heartbeats and expiry of abandoned
-entries, leave, take the next or a chosen visitor, end with an outcome and a note).
+entries, leave, take the next or a chosen visitor, transfer a waiting visitor or a
+call to other staff, end with an outcome and a note).
 
 No I/O and no clock: every rule is given ``now``. The edges (a public page and the
 staff's queue view) and the one-to-one call on the relay are built on these rules.

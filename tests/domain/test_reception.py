@@ -124,3 +124,22 @@ def test_only_the_staff_in_the_call_end_it_and_an_empty_queue_is_said() -> None:
     with pytest.raises(HearingError):
         q.end(v.id, "clerk2", "done", "", 3.0)
     assert q.end(v.id, "clerk1", "done", "", 3.0).state == "ended"
+
+
+def test_a_transferred_visitor_keeps_their_place_and_a_transferred_call_changes_hands() -> None:
+    q = queue()
+    ann = q.join("Ann", "", "", "filing", "10.0.0.1", 0.0)
+    bob = q.join("Bob", "", "", "filing", "10.0.0.2", 1.0)
+    q.transfer(ann.id, "clerk1", "desk2")
+    assert (q.place(ann.id), ann.assigned_to, ann.transfers) == (1, "desk2", 1)
+    assert q.take("clerk1", None, 2.0) is bob  # Ann is desk2's
+    assert q.take("desk2", None, 3.0) is ann
+    with pytest.raises(HearingError) as err:
+        q.transfer(ann.id, "clerk1", "clerk3")  # not clerk1's call
+    assert err.value.code is Code.RECEPTION_NOT_WAITING
+    with pytest.raises(HearingError) as err:
+        q.transfer(ann.id, "desk2", "desk2")
+    assert err.value.code is Code.RECEPTION_BAD_TRANSFER
+    q.transfer(ann.id, "desk2", "clerk1")
+    assert (ann.taken_by, ann.staff) == ("clerk1", ["clerk1"])
+    assert q.end(ann.id, "clerk1", "done", "", 4.0).state == "ended"
