@@ -115,6 +115,10 @@ function renderWho() {
 
 async function openWorkspace() {
   renderWho();
+  // reception staff work at the desk: they schedule no hearings and read no recordings
+  const reception = ui.me && ui.me.role === "reception";
+  $("#new-hearing-btn").hidden = reception;
+  $("#recordings-btn").hidden = reception;
   showScreen("workspace", $("#hearings-heading"));
   await loadHearings();
   showDetail("empty");
