@@ -54,7 +54,10 @@ class FirefoxParty:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             if line.startswith("{"):
-                self.lines.put(json.loads(line))
+                try:
+                    self.lines.put(json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a log line of node's that happens to start with a brace
 
     def next(self, timeout: float) -> dict[str, Any]:
         try:
@@ -74,8 +77,15 @@ class FirefoxParty:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        assert self.proc.stderr is not None
-        return self.proc.stderr.read()
+        assert self.proc.stderr is not None and self.proc.stdin is not None
+        said = self.proc.stderr.read()
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None and not pipe.closed:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass  # already gone with the process
+        return said
 
 
 def test_a_firefox_party_and_a_chromium_judge_see_and_hear_each_other(

@@ -18,6 +18,7 @@ export class ModPanel {
     this.busy = false;
     this.el = {
       panel: $("#mod-panel"),
+      sticky: $("#mod-sticky"),
       status: $("#mod-status"),
       conduct: $("#conduct-group"),
       start: $("#conduct-start"),
@@ -98,6 +99,7 @@ export class ModPanel {
     this.role = role;
     this.enabled = can(role, "see_lobby");
     this.el.panel.hidden = !this.enabled;
+    this.el.sticky.hidden = !this.enabled;
     this.el.conduct.hidden = !can(role, "conduct");
     this.el.record.hidden = !can(role, "record");
     this.el.lockGroup.hidden = !can(role, "moderate");
