@@ -242,6 +242,27 @@ async def reissue_link(request: web.Request) -> web.Response:
                  headers=NO_STORE)
 
 
+@routes.post("/api/v1/hearings/{id}/participants")
+@operation("addParticipant", "Add a participant to a scheduled hearing and issue their link",
+           body=m.ParticipantIn, response=m.AddedParticipant, status=201)
+async def add_participant(request: web.Request) -> web.Response:
+    who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
+    _, data = await parsed(request, m.ParticipantIn)
+    hearing, pid, url = await request.app[HEARINGS].add_participant(hearing.id, data,
+                                                                    who.username)
+    return reply(m.AddedParticipant(hearing=hearing.to_dict(), participant_id=pid, link=url),
+                 status=201, headers=NO_STORE)
+
+
+@routes.get("/api/v1/hearings/{id}/links")
+@operation("getCurrentLinks", "Show each participant's live join link again (audited)",
+           response=m.CurrentLinks)
+async def current_links(request: web.Request) -> web.Response:
+    who, hearing = await hearing_allowed(request, Action.LINK_ISSUE)
+    links = await request.app[HEARINGS].current_links(hearing.id, who.username)
+    return reply(m.CurrentLinks(links=links), headers=NO_STORE)
+
+
 @routes.get("/api/v1/hearings/{id}/service")
 @operation("getServiceRecord", "The service record of every link", response=m.ServiceRecord)
 async def service_record(request: web.Request) -> web.Response:
