@@ -20,6 +20,7 @@ from ..domain.hearing import Hearing
 from ..domain.roles import role_table
 from ..logs import bind_log_context
 from ..services.access import Access
+from ..services.closing import ClosingService
 from ..services.entry import EntryService
 from ..services.hearings import HearingService
 from ..services.staff import StaffService
@@ -35,6 +36,7 @@ MAX_JSON_DEPTH = 32
 NO_STORE = {"Cache-Control": "no-store"}
 
 HEARINGS: web.AppKey[HearingService] = web.AppKey("hearings", HearingService)
+CLOSING: web.AppKey[ClosingService] = web.AppKey("closing", ClosingService)
 STAFF: web.AppKey[StaffService] = web.AppKey("staff", StaffService)
 ENTRY: web.AppKey[EntryService] = web.AppKey("entry", EntryService)
 ACCESS: web.AppKey[Access] = web.AppKey("access", Access)
@@ -219,6 +221,15 @@ async def cancel(request: web.Request) -> web.Response:
     who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
     hearing = await request.app[HEARINGS].cancel(hearing.id, who.username)
     return reply(m.HearingOne(hearing=hearing.to_dict()))
+
+
+@routes.post("/api/v1/hearings/{id}/close")
+@operation("closeHearing", "Close a hearing nobody adjourned and seal its record (refused "
+           "while in session before its scheduled end)", response=m.HearingWithState)
+async def close_hearing(request: web.Request) -> web.Response:
+    who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
+    state = await request.app[CLOSING].close(hearing.id, who.username)
+    return reply(m.HearingWithState(hearing=hearing.to_dict(), state=state))
 
 
 @routes.put("/api/v1/hearings/{id}/assignment")

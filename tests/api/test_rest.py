@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import ClientSession
 
 from hearing_server.app import STAFF
@@ -210,3 +212,41 @@ async def test_clerk_adds_a_participant_who_gets_a_working_link(running: Running
             assert r.status == 200
         async with s.post(url, json={"name": "Late", "role": "party"}) as r:
             assert (await r.json())["error"]["code"] == "hearing.cancelled"
+
+
+async def test_clerk_closes_a_hearing_nobody_adjourned_and_its_record_is_sealed(
+        running: Running) -> None:
+    from hearing_server.api.routes import HEARINGS
+    from hearing_server.app import STORE
+    from hearing_server.domain.session import Phase
+    from tests.when import soon
+
+    def sitting(session: Any) -> None:
+        session.phase = Phase.IN_SESSION
+
+    s = await staff_session(running)
+    async with s:
+        ids = {}
+        for name, at in [("sits", soon()), ("overran", soon(-90)), ("idle", soon())]:
+            async with s.post(running.url + "/api/v1/hearings",
+                              json={**HEARING, "case_number": f"C-{name}",
+                                    "scheduled_at": at}) as r:
+                ids[name] = (await r.json())["hearing"]["id"]
+        for name in ("sits", "overran"):
+            hearing = await running.app[HEARINGS].get(ids[name])
+            await running.app[STORE].update_session(hearing, sitting)
+        # in session before its end: the court adjourns it, the clerk may not close it
+        async with s.post(running.url + f"/api/v1/hearings/{ids['sits']}/close") as r:
+            assert r.status == 409
+            assert (await r.json())["error"]["code"] == "hearing.in_session"
+        for name in ("overran", "idle"):
+            async with s.post(running.url + f"/api/v1/hearings/{ids[name]}/close") as r:
+                assert r.status == 200, await r.text()
+                assert (await r.json())["state"]["phase"] == "adjourned"
+            async with s.get(running.url + f"/api/v1/hearings/{ids[name]}/events") as r:
+                types = [e["type"] for e in (await r.json())["events"]]
+            assert "closed" in types and "record_sealed" in types, types
+            async with s.post(running.url + f"/api/v1/hearings/{ids[name]}/close") as r:
+                assert (await r.json())["error"]["code"] == "hearing.adjourned"
+        async with s.get(running.url + f"/api/v1/recordings?hearing_id={ids['idle']}") as r:
+            assert [x["sealed"] for x in (await r.json())["recordings"]] == [True]
