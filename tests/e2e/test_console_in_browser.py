@@ -78,3 +78,32 @@ def test_clerk_sees_links_after_a_reload_adds_a_witness_reschedules_and_cancels(
         assert clerk.js_errors == []  # type: ignore[attr-defined]
     finally:
         clerk.context.close()
+
+
+def test_clerk_closes_a_hearing_nobody_adjourned_and_sees_its_record_sealed(
+        server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    created = server.create_hearing(case_number="C-CON-15", title="Idle v. Nobody",
+                                    judge="Judge Ada", party="Sam Party")
+    hid = created["hearing_id"]
+    clerk = new_page(browser)
+    try:
+        sign_in_clerk(clerk, server.url, STAFF_PASSWORD)
+        clerk.click(f'#hearing-list [data-hearing-id="{hid}"]')
+        clerk.click("#hp-close")
+        expect(clerk.locator("#close-confirm")).to_be_visible()
+        expect(clerk.locator("#close-no")).to_be_focused()
+        clerk.click("#close-yes")
+        expect(clerk.locator("#console-status")).to_have_text(
+            "The hearing was closed and its record sealed.")
+        expect(clerk.locator("#hp-phase")).to_contain_text("Adjourned")
+        expect(clerk.locator("#hp-record-badge")).to_have_attribute("data-sealed", "true",
+                                                                    timeout=10000)
+        expect(clerk.locator("#hp-actions")).to_be_hidden()
+        expect(clerk.locator("#events-body tr[data-type='closed']")).to_contain_text(
+            "Closed by the clerk")
+        shot(clerk, "console-04-closed-and-sealed")
+        assert clerk.js_errors == []  # type: ignore[attr-defined]
+    finally:
+        clerk.context.close()

@@ -377,19 +377,22 @@ function actionsError(err) {
 function showAction(which) {
   $("#reschedule-form").hidden = which !== "reschedule";
   $("#cancel-confirm").hidden = which !== "cancel";
+  $("#close-confirm").hidden = which !== "close";
   actionsError(null);
   if (which === "reschedule") {
     $("#r-when").value = localValue(ui.current.hearing.scheduled_at);
     $("#r-when").focus();
   } else if (which === "cancel") {
     $("#cancel-no").focus();
+  } else if (which === "close") {
+    $("#close-no").focus();
   }
 }
 
-async function changeHearing(method, body, okKey, okVars) {
+async function changeHearing(method, body, okKey, okVars, suffix = "") {
   const x = ui.current.hearing;
   try {
-    const data = await api(method, `/api/v1/hearings/${encodeURIComponent(x.id)}`, body);
+    const data = await api(method, `/api/v1/hearings/${encodeURIComponent(x.id)}${suffix}`, body);
     ui.hearings = ui.hearings.map((y) => (y.id === x.id ? data.hearing : y));
     ui.current = { ...ui.current, hearing: data.hearing };
     showAction(null);
@@ -442,7 +445,11 @@ async function submitAdd(ev) {
 function renderActions() {
   const x = ui.current.hearing;
   const cancelled = x.status === "cancelled";
-  $("#hp-actions").hidden = cancelled;
+  const over = ui.current.state && ui.current.state.phase === "adjourned";
+  $("#hp-actions").hidden = cancelled || over;
+  $("#hp-close").hidden = over;
+  $("#hp-reschedule").hidden = over;
+  $("#add-form").hidden = over;
   const select = $("#a-role");
   const chosen = select.value || "party";
   clear(select);
@@ -684,6 +691,7 @@ function renderEvents() {
       else if (key === "scheduled_at" || ((key === "from" || key === "to") && /^\d{4}-\d\d-\d\dT/.test(String(value)))) {
         value = fmtDateTime(value, "short");
       } else if ((key === "from" || key === "to") && value === "main") value = t("caucus.main");
+      else if (e.type === "closed" && key === "from" && hasKey(`phase.${value}`)) value = t(`phase.${value}`);
       else if (key === "sha256") value = `${String(value).slice(0, 12)}…`;
       details.push(`${t(`ev.field.${key}`)}: ${value}`);
     }
@@ -733,6 +741,10 @@ function main() {
   $("#cancel-yes").addEventListener("click", () => changeHearing("DELETE", undefined,
     "console.cancelled_ok", () => ({})));
   $("#add-form").addEventListener("submit", submitAdd);
+  $("#hp-close").addEventListener("click", () => showAction("close"));
+  $("#close-no").addEventListener("click", () => { showAction(null); $("#hp-close").focus(); });
+  $("#close-yes").addEventListener("click", () => changeHearing("POST", undefined,
+    "console.closed_ok", () => ({}), "/close"));
   ui.records = new Records({
     hearings: () => ui.hearings,
     failed: (err) => {
