@@ -44,6 +44,7 @@ from .api.records import EXPORTS, PLAYER, RECORDS
 from .api.records import routes as record_routes
 from .api.routes import (
     ACCESS,
+    CLOSING,
     ENTRY,
     HEARINGS,
     NODE_ORIGINS,
@@ -66,6 +67,7 @@ from .relay.peer import PeerConfig
 from .relay.quality import QualitySampler
 from .relay.sfu import Relay
 from .services.access import Access
+from .services.closing import ClosingService
 from .services.drain import DrainService
 from .services.entry import EntryService
 from .services.exhibits import ExhibitService
@@ -324,6 +326,7 @@ def build_app(settings: Settings) -> web.Application:
     app[SIO] = sio
     app[RELAY] = relay
     app[RECORDER] = recorder
+    app[CLOSING] = ClosingService(work, relay, recorder)
     app[RECORDS] = records
     app[EXHIBITS] = exhibits
     app[PLAYER] = PlayerService(records, settings.data_dir / "lanes")

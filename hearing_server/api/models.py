@@ -320,6 +320,19 @@ class Link(Model):
 
 
 @dataclass(frozen=True)
+class AddedParticipant(Model):
+    hearing: dict[str, Any] = field(metadata=describe(ref="Hearing"))
+    participant_id: str
+    link: str = field(metadata=describe("the new participant's join link URL"))
+
+
+@dataclass(frozen=True)
+class CurrentLinks(Model):
+    links: dict[str, str] = field(metadata=describe(
+        "participant id -> that participant's live join link (none revoked by showing it)"))
+
+
+@dataclass(frozen=True)
 class ServiceRecord(Model):
     links: list[dict[str, Any]] = field(metadata=describe(items_ref="LinkRecord"))
 

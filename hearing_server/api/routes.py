@@ -20,6 +20,7 @@ from ..domain.hearing import Hearing
 from ..domain.roles import role_table
 from ..logs import bind_log_context
 from ..services.access import Access
+from ..services.closing import ClosingService
 from ..services.entry import EntryService
 from ..services.hearings import HearingService
 from ..services.staff import StaffService
@@ -35,6 +36,7 @@ MAX_JSON_DEPTH = 32
 NO_STORE = {"Cache-Control": "no-store"}
 
 HEARINGS: web.AppKey[HearingService] = web.AppKey("hearings", HearingService)
+CLOSING: web.AppKey[ClosingService] = web.AppKey("closing", ClosingService)
 STAFF: web.AppKey[StaffService] = web.AppKey("staff", StaffService)
 ENTRY: web.AppKey[EntryService] = web.AppKey("entry", EntryService)
 ACCESS: web.AppKey[Access] = web.AppKey("access", Access)
@@ -221,6 +223,15 @@ async def cancel(request: web.Request) -> web.Response:
     return reply(m.HearingOne(hearing=hearing.to_dict()))
 
 
+@routes.post("/api/v1/hearings/{id}/close")
+@operation("closeHearing", "Close a hearing nobody adjourned and seal its record (refused "
+           "while in session before its scheduled end)", response=m.HearingWithState)
+async def close_hearing(request: web.Request) -> web.Response:
+    who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
+    state = await request.app[CLOSING].close(hearing.id, who.username)
+    return reply(m.HearingWithState(hearing=hearing.to_dict(), state=state))
+
+
 @routes.put("/api/v1/hearings/{id}/assignment")
 @operation("assignHearing", "Assign the presiding judge or mediator and the clerks",
            body=m.Assignment, response=m.HearingOne)
@@ -240,6 +251,27 @@ async def reissue_link(request: web.Request) -> web.Response:
                                                  who.username)
     return reply(m.Link(participant_id=request.match_info["pid"], link=url), status=201,
                  headers=NO_STORE)
+
+
+@routes.post("/api/v1/hearings/{id}/participants")
+@operation("addParticipant", "Add a participant to a scheduled hearing and issue their link",
+           body=m.ParticipantIn, response=m.AddedParticipant, status=201)
+async def add_participant(request: web.Request) -> web.Response:
+    who, hearing = await hearing_allowed(request, Action.HEARING_CHANGE)
+    _, data = await parsed(request, m.ParticipantIn)
+    hearing, pid, url = await request.app[HEARINGS].add_participant(hearing.id, data,
+                                                                    who.username)
+    return reply(m.AddedParticipant(hearing=hearing.to_dict(), participant_id=pid, link=url),
+                 status=201, headers=NO_STORE)
+
+
+@routes.get("/api/v1/hearings/{id}/links")
+@operation("getCurrentLinks", "Show each participant's live join link again (audited)",
+           response=m.CurrentLinks)
+async def current_links(request: web.Request) -> web.Response:
+    who, hearing = await hearing_allowed(request, Action.LINK_ISSUE)
+    links = await request.app[HEARINGS].current_links(hearing.id, who.username)
+    return reply(m.CurrentLinks(links=links), headers=NO_STORE)
 
 
 @routes.get("/api/v1/hearings/{id}/service")

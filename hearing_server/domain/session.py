@@ -521,6 +521,19 @@ class Session:
         self.recording_active = False
         return Event("adjourned", actor)
 
+    def close(self, actor: str, past_end: bool) -> Event:
+        """The clerk closes a hearing nobody adjourned, so its record can be sealed: not
+        while it sits (or is in recess) unless it is past its scheduled end."""
+        self._not_over()
+        if self.phase in (Phase.IN_SESSION, Phase.RECESS) and not past_end:
+            raise Conflict("the hearing is in session until its scheduled end; "
+                           "the court adjourns it", code=Code.HEARING_IN_SESSION)
+        before = self.phase
+        self.phase = Phase.ADJOURNED
+        self.recording = RecordingState.OFF
+        self.recording_active = False
+        return Event("closed", actor, None, {"from": before.value})
+
     def set_recording(self, actor: str, action: str, reason: str) -> Event:
         self._actor(actor, Capability.RECORD)
         self._not_over()

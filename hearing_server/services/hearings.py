@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from ..auth.tokens import TokenService
@@ -14,6 +15,7 @@ from ..domain.hearing import (
     new_hearing,
     parse_clerks,
     parse_datetime,
+    parse_participants,
     parse_staff_name,
 )
 from ..domain.ids import HearingId, ParticipantId, new_hearing_id, new_link_id
@@ -142,6 +144,22 @@ class HearingService:
         self._events.append(hearing.id, Event("cancelled", actor))
         return updated
 
+    async def add_participant(self, hearing_id: str, data: dict[str, Any],
+                              actor: str) -> tuple[Hearing, str, str]:
+        """Add one person to a scheduled hearing and issue their link: (hearing, id, url)."""
+        hearing = await self.get(hearing_id)
+        if hearing.status is HearingStatus.CANCELLED:
+            raise Conflict("the hearing was cancelled", code=Code.HEARING_CANCELLED)
+        self.check_not_over(hearing)
+        roster = parse_participants([*(p.to_dict() for p in hearing.participants), data],
+                                    hearing.kind)
+        added = roster[-1]
+        updated = replace(hearing, participants=roster)
+        await self._store.save_hearing(updated)
+        self._events.append(hearing.id, Event("participant_added", actor, added.id, {
+            "name": added.name, "role": added.role.value}))
+        return updated, added.id, await self.issue_link(hearing.id, added.id, actor)
+
     async def issue_link(self, hearing_id: str, participant_id: str, actor: str) -> str:
         """Issue (or re-issue, revoking the older) the participant's join link."""
         hearing = await self.get(hearing_id)
@@ -170,6 +188,30 @@ class HearingService:
                 "code": Code.TOKEN_REVOKED.value,
                 "message": "the court issued a newer link; this one no longer works"})
         return self.join_url(token)
+
+    async def current_links(self, hearing_id: str, actor: str) -> dict[str, str]:
+        """Each participant's live (latest, unrevoked) join link, shown again to the court
+        after a reload: the token is rebuilt from its link record (same link id, issue time
+        and the current end), so no link is revoked. Every showing is audited."""
+        hearing = await self.get(hearing_id)
+        if hearing.status is HearingStatus.CANCELLED:
+            return {}
+        until = hearing.links_valid_until(self._link_grace)
+        latest: dict[str, LinkRecord] = {}
+        for link in await self._store.list_links(hearing_id):
+            if not link.revoked and (link.participant_id not in latest
+                                     or link.issued_at > latest[link.participant_id].issued_at):
+                latest[link.participant_id] = link
+        out: dict[str, str] = {}
+        for p in hearing.participants:
+            live = latest.get(p.id)
+            if live is not None:
+                out[p.id] = self.join_url(self._tokens.issue_join(
+                    hearing.id, ParticipantId(p.id), p.role, live.link_id,
+                    now=live.issued_at, expires_at=until))
+        self._events.append(hearing.id, Event("links_shown", actor, None,
+                                              {"participants": sorted(out)}))
+        return out
 
     def join_url(self, token: str) -> str:
         return f"{self._base_url}/join#{token}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import ClientSession
 
 from hearing_server.app import STAFF
@@ -149,3 +151,102 @@ async def test_health_and_prometheus_metrics_are_served(running: Running) -> Non
             text = await r.text()
     assert "hearing_relay_peers 0.0" in text
     assert 'hearing_relay_forward_delay_seconds_bucket{kind="audio",le="+Inf"}' in text
+
+
+async def test_clerk_sees_the_live_links_again_without_revoking_them(running: Running) -> None:
+    s = await staff_session(running)
+    async with s:
+        async with s.post(running.url + "/api/v1/hearings", json=HEARING) as r:
+            created = await r.json()
+        hid = created["hearing"]["id"]
+        party_id = next(p["id"] for p in created["hearing"]["participants"]
+                        if p["role"] == "party")
+        async with s.get(running.url + f"/api/v1/hearings/{hid}/links") as r:
+            assert r.status == 200
+            assert r.headers["Cache-Control"].startswith("no-store")
+            shown = (await r.json())["links"]
+        assert shown == created["links"]
+        async with s.post(running.url
+                          + f"/api/v1/hearings/{hid}/participants/{party_id}/link") as r:
+            newer = (await r.json())["link"]
+        async with s.get(running.url + f"/api/v1/hearings/{hid}/links") as r:
+            assert (await r.json())["links"][party_id] == newer
+        async with s.get(running.url + f"/api/v1/hearings/{hid}/service") as r:
+            statuses = sorted(x["status"] for x in (await r.json())["links"])
+        assert statuses.count("revoked") == 1
+        async with ClientSession() as anon:
+            async with anon.post(running.url + "/api/v1/join",
+                                 json={"token": token_of(newer)}) as r:
+                assert r.status == 200
+        async with s.get(running.url + f"/api/v1/hearings/{hid}/events") as r:
+            types = [e["type"] for e in (await r.json())["events"]]
+        assert types.count("links_shown") == 2
+
+
+async def test_clerk_adds_a_participant_who_gets_a_working_link(running: Running) -> None:
+    s = await staff_session(running)
+    async with s:
+        async with s.post(running.url + "/api/v1/hearings", json=HEARING) as r:
+            hid = (await r.json())["hearing"]["id"]
+        url = running.url + f"/api/v1/hearings/{hid}/participants"
+        async with s.post(url, json={"name": "Wanda", "role": "witness"}) as r:
+            assert r.status == 201
+            added = await r.json()
+        pid = added["participant_id"]
+        assert {"id": pid, "name": "Wanda", "role": "witness"} in added["hearing"]["participants"]
+        async with ClientSession() as anon:
+            async with anon.post(running.url + "/api/v1/join",
+                                 json={"token": token_of(added["link"])}) as r:
+                assert (await r.json())["you"]["role"] == "witness"
+        for bad, code in [({"name": "", "role": "party"}, "input.invalid"),
+                          ({"name": "X", "role": "king"}, "input.invalid"),
+                          ({"name": "X", "role": "party", "id": pid}, "input.invalid")]:
+            async with s.post(url, json=bad) as r:
+                assert r.status == 400, bad
+                assert (await r.json())["error"]["code"] in (code, "role.unknown")
+        async with s.get(running.url + f"/api/v1/hearings/{hid}/events") as r:
+            added_events = [e for e in (await r.json())["events"]
+                            if e["type"] == "participant_added"]
+        assert [(e["subject"], e["role"]) for e in added_events] == [(pid, "witness")]
+        async with s.delete(running.url + f"/api/v1/hearings/{hid}") as r:
+            assert r.status == 200
+        async with s.post(url, json={"name": "Late", "role": "party"}) as r:
+            assert (await r.json())["error"]["code"] == "hearing.cancelled"
+
+
+async def test_clerk_closes_a_hearing_nobody_adjourned_and_its_record_is_sealed(
+        running: Running) -> None:
+    from hearing_server.api.routes import HEARINGS
+    from hearing_server.app import STORE
+    from hearing_server.domain.session import Phase
+    from tests.when import soon
+
+    def sitting(session: Any) -> None:
+        session.phase = Phase.IN_SESSION
+
+    s = await staff_session(running)
+    async with s:
+        ids = {}
+        for name, at in [("sits", soon()), ("overran", soon(-90)), ("idle", soon())]:
+            async with s.post(running.url + "/api/v1/hearings",
+                              json={**HEARING, "case_number": f"C-{name}",
+                                    "scheduled_at": at}) as r:
+                ids[name] = (await r.json())["hearing"]["id"]
+        for name in ("sits", "overran"):
+            hearing = await running.app[HEARINGS].get(ids[name])
+            await running.app[STORE].update_session(hearing, sitting)
+        # in session before its end: the court adjourns it, the clerk may not close it
+        async with s.post(running.url + f"/api/v1/hearings/{ids['sits']}/close") as r:
+            assert r.status == 409
+            assert (await r.json())["error"]["code"] == "hearing.in_session"
+        for name in ("overran", "idle"):
+            async with s.post(running.url + f"/api/v1/hearings/{ids[name]}/close") as r:
+                assert r.status == 200, await r.text()
+                assert (await r.json())["state"]["phase"] == "adjourned"
+            async with s.get(running.url + f"/api/v1/hearings/{ids[name]}/events") as r:
+                types = [e["type"] for e in (await r.json())["events"]]
+            assert "closed" in types and "record_sealed" in types, types
+            async with s.post(running.url + f"/api/v1/hearings/{ids[name]}/close") as r:
+                assert (await r.json())["error"]["code"] == "hearing.adjourned"
+        async with s.get(running.url + f"/api/v1/recordings?hearing_id={ids['idle']}") as r:
+            assert [x["sealed"] for x in (await r.json())["recordings"]] == [True]

@@ -301,6 +301,7 @@ async function submitSchedule(ev) {
 async function openHearing(id) {
   setStatus(null);
   ui.reissuing = null;
+  if ($("#reschedule-form")) showAction(null);
   try {
     const data = await api("GET", `/api/v1/hearings/${encodeURIComponent(id)}`);
     ui.current = { hearing: data.hearing, state: data.state };
@@ -316,8 +317,154 @@ async function openHearing(id) {
   renderHearing();
   renderHearings();
   focusHeading($("#hp-title"));
-  await refresh();
+  await Promise.all([refresh(), loadLinks(id)]);
   startRefresh();
+}
+
+/** Each participant's live link, shown again after a reload (asked once per opening: every
+ * showing is logged in the hearing's event log). */
+async function loadLinks(id) {
+  try {
+    const data = await api("GET", `/api/v1/hearings/${encodeURIComponent(id)}/links`);
+    for (const [pid, url] of Object.entries(data.links || {})) ui.links.set(`${id}/${pid}`, url);
+  } catch (err) {
+    if (err.status === 401) return signOut();
+    if (err.status !== 403) setStatus(() => errorText(err), {}, "error");
+    return;
+  }
+  if (ui.current && ui.current.hearing.id === id) renderService();
+}
+
+function currentLinks() {
+  const x = ui.current.hearing;
+  return x.participants.map((p) => ({ p, url: ui.links.get(`${x.id}/${p.id}`) }))
+    .filter((l) => l.url);
+}
+
+async function copyAllLinks() {
+  const text = currentLinks()
+    .map(({ p, url }) => `${p.name} (${roleName(p.role)}): ${url}`).join("\n");
+  const area = h("textarea", { class: "sr-only", readonly: true, "aria-hidden": "true" });
+  area.value = text;
+  document.body.append(area);
+  const ok = text ? await copyText(text, area) : false;
+  area.remove();
+  setStatus(ok ? "console.copied_all" : "console.copy_all_failed", {}, ok ? "ok" : "error");
+}
+
+function printLinks() {
+  const x = ui.current.hearing;
+  const sheet = $("#print-links");
+  clear(sheet);
+  sheet.append(
+    h("h2", {}, t("console.print_title", { case: x.case_number, title: x.title })),
+    h("p", {}, t("console.print_when", { time: fmtDateTime(x.scheduled_at) })),
+    h("dl", {}, currentLinks().flatMap(({ p, url }) => [
+      h("dt", {}, `${p.name} (${roleName(p.role)})`), h("dd", {}, url)])));
+  document.body.classList.add("printing-links");
+  const done = () => {
+    document.body.classList.remove("printing-links");
+    window.removeEventListener("afterprint", done);
+  };
+  window.addEventListener("afterprint", done);
+  window.print();
+}
+
+function localValue(iso) {
+  const d = new Date(iso);
+  const pad = (v) => String(v).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function actionsError(err) {
+  if (err && err.status === 401) { signOut(); return; }
+  const el = $("#actions-error");
+  el.hidden = !err;
+  el.textContent = err ? (typeof err === "string" ? t(err) : errorText(err)) : "";
+}
+
+function showAction(which) {
+  $("#reschedule-form").hidden = which !== "reschedule";
+  $("#cancel-confirm").hidden = which !== "cancel";
+  $("#close-confirm").hidden = which !== "close";
+  actionsError(null);
+  if (which === "reschedule") {
+    $("#r-when").value = localValue(ui.current.hearing.scheduled_at);
+    $("#r-when").focus();
+  } else if (which === "cancel") {
+    $("#cancel-no").focus();
+  } else if (which === "close") {
+    $("#close-no").focus();
+  }
+}
+
+async function changeHearing(method, body, okKey, okVars, suffix = "") {
+  const x = ui.current.hearing;
+  try {
+    const data = await api(method, `/api/v1/hearings/${encodeURIComponent(x.id)}${suffix}`, body);
+    ui.hearings = ui.hearings.map((y) => (y.id === x.id ? data.hearing : y));
+    ui.current = { ...ui.current, hearing: data.hearing };
+    showAction(null);
+    setStatus(okKey, okVars(data.hearing));
+    renderHearings();
+    await refresh();
+    focusHeading($("#hp-title"));
+  } catch (err) {
+    actionsError(err);
+  }
+}
+
+async function submitReschedule(ev) {
+  ev.preventDefault();
+  const when = $("#r-when").value;
+  const date = when ? new Date(when) : null;
+  if (!date || Number.isNaN(date.getTime())) {
+    actionsError("console.need_when");
+    $("#r-when").focus();
+    return;
+  }
+  await changeHearing("PATCH", { scheduled_at: date.toISOString() }, "console.rescheduled_ok",
+    (x) => ({ time: fmtDateTime(x.scheduled_at) }));
+}
+
+async function submitAdd(ev) {
+  ev.preventDefault();
+  actionsError(null);
+  const name = $("#a-name").value.trim();
+  if (!name) {
+    actionsError("console.need_name_one");
+    $("#a-name").focus();
+    return;
+  }
+  const x = ui.current.hearing;
+  try {
+    const data = await api("POST", `/api/v1/hearings/${encodeURIComponent(x.id)}/participants`,
+      { name, role: $("#a-role").value });
+    ui.links.set(`${x.id}/${data.participant_id}`, data.link);
+    ui.current = { ...ui.current, hearing: data.hearing };
+    $("#a-name").value = "";
+    setStatus("console.added_ok", { name });
+    await refresh();
+    focusById(`copy-${data.participant_id}`);
+  } catch (err) {
+    actionsError(err);
+  }
+}
+
+function renderActions() {
+  const x = ui.current.hearing;
+  const cancelled = x.status === "cancelled";
+  const over = ui.current.state && ui.current.state.phase === "adjourned";
+  $("#hp-actions").hidden = cancelled || over;
+  $("#hp-close").hidden = over;
+  $("#hp-reschedule").hidden = over;
+  $("#add-form").hidden = over;
+  const select = $("#a-role");
+  const chosen = select.value || "party";
+  clear(select);
+  for (const r of Object.keys(ui.me?.roles || {})) {
+    select.append(h("option", { value: r, selected: r === chosen }, roleName(r)));
+  }
 }
 
 function renderHearing() {
@@ -337,6 +484,7 @@ function renderHearing() {
       st.recording !== "off" ? t(`rec.${st.recording}`) : null].filter(Boolean).join(" · ")
     : t("console.not_opened");
   $("#hp-created").textContent = `${x.created_by || "—"} · ${fmtDateTime(x.created_at, "short")}`;
+  renderActions();
   renderService();
   renderEvents();
   renderHearingRecord();
@@ -454,7 +602,7 @@ function renderService() {
     const status = latest ? latest.status : "none";
     const url = ui.links.get(`${x.id}/${p.id}`);
     const linkCell = h("td", { class: "link-cell" });
-    if (url && latest && !latest.revoked) {
+    if (url && latest && !latest.revoked && x.status !== "cancelled") {
       const field = h("input", {
         type: "text", readonly: true, value: url, class: "link-field", id: `link-${p.id}`,
         "aria-label": t("console.link_aria", { name: p.name }),
@@ -554,6 +702,7 @@ function renderEvents() {
       else if (key === "scheduled_at" || ((key === "from" || key === "to") && /^\d{4}-\d\d-\d\dT/.test(String(value)))) {
         value = fmtDateTime(value, "short");
       } else if ((key === "from" || key === "to") && value === "main") value = t("caucus.main");
+      else if (e.type === "closed" && key === "from" && hasKey(`phase.${value}`)) value = t(`phase.${value}`);
       else if (key === "sha256") value = `${String(value).slice(0, 12)}…`;
       details.push(`${t(`ev.field.${key}`)}: ${value}`);
     }
@@ -604,6 +753,20 @@ function main() {
       return false;
     },
   });
+  $("#links-copy-all").addEventListener("click", copyAllLinks);
+  $("#links-print").addEventListener("click", printLinks);
+  $("#hp-reschedule").addEventListener("click", () => showAction("reschedule"));
+  $("#reschedule-form").addEventListener("submit", submitReschedule);
+  $("#reschedule-no").addEventListener("click", () => { showAction(null); $("#hp-reschedule").focus(); });
+  $("#hp-cancel").addEventListener("click", () => showAction("cancel"));
+  $("#cancel-no").addEventListener("click", () => { showAction(null); $("#hp-cancel").focus(); });
+  $("#cancel-yes").addEventListener("click", () => changeHearing("DELETE", undefined,
+    "console.cancelled_ok", () => ({})));
+  $("#add-form").addEventListener("submit", submitAdd);
+  $("#hp-close").addEventListener("click", () => showAction("close"));
+  $("#close-no").addEventListener("click", () => { showAction(null); $("#hp-close").focus(); });
+  $("#close-yes").addEventListener("click", () => changeHearing("POST", undefined,
+    "console.closed_ok", () => ({}), "/close"));
   ui.records = new Records({
     hearings: () => ui.hearings,
     failed: (err) => {
