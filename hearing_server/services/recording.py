@@ -170,6 +170,7 @@ class RecordingService:
             on_error=lambda exc: self._failed(hearing.id, exc),
             label=track.source.value if track.source.value == "screen" else None,
             source=track.source.value,
+            language=track.language,
         )
 
         def sink(frame: EncodedFrame) -> None:
