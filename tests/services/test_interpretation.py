@@ -58,6 +58,9 @@ async def test_an_interpreters_channel_reaches_the_party_and_is_recorded_with_it
     own = [m for m in media if m["participant_id"] == "interpreter"
            and m.get("source") == "microphone"]
     assert own and all("language" not in m for m in own)
+    # its own lane: the channel's track is never the interpreter's microphone's
+    assert {m["track"] for m in channel} == {"interpreter-audio-interpretation"}
+    assert not {m["track"] for m in channel} & {m["track"] for m in own}
 
 
 async def test_only_an_interpreter_may_publish_interpretation_and_it_names_a_language(
