@@ -3,9 +3,13 @@ offers 'Listen to: floor / interpretation (language)' and plays it over a lowere
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pytest
+
+from recording.verify import verify_folder
 
 from .conftest import Server, new_page, shot
 from .helpers import enter, people
@@ -34,6 +38,9 @@ def test_a_party_listens_to_the_interpretation_over_a_lowered_floor(server: Serv
         enter(interp, who["interpreter"]["link"], room=False)
         judge.click(f"#admit-{who['party']['id']}")
         judge.click(f"#admit-{who['interpreter']['id']}")
+        judge.click("#conduct-start")  # a court hearing records from the start
+        expect(judge.locator("#recording-badge")).to_have_attribute("data-recording", "on",
+                                                                    timeout=10000)
         expect(party.locator("#screen-room")).to_be_visible(timeout=15000)
         expect(interp.locator("#screen-room")).to_be_visible(timeout=15000)
         interp.wait_for_function(
@@ -75,6 +82,21 @@ def test_a_party_listens_to_the_interpretation_over_a_lowered_floor(server: Serv
         assert all(a["volume"] == (0 if a["source"] == "interpretation" else 1)
                    for a in audios), audios
         assert not party.js_errors and not interp.js_errors, (party.js_errors, interp.js_errors)
+        judge.click("#conduct-adjourn")
+        judge.click("#adjourn-yes")
+        expect(judge.locator("#screen-ended")).to_be_visible(timeout=15000)
     finally:
         for p in (interp, party, judge):
             p.context.close()
+    # the interpretation is in the sealed record as its own track, labelled with its language
+    folder = server.data_dir / "records" / created["hearing_id"]
+    for _ in range(100):  # the seal completes just after the pages are told
+        if (folder / "seal.json").exists():
+            break
+        time.sleep(0.1)
+    assert verify_folder(folder).ok
+    manifest = json.loads((folder / "manifest.json").read_text())
+    channel = [e["media"] for e in manifest["entries"]
+               if e.get("media") and e["media"].get("source") == "interpretation"]
+    assert channel and {(m["participant_id"], m["language"]) for m in channel} == {
+        (who["interpreter"]["id"], "fr")}
