@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import socketio
 from aiohttp import web
@@ -37,6 +38,8 @@ from .api.exhibits import routes as exhibit_routes
 from .api.health import READINESS, Readiness
 from .api.health import routes as health_routes
 from .api.metrics import METRICS_REGISTRY, CountedRecordingEvents, NodeMetrics, metrics
+from .api.reception import RECEPTION, RECEPTION_LOCK
+from .api.reception import routes as reception_routes
 from .api.records import EXPORTS, PLAYER, RECORDS
 from .api.records import routes as record_routes
 from .api.routes import (
@@ -53,7 +56,9 @@ from .api.routes import (
 from .api.serving import SERVING
 from .api.serving import routes as serving_routes
 from .auth.tokens import TokenService
+from .domain.commands import Conduct, ConductAction
 from .domain.errors import HearingError
+from .domain.reception import QueueLimits, ReceptionQueue, parse_hours
 from .mail import SmtpMailer
 from .relay.candidates import CandidatePolicy
 from .relay.metrics import RelayCollector
@@ -71,6 +76,7 @@ from .services.mediation import MediationService
 from .services.minutes import MinutesService
 from .services.moderation import ModerationService
 from .services.player import PlayerService
+from .services.reception import ReceptionService
 from .services.recording import RecordingService
 from .services.recording_events import RecordingAlerts
 from .services.records import RecordsService
@@ -324,6 +330,16 @@ def build_app(settings: Settings) -> web.Application:
     app[EXPORTS] = settings.data_dir / "exports"
     app[HEARINGS] = hearings
     app[SERVING] = serving
+    app[RECEPTION] = ReceptionService(
+        ReceptionQueue(settings.reception_topics, QueueLimits(
+            settings.reception_queue_max, settings.reception_per_address,
+            settings.reception_expire_after)),
+        parse_hours(settings.reception_hours or "mon-sun 00:00-24:00",
+                    settings.reception_holidays, ZoneInfo(settings.reception_timezone)),
+        hearings, notifier=notifier, recorded=settings.reception_recorded,
+        adjourn=lambda hid: services.moderation.conduct(
+            hid, "staff", Conduct(ConductAction.ADJOURN)))
+    app[RECEPTION_LOCK] = asyncio.Lock()
     app[STAFF] = StaffService(store, tokens,
                               attempts_per_account=settings.sign_in_attempts_per_account,
                               attempts_per_address=settings.sign_in_attempts_per_address,
@@ -348,6 +364,7 @@ def build_app(settings: Settings) -> web.Application:
     app.add_routes(exhibit_routes)
     app.add_routes(account_routes)
     app.add_routes(serving_routes)
+    app.add_routes(reception_routes)
     add_pages(app)
 
     # resources, closed in the reverse order: store last

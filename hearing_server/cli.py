@@ -54,7 +54,7 @@ EXIT_INTERNAL = 70
 EXIT_BY_CODE = {"config.": EXIT_CONFIG, "data_dir.": EXIT_DATA_DIR,
                 "backup.": EXIT_DATA_DIR, "listen.": EXIT_LISTEN, "tty.": EXIT_NO_TTY}
 
-ROLES = ["judge", "clerk", "mediator", "admin"]
+ROLES = ["judge", "clerk", "mediator", "admin", "reception"]
 PARTICIPANT_ROLES = ("judge", "clerk", "mediator", "party", "counsel", "witness",
                      "interpreter", "observer")
 

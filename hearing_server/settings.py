@@ -101,6 +101,21 @@ class Settings:
     service_max_document_bytes: int = 10 * 2**20
     #: A service link works this many seconds after it was served.
     service_link_ttl: int = 30 * 24 * 3600
+    #: Remote reception desk: the topics a visitor picks from, the opening hours
+    #: ("mon-fri 09:00-12:00,13:30-17:00; sat 09:00-12:00", empty: always open), the
+    #: holidays (ISO dates) and the desk's time zone (an IANA name).
+    reception_topics: tuple[str, ...] = ("Case enquiry", "Filing", "Other")
+    reception_hours: str = ""
+    reception_holidays: tuple[str, ...] = ()
+    reception_timezone: str = "UTC"
+    #: Visitors waiting at once, waiting entries per client address, and seconds
+    #: without a heartbeat from the visitor's page before the entry is abandoned.
+    reception_queue_max: int = 50
+    reception_per_address: int = 2
+    reception_expire_after: float = 60.0
+    #: Whether reception calls are recorded (the visitor is told before joining); each
+    #: recorded call is sealed into a reception record like a hearing's
+    reception_recorded: bool = False
 
     @property
     def base_url(self) -> str:
@@ -158,6 +173,9 @@ def _coerce(name: str, value: Any) -> Any:
             if not url.startswith(("turn:", "turns:")):
                 raise ValueError(f"{url!r} is not a turn: or turns: URL")
         return urls
+    if name in ("reception_topics", "reception_holidays"):
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(str(i).strip() for i in items if str(i).strip())
     if name == "trusted_proxies":
         items = value.split(",") if isinstance(value, str) else list(value)
         out = tuple(str(i).strip() for i in items if str(i).strip())

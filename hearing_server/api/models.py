@@ -216,8 +216,9 @@ def models_used(model: type[Model]) -> list[type[Model]]:
 
 # ---- the bodies -----------------------------------------------------------------------------
 
-ROLES = ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter", "observer")
-STAFF_ROLES = ("judge", "clerk", "mediator", "admin")
+ROLES = ("judge", "clerk", "mediator", "party", "counsel", "witness", "interpreter", "observer",
+         "reception", "visitor")
+STAFF_ROLES = ("judge", "clerk", "mediator", "admin", "reception")
 
 
 @dataclass(frozen=True)
@@ -537,6 +538,94 @@ class Acknowledged(Model):
     acknowledged: dict[str, Any] = field(metadata=describe("at, from, typed_name"))
 
 
+# ---- the remote reception desk (issue 16) -----------------------------------------------
+
+@dataclass(frozen=True)
+class ReceptionDesk(Model):
+    open: bool
+    topics: list[str]
+    opens_at: str | None = field(metadata=describe("when the desk opens next (ISO 8601)"))
+    waiting: int
+    recorded: bool = field(default=False, metadata=describe(
+        "the court records reception calls (the visitor is told before joining)"))
+
+
+@dataclass(frozen=True)
+class ReceptionJoin(Model):
+    closed = True
+    name: str = field(metadata=describe("the visitor's name", max_length=80))
+    topic: str = field(metadata=describe("one of the desk's topics", max_length=80))
+    case_number: str | None = field(default=None, metadata=describe(max_length=40))
+    contact: str | None = field(default=None, metadata=describe(
+        "a telephone number or e-mail address", max_length=120))
+
+
+@dataclass(frozen=True)
+class ReceptionMine(Model):
+    closed = True
+    visitor_id: str = field(metadata=describe(max_length=40))
+    secret: str = field(metadata=describe("the secret the join answered", max_length=80))
+
+
+@dataclass(frozen=True)
+class ReceptionStatus(Model):
+    visitor_id: str
+    state: str = field(metadata=describe(enum=("waiting", "taken", "left", "expired", "ended")))
+    place: int | None = field(default=None, metadata=describe("1: next to be taken"))
+    estimated_wait: int | None = field(default=None, metadata=describe("seconds"))
+    link: str | None = field(default=None, metadata=describe("the join link, once taken"))
+    secret: str | None = field(default=None, metadata=describe("only in the join's answer"))
+    transferred: bool | None = field(default=None, metadata=describe(
+        "passed on to another staff member (keeping the place)"))
+
+
+@dataclass(frozen=True)
+class ReceptionQueueView(Model):
+    waiting: list[dict[str, Any]]
+    calls: list[dict[str, Any]]
+    staff_on_duty: int
+
+
+@dataclass(frozen=True)
+class ReceptionTake(Model):
+    closed = True
+    visitor_id: str | None = field(default=None, metadata=describe(
+        "the chosen visitor; none: the next", max_length=40))
+
+
+@dataclass(frozen=True)
+class ReceptionTransfer(Model):
+    closed = True
+    to: str = field(metadata=describe("the username of a reception staff member or clerk",
+                                      max_length=80))
+
+
+@dataclass(frozen=True)
+class ReceptionTaken(Model):
+    visitor: dict[str, Any]
+    hearing_id: str
+    link: str = field(metadata=describe("the staff member's join link into the call"))
+
+
+@dataclass(frozen=True)
+class ReceptionEnd(Model):
+    closed = True
+    outcome: str = field(default="", metadata=describe(max_length=80))
+    note: str = field(default="", metadata=describe(max_length=1000))
+
+
+@dataclass(frozen=True)
+class ReceptionVisitor(Model):
+    visitor: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReceptionLog(Model):
+    date: str
+    visitors: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
 #: component schemas of what the domain serialises itself
 DOMAIN_SCHEMAS: dict[str, dict[str, Any]] = {
     "Hearing": {"type": "object", "required": ["id", "case_number", "kind", "status"],
@@ -550,7 +639,9 @@ DOMAIN_SCHEMAS: dict[str, dict[str, Any]] = {
                     "created_by": {"type": "string"}, "created_at": {"type": "string"},
                     "presiding": {"type": "string"},
                     "clerks": {"type": "array", "items": {"type": "string"}},
-                    "rescheduled_at": {"type": "number"}}},
+                    "rescheduled_at": {"type": "number"},
+                    "recorded": {"type": "boolean", "description":
+                                 "false: a reception call the court does not record"}}},
     "LinkRecord": {"type": "object", "properties": {
         "link_id": {"type": "string"}, "participant_id": {"type": "string"},
         "issued_at": {"type": "number"}, "expires_at": {"type": "number"},

@@ -318,4 +318,5 @@ def add_pages(app: web.Application) -> None:
     app.router.add_get("/join", page("join.html"))
     app.router.add_get("/console", page("console.html"))
     app.router.add_get("/service", page("service.html"))
+    app.router.add_get("/reception", page("reception.html"))
     app.router.add_static("/static", app[WEB_ROOT], show_index=False)

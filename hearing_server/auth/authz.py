@@ -9,7 +9,8 @@ A staff member's *seat* in a hearing is what relates them to it:
   mediator (a mediation); a judge never presides a mediation and a mediator never a
   court hearing, whatever the hearing record says;
 - ``clerk``: a clerk account, or an API key with the clerk role, listed in the
-  hearing's assigned clerks (the clerk or key that scheduled it is assigned at creation).
+  hearing's assigned clerks (the clerk or key that scheduled it is assigned at creation);
+  a reception staff account has this seat in the reception calls it took.
 
 An admin manages accounts and API keys and has no seat in any hearing. The operator
 (the command line on the node, which holds the data folder and its secrets anyway)
@@ -38,6 +39,8 @@ class Action(str, Enum):
     RECORDS_READ = "records.read"        # manifest, attendance, play, download, export,
     #                                      verify, composite
     ACCOUNTS_MANAGE = "accounts.manage"  # staff accounts and API keys
+    RECEPTION_DESK = "reception.desk"    # the reception queue: take, end, log (clerks and
+    #                                      reception staff)
 
 
 class Scope(str, Enum):
@@ -54,7 +57,10 @@ class Seat(str, Enum):
 
 
 J, C, M, A = StaffRole.JUDGE, StaffRole.CLERK, StaffRole.MEDIATOR, StaffRole.ADMIN
+R = StaffRole.RECEPTION
 HEARING_STAFF = frozenset({J, C, M})
+#: reception staff see and act only on their own calls (they sit in them as a clerk)
+CALL_STAFF = HEARING_STAFF | {R}
 BOTH_SEATS = frozenset({Seat.PRESIDING, Seat.CLERK})
 
 
@@ -70,15 +76,16 @@ class Rule:
 
 RULES: dict[Action, Rule] = {
     Action.HEARING_CREATE: Rule(HEARING_STAFF, BOTH_SEATS, Scope.HEARINGS),
-    Action.HEARING_LIST: Rule(HEARING_STAFF, None, Scope.HEARINGS),
-    Action.HEARING_READ: Rule(HEARING_STAFF, BOTH_SEATS, Scope.HEARINGS),
+    Action.HEARING_LIST: Rule(CALL_STAFF, None, Scope.HEARINGS),
+    Action.HEARING_READ: Rule(CALL_STAFF, BOTH_SEATS, Scope.HEARINGS),
     Action.HEARING_CHANGE: Rule(HEARING_STAFF, BOTH_SEATS, Scope.HEARINGS),
     Action.HEARING_ASSIGN: Rule(HEARING_STAFF, BOTH_SEATS, Scope.HEARINGS),
-    Action.LINK_ISSUE: Rule(HEARING_STAFF, BOTH_SEATS, Scope.HEARINGS),
+    Action.LINK_ISSUE: Rule(CALL_STAFF, BOTH_SEATS, Scope.HEARINGS),
     Action.RECORDS_LIST: Rule(frozenset({J, C}), None, Scope.RECORDS, Code.RECORDS_FORBIDDEN),
     Action.RECORDS_READ: Rule(frozenset({J, C}), BOTH_SEATS, Scope.RECORDS,
                               Code.RECORDS_FORBIDDEN),
     Action.ACCOUNTS_MANAGE: Rule(frozenset({A}), None, Scope.ACCOUNTS),
+    Action.RECEPTION_DESK: Rule(frozenset({C, R}), None, Scope.HEARINGS),
 }
 
 #: Who may preside which kind of hearing.
@@ -90,7 +97,7 @@ def seat(who: StaffClaims, hearing: Hearing) -> Seat | None:
     if (who.kind == PrincipalKind.ACCOUNT and hearing.presiding == who.username
             and PRESIDES[hearing.kind] is who.role):
         return Seat.PRESIDING
-    if who.role is C and who.username in hearing.clerks:
+    if who.role in (C, R) and who.username in hearing.clerks:
         return Seat.CLERK
     return None
 

@@ -185,6 +185,16 @@ class Code(StrEnum):
     SERVICE_MAIL_NOT_CONFIGURED = "serve.mail_not_configured"
     # issue 14: the court's control of the room
     SCREEN_NOT_ALLOWED = "screen.not_allowed"
+    # the remote reception desk (issue 16)
+    RECEPTION_CLOSED = "reception.closed"
+    RECEPTION_TOPIC_UNKNOWN = "reception.topic_unknown"
+    RECEPTION_TOO_MANY = "reception.too_many"
+    RECEPTION_QUEUE_FULL = "reception.queue_full"
+    RECEPTION_NOT_FOUND = "reception.not_found"
+    RECEPTION_NOT_WAITING = "reception.not_waiting"
+    # issue 16: transfer at the reception desk
+    RECEPTION_BAD_TRANSFER = "reception.bad_transfer"
+    RECEPTION_NOT_RECORDED = "reception.not_recorded"
 
 
 @dataclass(frozen=True)
@@ -345,6 +355,17 @@ CATALOGUE: dict[Code, Spec] = {
         K.UNAVAILABLE, "the court has no mail server configured (smtp_host)"),
     # issue 14: the court's control of the room
     C.SCREEN_NOT_ALLOWED: Spec(K.DENIED, "the court has not allowed this person to share a screen"),
+    C.RECEPTION_CLOSED: Spec(K.CONFLICT, "the reception desk is closed now (opens_at says when)"),
+    C.RECEPTION_TOPIC_UNKNOWN: Spec(K.INVALID, "not one of the court's reception topics"),
+    C.RECEPTION_TOO_MANY: Spec(K.RATE_LIMITED, "this address already waits in the queue"),
+    C.RECEPTION_QUEUE_FULL: Spec(K.UNAVAILABLE, "the reception queue is full"),
+    C.RECEPTION_NOT_FOUND: Spec(K.NOT_FOUND, "no such visitor in the queue"),
+    C.RECEPTION_NOT_WAITING: Spec(K.CONFLICT,
+                                  "the visitor is not waiting (or the call is not yours)"),
+    # issue 16: transfer at the reception desk
+    C.RECEPTION_BAD_TRANSFER: Spec(K.INVALID, "the transfer's target is not reception staff "
+                                   "or a clerk, or already has the visitor"),
+    C.RECEPTION_NOT_RECORDED: Spec(K.CONFLICT, "the court does not record reception calls"),
 }
 
 

@@ -53,6 +53,8 @@ class Hearing:
     #: When the hearing was last rescheduled (Unix time; 0: never): links issued before
     #: then follow the new schedule rather than the lifetime they were signed with.
     rescheduled_at: float = 0.0
+    #: Whether the hearing may be recorded (a reception call only if the court says so).
+    recorded: bool = True
 
     def participant(self, pid: str) -> ParticipantSpec | None:
         for p in self.participants:
@@ -107,6 +109,7 @@ class Hearing:
             "presiding": self.presiding,
             "clerks": list(self.clerks),
             "rescheduled_at": self.rescheduled_at,
+            "recorded": self.recorded,
         }
 
     @classmethod
@@ -129,6 +132,7 @@ class Hearing:
             clerks=(tuple(str(c) for c in d["clerks"]) if "clerks" in d
                     else _legacy_clerks(d.get("created_by", ""))),
             rescheduled_at=float(d.get("rescheduled_at") or 0.0),
+            recorded=bool(d.get("recorded", True)),
         )
 
 
@@ -202,7 +206,8 @@ def parse_participants(raw: Any, kind: HearingKind) -> tuple[ParticipantSpec, ..
         out.append(ParticipantSpec(ParticipantId(pid) if pid else new_participant_id(), name, role))
     if len({p.id for p in out}) != len(out):
         raise InvalidInput("participant ids must be unique")
-    hosts = {Role.JUDGE} if kind is HearingKind.HEARING else {Role.MEDIATOR}
+    # a reception call is a hearing conducted by the reception staff member
+    hosts = {Role.JUDGE, Role.RECEPTION} if kind is HearingKind.HEARING else {Role.MEDIATOR}
     if not any(p.role in hosts for p in out):
         host = "judge" if kind is HearingKind.HEARING else "mediator"
         raise InvalidInput(f"a {kind.value} needs a {host}", code=Code.HEARING_NO_HOST)

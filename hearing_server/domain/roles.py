@@ -14,6 +14,8 @@ class Role(str, Enum):
     WITNESS = "witness"
     INTERPRETER = "interpreter"
     OBSERVER = "observer"
+    RECEPTION = "reception"  # court staff in a reception call (they conduct it)
+    VISITOR = "visitor"      # the member of the public in a reception call
 
 
 class StaffRole(str, Enum):
@@ -21,6 +23,7 @@ class StaffRole(str, Enum):
     CLERK = "clerk"
     MEDIATOR = "mediator"
     ADMIN = "admin"
+    RECEPTION = "reception"  # staff on duty at the remote reception desk
 
 
 class Capability(str, Enum):
@@ -57,6 +60,11 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.WITNESS: frozenset({C.PUBLISH, C.SUBSCRIBE}),
     Role.INTERPRETER: frozenset({C.PUBLISH, C.SUBSCRIBE}),
     Role.OBSERVER: frozenset({C.SUBSCRIBE}),
+    Role.RECEPTION: frozenset(
+        {C.PUBLISH, C.SHARE_SCREEN, C.SUBSCRIBE, C.ENTER_DIRECTLY, C.SEE_LOBBY, C.ADMIT,
+         C.MODERATE, C.RECORD, C.CONDUCT}
+    ),
+    Role.VISITOR: frozenset({C.PUBLISH, C.SUBSCRIBE}),
 }
 
 #: What *staff accounts* (judge, clerk, mediator, admin) may do outside a room, per

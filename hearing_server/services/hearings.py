@@ -58,7 +58,7 @@ class HearingService:
                                        code=Code.HEARING_BAD_ASSIGNMENT)
                 continue
             account = await self._store.get_staff(clerk)
-            if account is None or account.role is not StaffRole.CLERK:
+            if account is None or account.role not in (StaffRole.CLERK, StaffRole.RECEPTION):
                 raise InvalidInput(f"{clerk!r} is not a clerk's account",
                                    code=Code.HEARING_BAD_ASSIGNMENT)
 

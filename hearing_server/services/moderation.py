@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from ..domain import commands as c
+from ..domain.errors import Code, Conflict
 from ..domain.hearing import HearingKind
 from ..domain.session import Event, Session
 from .ice import IceServers
@@ -102,8 +103,10 @@ class ModerationService:
     async def conduct(self, hearing_id: str, actor: str, cmd: c.Conduct) -> None:
         hearing = await self._work.hearing(hearing_id)
         await self._work.apply(hearing, CONDUCT[cmd.action](actor))
-        if cmd.action is c.ConductAction.START and hearing.kind is HearingKind.HEARING:
-            # a court hearing is recorded from the moment it opens
+        if (cmd.action is c.ConductAction.START and hearing.kind is HearingKind.HEARING
+                and hearing.recorded):
+            # a court hearing (a reception call if the court records them) is recorded
+            # from the moment it opens
             await self._work.apply(hearing, lambda s: s.set_recording(actor, "start", ""))
         if cmd.action is c.ConductAction.ADJOURN:
             await self._relay.close_hearing(hearing_id)
@@ -115,5 +118,8 @@ class ModerationService:
 
     async def recording(self, hearing_id: str, actor: str, cmd: c.Recording) -> None:
         hearing = await self._work.hearing(hearing_id)
+        if not hearing.recorded:
+            raise Conflict("the court does not record these calls",
+                           code=Code.RECEPTION_NOT_RECORDED)
         await self._work.apply(hearing,
                                lambda s: s.set_recording(actor, cmd.action, cmd.reason))

@@ -46,7 +46,8 @@ def test_every_code_the_protocol_document_names_is_in_the_catalogue() -> None:
     events = set(CLIENT_EVENTS) | {
         "exhibit.shown", "media.held_back", "media.offer", "media.answer", "media.candidate",
         "media.ready", "media.tracks", "media.publish", "media.unpublish", "mute.request",
-        "recording.failed", "node.moving", "media.closed", "screen.allowed", "screen.stopped"}
+        "recording.failed", "node.moving", "media.closed", "screen.allowed", "screen.stopped",
+        "reception.transferred"}
     unknown = {n for n in named - codes - events
                if n.split(".")[0] in families and not n.endswith((".txt", ".json"))}
     assert unknown == set()

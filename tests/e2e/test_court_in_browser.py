@@ -453,7 +453,9 @@ def test_a_witness_is_held_sent_back_excused_and_recalled(server: Server,
         judge.click("#enter-btn")
         expect(judge.locator("#screen-room")).to_be_visible(timeout=15000)
         # -- held in the lobby while the hearing is locked; the judge is told and admits
-        judge.check("#lock-toggle")
+        # (a state update may redraw the toggle before the ack: the badge is the truth)
+        judge.click("#lock-toggle")
+        expect(judge.locator("#lock-badge")).to_be_visible()
         witness_enters()
         expect(witness.locator("#lobby-phase")).to_contain_text("The court knows you are waiting")
         expect(judge.locator("#lobby-alert")).to_have_text("Wes Witness is waiting in the lobby.")

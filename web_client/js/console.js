@@ -5,6 +5,8 @@ import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, onLanguageChange,
 } from "./i18n.js";
 import { Records } from "./records.js";
+import { Serving } from "./serving.js";
+import { ReceptionDesk } from "./reception_desk.js";
 
 const REFRESH_MS = 5000;
 
@@ -113,6 +115,10 @@ function renderWho() {
 
 async function openWorkspace() {
   renderWho();
+  // reception staff work at the desk: they schedule no hearings and read no recordings
+  const reception = ui.me && ui.me.role === "reception";
+  $("#new-hearing-btn").hidden = reception;
+  $("#recordings-btn").hidden = reception;
   showScreen("workspace", $("#hearings-heading"));
   await loadHearings();
   showDetail("empty");
@@ -163,6 +169,8 @@ function showDetail(which) {
   $("#schedule-panel").hidden = which !== "schedule";
   $("#hearing-panel").hidden = which !== "hearing";
   $("#records-panel").hidden = which !== "records";
+  $("#reception-panel").hidden = which !== "reception";
+  if (ui.reception) ui.reception.active(which === "reception");
   $("#recordings-btn").classList.toggle("is-active", which === "records");
   if (which !== "records" && ui.records) ui.records.closeRecord();
   if (which !== "hearing") {
@@ -178,7 +186,8 @@ function participantRow(name = "", role = "party") {
   const n = $("#participant-rows").children.length + 1;
   const id = `p-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const roleSelect = h("select", { id: `${id}-role`, class: "p-role" },
-    Object.keys(ui.me?.roles || {}).map((r) => h("option", { value: r, selected: r === role, dataset: { role: r } }, roleName(r))));
+    // the reception call roles are given by the reception desk only
+    Object.keys(ui.me?.roles || {}).filter((r) => r !== "reception" && r !== "visitor").map((r) => h("option", { value: r, selected: r === role, dataset: { role: r } }, roleName(r))));
   const row = h("div", { class: "participant-row", dataset: { row: String(n) } },
     h("div", { class: "field" },
       h("label", { for: `${id}-name`, class: "p-name-label" }, t("console.p_name", { n })),
@@ -331,6 +340,7 @@ function renderHearing() {
   renderService();
   renderEvents();
   renderHearingRecord();
+  if (ui.serving) ui.serving.render();
 }
 
 /** The hearing's case record, asked for when the hearing opens and when its phase moves on
@@ -399,6 +409,7 @@ async function refresh() {
     const after = detail.state ? `${detail.state.phase}/${detail.state.recording}` : "";
     if (ui.hearingRecord === undefined || before !== after) loadHearingRecord();
     ui.serviceAt = Date.now();
+    ui.serving.refresh();
   } catch (err) {
     if (err.status === 401) return signOut();
     setStatus(() => errorText(err), {}, "error");
@@ -582,6 +593,17 @@ function main() {
   });
   $("#hearing-filter").addEventListener("input", renderHearings);
   $("#service-refresh").addEventListener("click", refresh);
+  ui.serving = new Serving({
+    hearing: () => (ui.current ? ui.current.hearing : null),
+    status: setStatus,
+    failed: (err) => {
+      if (err && err.status === 401) {
+        signOut();
+        return true;
+      }
+      return false;
+    },
+  });
   ui.records = new Records({
     hearings: () => ui.hearings,
     failed: (err) => {
@@ -593,6 +615,21 @@ function main() {
     },
   });
   $("#recordings-btn").addEventListener("click", () => openRecords());
+  ui.reception = new ReceptionDesk({
+    status: setStatus,
+    failed: (err) => {
+      if (err && err.status === 401) {
+        signOut();
+        return true;
+      }
+      return false;
+    },
+  });
+  $("#reception-btn").addEventListener("click", () => {
+    setStatus(null);
+    showDetail("reception");
+    $("#rcp-heading").focus();
+  });
   $("#hp-open-record").addEventListener("click", () => {
     if (ui.current) openRecords(ui.current.hearing.id);
   });

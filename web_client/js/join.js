@@ -329,6 +329,14 @@ function openSocket(base) {
   socket.on("minute", (d) => { if (app.room && app.room.desk) app.room.desk.minuteArrived(d); });
   socket.on("exhibit", (d) => { if (app.room && app.room.desk) app.room.desk.exhibitArrived(d); });
   socket.on("exhibit.shown", (d) => { if (app.room && app.room.desk && d) app.room.desk.show(d); });
+  socket.on("reception.transferred", () => {
+    if (!app.room) return;
+    app.room.notice("reception-transferred", {
+      tone: "info",
+      text: () => t("room.reception_transferred"),
+      actions: [{ label: () => t("common.dismiss"), run: () => app.room.dismiss("reception-transferred") }],
+    });
+  });
   socket.on("media.offer", (offer) => { if (app.media && app.inRoom) app.media.offer(offer); });
   socket.on("media.tracks", (d) => { if (app.media && d) app.media.updateTracks(d.tracks); });
   socket.on("media.held_back", (d) => {

@@ -14,7 +14,7 @@ export function can(role, capability) {
 
 /** Order people are listed in: the bench first, the gallery last. */
 export function roleRank(role) {
-  const i = ["judge", "mediator", "clerk", "counsel", "party", "witness", "interpreter", "observer"].indexOf(role);
+  const i = ["judge", "mediator", "reception", "clerk", "counsel", "party", "visitor", "witness", "interpreter", "observer"].indexOf(role);
   return i < 0 ? 99 : i;
 }
 
