@@ -67,6 +67,11 @@ class MediaClient:
         self._tapped: set[int] = set()
         self.pc.on("track", self._on_track)
 
+    def add_source(self, source: str, clip: Clip) -> None:
+        """Have a clip to send on ``source`` (e.g. an interpreter's ``interpretation``) when
+        the relay opens an m-line for it."""
+        self._sources[source] = ClipTrack(clip)
+
     async def use_ice_servers(self, ice_servers: list[dict[str, Any]]) -> None:
         """Gather with these STUN/TURN servers (before the first offer is applied)."""
         if self.pc.remoteDescription is not None:

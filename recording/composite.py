@@ -1,6 +1,7 @@
 """The composite viewing copy of a hearing, rendered offline from its archive.
 
-One file with every video track in a grid and every audio track mixed, placed on
+One file with every video track in a grid and every audio track mixed (the floor: an
+interpretation channel is left out, it has its own track in the record), placed on
 the hearing clock by the wall-clock starts in the manifest. It is built by one
 ``ffmpeg`` run (decode, ``overlay``/``xstack`` and ``amix``, encode), never during
 the hearing; progress comes from ``ffmpeg -progress``.
@@ -60,7 +61,10 @@ class CompositePlan:
 def plan_composite(folder: Path) -> CompositePlan:
     """Read the manifest of ``folder`` and lay its recordings on the hearing clock."""
     manifest = Manifest.load(folder)
-    media = [entry for entry in manifest.entries if entry.media is not None]
+    # the viewing copy carries the floor: an interpretation channel is in the record as
+    # its own track (the record player plays it), never mixed into the floor here
+    media = [entry for entry in manifest.entries if entry.media is not None
+             and entry.media.source != "interpretation"]
     if not media:
         raise RecordingError(COMPOSITE_EMPTY, f"{folder} holds no recording")
     start = min(entry.media.start for entry in media if entry.media)

@@ -8,6 +8,7 @@ state) stay in the domain's session.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -137,6 +138,8 @@ class MediaCandidate:
 @dataclass(frozen=True)
 class MediaPublish:
     source: Source
+    #: BCP 47 tag, for (and only for) an interpretation channel
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,26 @@ def source(value: Any) -> Source:
     try:
         return Source(value)
     except ValueError as exc:
-        raise InvalidInput("'source' must be microphone, camera or screen") from exc
+        raise InvalidInput("'source' must be microphone, camera, screen or interpretation") \
+            from exc
+
+
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")
+
+
+def _media_publish(a: Args) -> MediaPublish:
+    """An interpretation channel names its language (a BCP 47 tag such as ``zh-CN``);
+    no other source has one."""
+    src = source(a.get("source"))
+    language = a.get("language")
+    if src is not Source.INTERPRETATION:
+        if language is not None:
+            raise InvalidInput("only an interpretation channel has a 'language'")
+        return MediaPublish(src)
+    if not isinstance(language, str) or len(language) > 35 \
+            or not _LANGUAGE.fullmatch(language):
+        raise InvalidInput("'language' must be a language tag such as 'en' or 'zh-CN'")
+    return MediaPublish(src, language)
 
 
 def choice(enum: type[E], value: Any, name: str) -> E:
@@ -354,7 +376,7 @@ PARSERS: dict[str, Callable[[Args], Command]] = {
     "media.ready": lambda a: MediaReady(),
     "media.answer": _answer,
     "media.candidate": _candidate,
-    "media.publish": lambda a: MediaPublish(source(a.get("source"))),
+    "media.publish": _media_publish,
     "media.unpublish": lambda a: MediaUnpublish(source(a.get("source"))),
     "caucus.open": _caucus_open,
     "caucus.move": _caucus_move,

@@ -12,15 +12,19 @@ class Source(str, Enum):
     MICROPHONE = "microphone"
     CAMERA = "camera"
     SCREEN = "screen"
+    #: an interpreter's channel, in one language, besides their own microphone
+    INTERPRETATION = "interpretation"
 
     @property
     def kind(self) -> str:
-        return "audio" if self is Source.MICROPHONE else "video"
+        return "audio" if self in (Source.MICROPHONE, Source.INTERPRETATION) else "video"
 
 
 def may_publish(role: Role, source: Source) -> bool:
     if source is Source.SCREEN:
         return can(role, Capability.SHARE_SCREEN)
+    if source is Source.INTERPRETATION:
+        return role is Role.INTERPRETER
     return can(role, Capability.PUBLISH)
 
 
@@ -38,7 +42,7 @@ def is_forwarded(session: Session, publisher: str, source: Source) -> bool:
         return False
     if source is Source.SCREEN and not session.may_share_screen(publisher):
         return False  # the court controls screen sharing
-    if source is Source.MICROPHONE:
+    if source.kind == "audio":
         return not m.forced_audio_mute
     return not m.forced_video_mute
 

@@ -28,12 +28,15 @@ _SERIALS = itertools.count(1)
 
 
 class Producer:
-    """One incoming track of one participant (microphone, camera or screen)."""
+    """One incoming track of one participant (microphone, camera, screen or interpretation)."""
 
     def __init__(self, participant_id: str, source: Source, codec: str,
-                 receiver: RTCRtpReceiver, on_live: Callable[[Producer], None]) -> None:
+                 receiver: RTCRtpReceiver, on_live: Callable[[Producer], None],
+                 language: str | None = None) -> None:
         self.participant_id = participant_id
         self.source = source
+        #: BCP 47 tag of an interpretation channel's language
+        self.language = language
         self.kind = source.kind
         self.codec = codec
         self.receiver = receiver

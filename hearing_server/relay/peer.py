@@ -105,6 +105,8 @@ class Peer:
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.producers: dict[Source, Producer] = {}
+        #: the language of each published interpretation channel
+        self.languages: dict[Source, str] = {}
         self.publish_transceivers: dict[Source, RTCRtpTransceiver] = {}
         self.slots: list[Slot] = []
         self.closed = False
@@ -159,7 +161,8 @@ class Peer:
 
     def _make_producer(self, source: Source, receiver: RTCRtpReceiver) -> Producer:
         codec = "opus" if source.kind == "audio" else self.config.video_codec
-        producer = Producer(self.participant_id, source, codec, receiver, self._on_producer_live)
+        producer = Producer(self.participant_id, source, codec, receiver, self._on_producer_live,
+                            self.languages.get(source))
         buffer = self._buffers[source]
         producer.media_ssrc = functools.partial(publisher_ssrc, receiver, buffer)
         if isinstance(buffer, LowDelayJitterBuffer):  # a frame lost for good: a keyframe
@@ -213,7 +216,8 @@ class Peer:
                 continue
             p = slot.producer
             tracks[slot.mid] = (
-                {"participant_id": p.participant_id, "source": p.source.value, "kind": slot.kind}
+                {"participant_id": p.participant_id, "source": p.source.value, "kind": slot.kind,
+                 **({"language": p.language} if p.language else {})}
                 if p is not None else None
             )
         return tracks

@@ -120,13 +120,16 @@ class Router:
     def _producer_live(self, producer: Producer) -> None:
         self._reconcile()
 
-    async def publish(self, participant_id: str, source: Source) -> None:
+    async def publish(self, participant_id: str, source: Source,
+                      language: str | None = None) -> None:
         peer = self._peer(participant_id)
         if self.session is None or not may_publish(
             self.session.member(participant_id).role, source
         ):
             raise MediaError(f"your role may not publish a {source.value}",
                              code=Code.PERMISSION_DENIED)
+        if language is not None:
+            peer.languages[source] = language
         if peer.add_publish(source):
             peer.request_negotiation()
 

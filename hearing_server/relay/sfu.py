@@ -38,6 +38,8 @@ class Track:
     codec: str
     #: distinguishes a republished track from the one it replaced
     serial: int
+    #: BCP 47 tag of an interpretation channel's language
+    language: str | None = None
 
     @property
     def kind(self) -> str:
@@ -136,11 +138,12 @@ class Relay:
                             candidate: Mapping[str, Any]) -> None:
         await self._peer(hearing_id, participant_id).add_candidate(dict(candidate))
 
-    async def publish(self, hearing_id: str, participant_id: str, source: Source) -> None:
+    async def publish(self, hearing_id: str, participant_id: str, source: Source,
+                      language: str | None = None) -> None:
         router = self._existing(hearing_id)
         if router is None:
             raise Conflict("you have no media connection", code=Code.MEDIA_NOT_CONNECTED)
-        await router.publish(participant_id, source)
+        await router.publish(participant_id, source, language)
 
     async def unpublish(self, hearing_id: str, participant_id: str, source: Source) -> None:
         router = self._existing(hearing_id)
@@ -163,7 +166,7 @@ class Relay:
     @staticmethod
     def _track(hearing_id: str, producer: Producer) -> Track:
         return Track(hearing_id, producer.participant_id, producer.source, producer.codec,
-                     producer.serial)
+                     producer.serial, producer.language)
 
     def _producer(self, track: Track) -> Producer | None:
         router = self._existing(track.hearing_id)

@@ -40,9 +40,11 @@ class MediaService:
             if not session.may_share_screen(actor):
                 raise PermissionDenied("the court has not allowed you to share your screen",
                                        code=Code.SCREEN_NOT_ALLOWED)
-        await self._relay.publish(hearing_id, actor, cmd.source)
-        self._work.events.append(hearing_id, Event("publish", actor, actor,
-                                                   {"source": cmd.source.value}))
+        await self._relay.publish(hearing_id, actor, cmd.source, cmd.language)
+        detail: dict[str, str] = {"source": cmd.source.value}
+        if cmd.language is not None:
+            detail["language"] = cmd.language
+        self._work.events.append(hearing_id, Event("publish", actor, actor, detail))
         await self._work.publish(hearing)
 
     async def unpublish(self, hearing_id: str, actor: str, cmd: c.MediaUnpublish) -> None:

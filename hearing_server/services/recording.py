@@ -168,8 +168,12 @@ class RecordingService:
             48000 if kind == "audio" else 90000,
             request_keyframe=lambda: self._relay.request_keyframe(track),
             on_error=lambda exc: self._failed(hearing.id, exc),
-            label=track.source.value if track.source.value == "screen" else None,
+            # a screen or an interpretation channel is its own lane, never taken for the
+            # camera or the microphone of the same person
+            label=track.source.value if track.source.value in ("screen", "interpretation")
+            else None,
             source=track.source.value,
+            language=track.language,
         )
 
         def sink(frame: EncodedFrame) -> None:

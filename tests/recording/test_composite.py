@@ -4,6 +4,7 @@ import array
 import asyncio
 import math
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,20 @@ def test_segments_of_a_track_form_runs_split_at_gaps(tmp_path: Path) -> None:
         ("p1-audio", 0.5, 1, 30.5),
         ("p1-video", 200.0, 1, 210.0),
     ]
+
+
+def test_an_interpretation_channel_is_not_mixed_into_the_floor(tmp_path: Path) -> None:
+    manifest = Manifest.create(tmp_path, "H-1", "C-1")
+    for number, (track, kind) in enumerate([("p1-video", "video"), ("p1-audio", "audio"),
+                                            ("i1-audio", "audio"),
+                                            ("i1-audio-interpretation", "audio")]):
+        details = media(track, kind, 0.0, 10.0)
+        if track.endswith("interpretation"):
+            details = replace(details, source="interpretation", language="fr")
+        manifest.append_file(f"media/{track}-{number}.webm", sha256="00" * 32, size=1,
+                             media=details)
+    plan = plan_composite(tmp_path)
+    assert [r.track for r in plan.runs] == ["p1-video", "p1-audio", "i1-audio"]
 
 
 def test_hearing_without_recordings_has_no_composite(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bench.media import cached_clips
+from hearing_server.domain.policy import Source
 from hearing_server.domain.roles import Role
 from hearing_server.domain.session import Presence
 from hearing_server.relay.peer import PeerConfig
@@ -130,5 +132,31 @@ async def test_subscribers_hear_when_a_publisher_stops_sharing_or_leaves() -> No
         await h.router.disconnect("party", "left")
         await wait_for(lambda: not any(
             t and t["participant_id"] == "party" for t in judge.tracks.values()), 5)
+    finally:
+        await h.close()
+
+
+async def test_interpretation_follows_the_interpreter_into_a_caucus_room() -> None:
+    h = Harness()
+    try:
+        await h.join("mediator", Role.MEDIATOR)
+        party = await h.join("party", Role.PARTY)
+        other = await h.join("other", Role.PARTY)
+        interpreter = await h.join("interpreter", Role.INTERPRETER)
+        interpreter.add_source("interpretation", cached_clips()[1])
+        await h.router.publish("interpreter", Source.INTERPRETATION, "fr")
+        await wait_for(lambda: party.frames_from("interpreter", "interpretation") > 10
+                       and other.frames_from("interpreter", "interpretation") > 10, 15)
+        assert h.router.peers["interpreter"].producers[Source.INTERPRETATION].language == "fr"
+        for pid in ("party", "interpreter"):
+            h.session.members[pid].room = "caucus-1"
+        h.apply()
+        await asyncio.sleep(0.5)
+        left_out = other.frames_from("interpreter", "interpretation")
+        heard = party.frames_from("interpreter", "interpretation")
+        await wait_for(lambda: party.frames_from("interpreter", "interpretation") > heard + 25,
+                       10)
+        assert other.frames_from("interpreter", "interpretation") <= left_out + 2
+        assert interpreter.frames_from("mediator", "microphone") > 0
     finally:
         await h.close()

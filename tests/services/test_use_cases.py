@@ -81,7 +81,8 @@ class FakeMedia:
                             candidate: Mapping[str, Any]) -> None:
         self.calls.append(("candidate", participant_id))
 
-    async def publish(self, hearing_id: str, participant_id: str, source: Source) -> None:
+    async def publish(self, hearing_id: str, participant_id: str, source: Source,
+                      language: str | None = None) -> None:
         self.calls.append(("publish", participant_id, source.value))
 
     async def unpublish(self, hearing_id: str, participant_id: str, source: Source) -> None:

@@ -27,6 +27,8 @@ const app = {
   room: null,
   local: { audio: { muted: false, forced: false }, video: { muted: false, forced: false } },
   screenTrack: null,
+  /** the interpreter's second microphone track (the interpretation channel) */
+  interpretationTrack: null,
   screen: "loading",
   connectedOnce: false,
   inRoom: false,
@@ -170,6 +172,10 @@ function teardown() {
   stopLobbyTimer();
   hideBanner();
   if (app.media) app.media.close();
+  if (app.interpretationTrack) {
+    app.interpretationTrack.stop();
+    app.interpretationTrack = null;
+  }
   if (app.screenTrack) {
     app.screenTrack.stop();
     app.screenTrack = null;
@@ -583,7 +589,8 @@ async function enterRoom(first = true) {
       iceServers: app.iceServers,
       localTrack: (source) => (source === "microphone" ? app.devices.audioTrack
         : source === "camera" ? app.devices.videoTrack
-          : source === "screen" ? app.screenTrack : null),
+          : source === "screen" ? app.screenTrack
+            : source === "interpretation" ? app.interpretationTrack : null),
       onTracks: () => app.room.render(),
       onConnectionState: (state) => {
         if (state === "connected") {
@@ -619,6 +626,11 @@ async function startMedia() {
   }
   if (app.screenTrack) {
     const again = await app.emit("media.publish", { source: "screen" });
+    if (!again.ok) app.room.error(again.error);
+  }
+  if (app.interpretationTrack) {
+    const again = await app.emit("media.publish",
+      { source: "interpretation", language: $("#interp-lang").value });
     if (!again.ok) app.room.error(again.error);
   }
 }

@@ -6,6 +6,7 @@ import { can, byRoleThenName } from "./roles.js";
 import { ModPanel } from "./moderation.js";
 import { Mediation, MAIN_ROOM } from "./mediation.js";
 import { Desk } from "./desk.js";
+import { Interpretation } from "./interpretation.js";
 
 export class Room {
   /**
@@ -40,6 +41,7 @@ export class Room {
     this.mod = new ModPanel(app, this);
     this.mediation = new Mediation(app, this);
     this.desk = new Desk(app);
+    this.interp = new Interpretation(app, this);
     this.el.mic.addEventListener("click", () => this.toggle("audio"));
     this.el.cam.addEventListener("click", () => this.toggle("video"));
     this.el.screen.addEventListener("click", () => this.toggleScreen());
@@ -66,6 +68,7 @@ export class Room {
     this.el.mic.hidden = !can(role, "publish");
     this.el.cam.hidden = !can(role, "publish");
     this.mod.setup(role);
+    this.interp.setup(role);
     this.mediation.setup(role, (app.state && app.state.kind) || app.info.hearing.kind);
     this.el.peoplePanel.hidden = can(role, "see_lobby");
     this.desk.setup();
@@ -263,6 +266,7 @@ export class Room {
         audio.remove();
       }
     }
+    this.interp.mix(Array.from(sink.querySelectorAll("audio")));
   }
 
   renderPeople() {
@@ -312,6 +316,7 @@ export class Room {
     const mayShare = this.me().screen_allowed !== false;
     this.el.screen.disabled = !mayShare && !app.screenTrack;
     this.el.screen.dataset.allowed = String(mayShare);
+    this.interp.render();
     this.el.screenLabel.textContent = app.screenTrack ? t("room.screen_stop")
       : mayShare ? t("room.screen_share") : t("room.screen_ask");
   }
