@@ -4,8 +4,6 @@ others go on receiving everything; publishers are capped by REMB within a floor.
 
 from __future__ import annotations
 
-import asyncio
-
 from bench.impair import Impairment
 from hearing_server.domain.policy import Source
 from hearing_server.domain.roles import Role
@@ -37,19 +35,25 @@ async def test_a_narrow_subscriber_keeps_audio_and_the_judge_and_is_told_what_is
         assert ("judge", "camera") not in held
         assert held <= {("party", "camera"), ("counsel", "camera")}
         assert h.router.bandwidth.held("clerk") == set()
-        # from now on: the observer hears all three and sees the judge; the clerk sees all
-        audio = {pid: observer.frames_from(pid, "microphone") for pid in ("judge", "party",
-                                                                           "counsel")}
-        judge_video = observer.frames_from("judge", "camera")
-        clerk_video = {pid: clerk.frames_from(pid, "camera") for pid in audio}
-        await asyncio.sleep(3.0)
-        for pid, before in audio.items():
-            got = observer.frames_from(pid, "microphone") - before
-            assert got >= 0.8 * 3 * 50, (pid, got)  # Opus: 50 frames a second
-        # video: a margin for this shared machine (load 3 on 2 cores while measured)
-        assert observer.frames_from("judge", "camera") - judge_video >= 0.5 * 3 * 30
+        # from now on: the observer hears all three and sees the judge as well as the clerk
+        # (an unimpaired subscriber in the same process, so the machine's load is the same
+        # for both) does; the window ends when the clerk has had 3 s of the judge's video
+        people = ("judge", "party", "counsel")
+        audio = {pid: (observer.frames_from(pid, "microphone"),
+                       clerk.frames_from(pid, "microphone")) for pid in people}
+        judge_video = (observer.frames_from("judge", "camera"),
+                       clerk.frames_from("judge", "camera"))
+        clerk_video = {pid: clerk.frames_from(pid, "camera") for pid in people}
+        await wait_for(lambda: clerk.frames_from("judge", "camera") - judge_video[1] >= 90, 30)
+        for pid, (seen, baseline) in audio.items():
+            got = observer.frames_from(pid, "microphone") - seen
+            want = clerk.frames_from(pid, "microphone") - baseline
+            assert got >= 0.8 * want and want > 0, (pid, got, want)
+        got = observer.frames_from("judge", "camera") - judge_video[0]
+        want = clerk.frames_from("judge", "camera") - judge_video[1]
+        assert got >= 0.6 * want, (got, want)
         for pid, before in clerk_video.items():
-            assert clerk.frames_from(pid, "camera") - before >= 0.5 * 3 * 30, pid
+            assert clerk.frames_from(pid, "camera") - before > 30, pid  # nothing held back
         assert h.errors == []
     finally:
         await h.close()
