@@ -4,11 +4,19 @@ others go on receiving everything; publishers are capped by REMB within a floor.
 
 from __future__ import annotations
 
+import time
+
 from bench.impair import Impairment
 from hearing_server.domain.policy import Source
 from hearing_server.domain.roles import Role
 from hearing_server.relay.aiortc_hook import Packer
-from hearing_server.relay.bandwidth import RELEASE_AFTER, VIDEO_FLOOR, Bandwidth
+from hearing_server.relay.bandwidth import (
+    LOSS_NARROW,
+    RELEASE_AFTER,
+    VIDEO_FLOOR,
+    Bandwidth,
+    loss,
+)
 from hearing_server.relay.forwarding import Producer, Slot
 from tests.relay.harness import Harness, wait_for
 
@@ -35,6 +43,13 @@ async def test_a_narrow_subscriber_keeps_audio_and_the_judge_and_is_told_what_is
         assert ("judge", "camera") not in held
         assert held <= {("party", "camera"), ("counsel", "camera")}
         assert h.router.bandwidth.held("clerk") == set()
+        # the hold takes effect once the link's queue has drained: the observer reports
+        # (RTCP) losing no more than a narrow link's threshold; its decoder (aiortc's, in
+        # this harness) then waits for the next keyframe
+        peer = h.router.peers["observer"]
+        await wait_for(lambda: loss(peer.slots, time.monotonic()) <= LOSS_NARROW, 20)
+        resumed = observer.frames_from("judge", "camera")
+        await wait_for(lambda: observer.frames_from("judge", "camera") > resumed, 10)
         # from now on: the observer hears all three and sees the judge as well as the clerk
         # (an unimpaired subscriber in the same process, so the machine's load is the same
         # for both) does; the window ends when the clerk has had 3 s of the judge's video
