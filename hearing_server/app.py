@@ -74,6 +74,7 @@ from .services.exhibits import ExhibitService
 from .services.hearings import HearingService
 from .services.ice import IceServers
 from .services.media import MediaService
+from .services.media_health import MediaHealthService
 from .services.mediation import MediationService
 from .services.minutes import MinutesService
 from .services.moderation import ModerationService
@@ -305,6 +306,8 @@ def build_app(settings: Settings) -> web.Application:
                                 seals, contributors=(serving, exhibits))
     observers.subscribe(recorder)
     relay.subscribe(recorder)
+    media_health = MediaHealthService(work)
+    relay.watch_health(media_health)
 
     # use cases
     ice = IceServers.from_settings(settings)
@@ -376,6 +379,7 @@ def build_app(settings: Settings) -> web.Application:
         closing(events.aclose),
         closing(records.close),
         closing(recorder.close),
+        closing(media_health.aclose),
         closing(relay.close),
         closing(nodes.close),
         recovery(recorder, None if settings.redis_url else RestoreService(work), alive),

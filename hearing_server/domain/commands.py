@@ -122,7 +122,9 @@ class Recording:
 
 @dataclass(frozen=True)
 class MediaReady:
-    pass
+    #: the page lost its previous media connection and asks for a new one (the court
+    #: sees the gap even when the server had not yet noticed the loss)
+    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -373,7 +375,7 @@ PARSERS: dict[str, Callable[[Args], Command]] = {
     "lock": lambda a: Lock(flag(a, "locked", True)),
     "conduct": lambda a: Conduct(choice(ConductAction, a.get("action"), "action")),
     "recording": _recording,
-    "media.ready": lambda a: MediaReady(),
+    "media.ready": lambda a: MediaReady(flag(a, "retry", False)),
     "media.answer": _answer,
     "media.candidate": _candidate,
     "media.publish": _media_publish,

@@ -24,12 +24,15 @@ from ..tasks import TaskSet
 from .bandwidth import Bandwidth, estimate
 from .forwarding import Producer, Slot
 from .frames import DelayHistogram
+from .health import HealthWatch
 from .peer import Peer, PeerConfig
 from .totals import NodeTotals
 
 logger = logging.getLogger(__name__)
 
 ParticipantSignal = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+#: told the whole media-health map of the hearing whenever it changes (health.py)
+HealthListener = Callable[[dict[str, dict[str, Any]]], None]
 #: how often narrow links are re-assessed (seconds)
 BANDWIDTH_INTERVAL = 1.0
 
@@ -37,7 +40,8 @@ BANDWIDTH_INTERVAL = 1.0
 class Router:
     def __init__(self, hearing_id: str, config: PeerConfig, signal: ParticipantSignal,
                  on_tracks_changed: Callable[[], None] = lambda: None,
-                 totals: NodeTotals | None = None) -> None:
+                 totals: NodeTotals | None = None,
+                 on_health: HealthListener = lambda health: None) -> None:
         self.hearing_id = hearing_id
         self.config = config
         self.peers: dict[str, Peer] = {}
@@ -54,15 +58,22 @@ class Router:
         #: narrow links: video held back from subscribers, REMB caps for publishers
         self.bandwidth = Bandwidth()
         self._balancing = TaskSet()
+        #: each participant's media health, for the court (health.py)
+        self.health = HealthWatch()
+        self._on_health = on_health
 
     # ---- peers ------------------------------------------------------------------------
 
-    async def connect(self, participant_id: str, role: Role, session: Session) -> Peer:
-        """Create (or replace) the participant's peer connection and send the first offer."""
+    async def connect(self, participant_id: str, role: Role, session: Session,
+                      retry: bool = False) -> Peer:
+        """Create (or replace) the participant's peer connection and send the first offer
+        (``retry``: the page lost its previous one)."""
         if self.closed:
             raise MediaError("the hearing's media has ended", code=Code.MEDIA_CLOSED)
         old = self.peers.pop(participant_id, None)
         if old is not None:
+            if retry and not old.closed:
+                self.health.closed(participant_id, Code.MEDIA_CONNECTION_LOST.value)
             await old.close("replaced")
         sources = tuple(s for s in (Source.MICROPHONE, Source.CAMERA) if may_publish(role, s))
 
@@ -80,6 +91,7 @@ class Router:
             self._track_slot(peer.new_slot(kind))
         self._reconcile(initial_for=peer)
         peer.request_negotiation()
+        self.assess_health()
         if not self._balancing:
             self._balancing.spawn(self._watch_bandwidth())
         return peer
@@ -95,6 +107,9 @@ class Router:
 
     def _peer_closed(self, peer: Peer, code: str) -> None:
         self.totals.peer_closed(code)
+        if not self.closed and self.peers.get(peer.participant_id) in (peer, None) \
+                and self.health.closed(peer.participant_id, code):
+            self._on_health(self.health.snapshot())
         for slot in peer.slots:
             self.closed_delay[slot.kind].merge(slot.delay)
         if self.peers.get(peer.participant_id) is peer:
@@ -186,6 +201,15 @@ class Router:
         while not self.closed:
             await asyncio.sleep(BANDWIDTH_INTERVAL)
             self.balance()
+            self.assess_health()
+
+    def assess_health(self, now: float | None = None) -> None:
+        """Tell the listener the media-health map when it changed (health.py)."""
+        if self.closed:
+            return
+        held = {pid: len(self.bandwidth.held(pid)) for pid in self.peers}
+        if self.health.assess(list(self.peers.values()), held, now):
+            self._on_health(self.health.snapshot())
 
     def balance(self, now: float | None = None) -> None:
         """Hold back video a narrow subscriber cannot take, cap publishers (bandwidth.py)."""

@@ -50,6 +50,11 @@ class TrackObserver(Protocol):
     def tracks_changed(self, hearing_id: str) -> None: ...
 
 
+class HealthObserver(Protocol):
+    def media_health(self, hearing_id: str, health: dict[str, dict[str, Any]]) -> None:
+        """The hearing's whole media-health map (``relay/health.py``), on every change."""
+
+
 class Relay:
     def __init__(self, config: PeerConfig, signal: HearingSignal,
                  host_addresses: list[str] | None = None) -> None:
@@ -59,6 +64,7 @@ class Relay:
         self.config = config
         self._signal = signal
         self._observers: list[TrackObserver] = []
+        self._health_observers: list[HealthObserver] = []
         #: process-lifetime counters of every track and connection (read by the metrics)
         self.totals = NodeTotals()
         #: read by tests and the metrics collector; services use the methods below
@@ -66,6 +72,18 @@ class Relay:
 
     def subscribe(self, observer: TrackObserver) -> None:
         self._observers.append(observer)
+
+    def watch_health(self, observer: HealthObserver) -> None:
+        self._health_observers.append(observer)
+
+    def _health(self, hearing_id: str, health: dict[str, dict[str, Any]]) -> None:
+        for observer in self._health_observers:
+            observer.media_health(hearing_id, health)
+
+    def media_health(self, hearing_id: str) -> dict[str, dict[str, Any]]:
+        """Each connected participant's media health in the hearing (none if not hosted)."""
+        router = self._existing(hearing_id)
+        return router.health.snapshot() if router is not None else {}
 
     # ---- hearings ----------------------------------------------------------------------
 
@@ -78,7 +96,8 @@ class Relay:
 
             router = Router(hearing_id, self.config, signal,
                             on_tracks_changed=lambda: self._tracks_changed(hearing_id),
-                            totals=self.totals)
+                            totals=self.totals,
+                            on_health=lambda health: self._health(hearing_id, health))
             self.routers[hearing_id] = router
         return router
 
@@ -120,8 +139,8 @@ class Relay:
     # ---- participants --------------------------------------------------------------------
 
     async def connect(self, hearing_id: str, participant_id: str, role: Role,
-                      session: Session) -> None:
-        await self._router(hearing_id).connect(participant_id, role, session)
+                      session: Session, retry: bool = False) -> None:
+        await self._router(hearing_id).connect(participant_id, role, session, retry)
 
     def _peer(self, hearing_id: str, participant_id: str) -> Peer:
         router = self._existing(hearing_id)

@@ -23,7 +23,8 @@ class MediaService:
         if not session.is_admitted(actor):
             raise PermissionDenied("media starts once you are admitted",
                                    code=Code.MEDIA_NOT_ADMITTED)
-        await self._relay.connect(hearing_id, actor, session.member(actor).role, session)
+        await self._relay.connect(hearing_id, actor, session.member(actor).role, session,
+                                  cmd.retry)
         # the recorder and the relay see the session the connection was made in
         await self._work.refresh(hearing)
 

@@ -3,7 +3,8 @@ and the record player).
 
 ``timeline(events)`` gives the markers a reviewer jumps to (session start, admissions,
 recording start / pause with its reason / resume / stop, caucuses, recesses,
-interruptions of the node, exhibits, minutes, adjournment) and the periods that were
+interruptions of the node, exhibits, minutes, adjournment, a participant's media
+connection lost and back with the gap) and the periods that were
 *not* recorded (``unrecorded``: pauses with their reasons, recesses, caucuses, gaps
 after an interruption). ``minutes(events)`` is the clerk's timestamped minutes.
 """
@@ -31,9 +32,11 @@ MARKERS: Final = {
     "exhibit_shown": "exhibit_shown",
     "minute": "minute",
     "adjourned": "adjourned",
+    "media_lost": "media_lost",
+    "media_restored": "media_restored",
 }
 _DETAIL_KEYS: Final = ("reason", "caucus", "text", "cause", "seconds", "exhibit_id",
-                       "status", "title", "role")
+                       "status", "title", "role", "code", "gap_seconds")
 
 
 def _marker(e: dict[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def test_every_code_the_protocol_document_names_is_in_the_catalogue() -> None:
     families = {c.split(".")[0] for c in codes}
     # every client event (the parsers' table) and the server's dotted events
     events = set(CLIENT_EVENTS) | {
-        "exhibit.shown", "media.held_back", "media.offer", "media.answer", "media.candidate",
+        "exhibit.shown", "media.held_back", "media.health", "media.offer", "media.answer", "media.candidate",
         "media.ready", "media.tracks", "media.publish", "media.unpublish", "mute.request",
         "recording.failed", "node.moving", "media.closed", "screen.allowed", "screen.stopped",
         "reception.transferred"}

@@ -7,6 +7,7 @@ A refused device is refused by the browser context's permissions, as a person wo
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -399,12 +400,16 @@ def test_a_lost_media_connection_heals_itself_with_the_room_on_screen(server: Se
         expect(party.locator("#screen-room")).to_be_visible(timeout=15000)
         wait_remote_video(judge, party_id)
         wait_remote_video(party, judge_id)
-        # -- the server says the party's media connection is lost (signalling stays up):
-        #    the room stays, a notice says so, and a new connection is asked for, no click
+        health = judge.locator(f"#media-{party_id}")
+        expect(health).to_have_attribute("data-media", "connected", timeout=15000)
+        expect(health).to_contain_text("Sending")
+        # -- the party's side of the media connection dies (its ICE and DTLS close) while
+        #    signalling stays up: the node notices, the party's room stays with a notice,
+        #    a new connection is made with no click, and the court sees the gap
         party.evaluate("""() => { window.__oldPc = window.hearingApp.media.pc;
-          for (const f of window.hearingApp.socket.listeners("media.closed"))
-            f({code: "media.connection_lost", message: "ICE failed"}); }""")
-        expect(party.locator("#notice-media-problem")).to_contain_text("Reconnecting")
+          window.__oldPc.close(); }""")
+        expect(party.locator("#notice-media-problem")).to_contain_text("Reconnecting",
+                                                                      timeout=15000)
         expect(party.locator("#screen-room")).to_be_visible()
         shot(party, "c13-10-party-media-reconnecting")
         party.wait_for_function(
@@ -412,6 +417,18 @@ def test_a_lost_media_connection_heals_itself_with_the_room_on_screen(server: Se
             " && window.hearingApp.media.pc.connectionState === 'connected'", timeout=20000)
         wait_remote_video(party, judge_id)
         wait_remote_video(judge, party_id)
+        expect(health).to_have_attribute("data-media", "connected", timeout=15000)
+        expect(health).to_contain_text("last media gap", timeout=15000)
+        shot(judge, "c13-11-judge-sees-the-media-gap")
+        gap = judge.evaluate(f"() => window.hearingApp.room.mod.gaps.get({party_id!r})")
+        assert 0 < gap["seconds"] < 15, gap
+        lines = [json.loads(line) for line in
+                 (server.data_dir / "hearings" / created["hearing_id"] / "events.jsonl")
+                 .read_text().splitlines()]
+        gaps = [(e["type"], e["subject"], e.get("code")) for e in lines
+                if e["type"] in ("media_lost", "media_restored")]
+        assert gaps == [("media_lost", party_id, "media.connection_lost"),
+                        ("media_restored", party_id, "media.connection_lost")], gaps
         expect(party.locator("#notice-media-problem")).to_have_count(0)
         expect(party.locator("#screen-ended")).to_be_hidden()
         assert party.js_errors == [], party.js_errors

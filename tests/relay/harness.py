@@ -31,7 +31,10 @@ class Harness:
         self.session = Session(HearingId("h_test"), HearingKind.HEARING)
         self.clients: dict[str, MediaClient] = {}
         self.signals: list[tuple[str, str, dict[str, Any]]] = []
-        self.router = Router("h_test", config or PeerConfig(ice_timeout=10), self._signal)
+        #: every media-health map the router reported (relay/health.py)
+        self.health: list[dict[str, dict[str, Any]]] = []
+        self.router = Router("h_test", config or PeerConfig(ice_timeout=10), self._signal,
+                             on_health=self.health.append)
         self.errors: list[Exception] = []
         self.tasks: set[asyncio.Future[None]] = set()
         #: participants whose media goes through an impairing proxy (bench/impair.py)

@@ -71,7 +71,7 @@ class FakeMedia:
         return []
 
     async def connect(self, hearing_id: str, participant_id: str, role: Role,
-                      session: Session) -> None:
+                      session: Session, retry: bool = False) -> None:
         self.calls.append(("connect", participant_id, role.value))
 
     async def answer(self, hearing_id: str, participant_id: str, sdp: str) -> None:

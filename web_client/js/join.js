@@ -343,6 +343,10 @@ function openSocket(base) {
     // a narrow link: some video is not sent to this page for now (audio always is)
     if (app.room && d && Array.isArray(d.held)) app.room.videoHeldBack(d.held);
   });
+  socket.on("media.health", (d) => {
+    // the court's view of everyone's media connection (moderators only)
+    if (app.room && d && d.participants) app.room.mod.mediaHealth(d.participants);
+  });
   socket.on("media.closed", (d) => {
     if (app.over || app.moving) return;
     // no media connection in this page yet: the notice is about an older window's connection
@@ -617,7 +621,7 @@ async function enterRoom(first = true) {
 }
 
 async function startMedia() {
-  const ack = await app.media.start();
+  const ack = await app.media.start(Boolean(app.mediaRetries));
   if (!ack.ok) {
     // a retry that failed is retried again; a first refusal is shown
     if (app.mediaRetries) scheduleMediaRetry();

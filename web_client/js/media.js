@@ -76,10 +76,13 @@ export class MediaLink {
     this.monitor = null;
   }
 
-  /** Ask the server for a (new) media connection; it answers with media.offer. */
-  async start() {
+  /**
+   * Ask the server for a (new) media connection; it answers with media.offer.
+   * @param {boolean} [retry] the previous connection was lost (the court sees the gap)
+   */
+  async start(retry = false) {
     this.close();
-    return emitAck(this.socket, "media.ready", {});
+    return emitAck(this.socket, "media.ready", retry ? { retry: true } : {});
   }
 
   close() {

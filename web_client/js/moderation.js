@@ -16,6 +16,8 @@ export class ModPanel {
     this.pending = null; // {action: "deny"|"remove", pid, reason}
     this.reasonAction = null; // "pause" | "stop"
     this.busy = false;
+    // the last media gap of each participant: {seconds, time}
+    this.gaps = new Map();
     this.el = {
       panel: $("#mod-panel"),
       sticky: $("#mod-sticky"),
@@ -367,10 +369,69 @@ export class ModPanel {
       }, main, h("span", { class: "person-state" }, states.join(" · ")))
       : h("div", { class: "mod-row-head" }, main,
         h("span", { class: "person-state" }, states.join(" · ")));
+    const media = this.mediaLine(p);
     const row = h("li", { class: "mod-row", dataset: { participantId: pid, state: "admitted" } },
-      head, moderate && open ? h("div", { class: "btn-row" }, buttons) : null);
+      head, media, moderate && open ? h("div", { class: "btn-row" }, buttons) : null);
     if (this.pending && this.pending.pid === pid && this.pending.action === "remove") row.append(this.reasonForm(p));
     return row;
+  }
+
+  /**
+   * What the participant's media connection is doing (the server's media.health) and
+   * the last gap in it. A compact row shows it only when something is wrong.
+   */
+  mediaLine(p) {
+    const pid = p.participant_id;
+    const health = (this.app.mediaHealth || {})[pid];
+    // the presence flag says it already; out of reach, nothing here is known
+    if (this.app.away(p) !== "here" || this.app.offline) return null;
+    const reason = (code) => {
+      const key = `mod.m_reason.${code}`;
+      return t(key) === key ? t("mod.m_reason.other") : t(key);
+    };
+    let tone = "ok";
+    const parts = [];
+    if (!health) {
+      tone = "bad";
+      parts.push(t("mod.m_none"));
+    } else if (health.state === "not_connected") {
+      tone = "bad";
+      parts.push(t("mod.m_lost", { reason: reason(health.reason) }));
+    } else if (health.state === "connecting") {
+      tone = health.reason ? "bad" : "warn";
+      parts.push(health.reason ? t("mod.m_reconnecting", { reason: reason(health.reason) })
+        : t("mod.m_connecting"));
+    } else {
+      const sending = health.sending;
+      if (can(p.role, "publish")) {
+        if (sending.length) parts.push(t("mod.m_sending", { sources: sending.map((s) => t(`mod.m_src.${s}`)).join(", ") }));
+        else { tone = "warn"; parts.push(t("mod.m_sending_nothing")); }
+      }
+      if (!health.receiving) { tone = "warn"; parts.push(t("mod.m_not_receiving")); }
+      else parts.push(t("mod.m_receiving"));
+      if (health.held_back) { tone = "warn"; parts.push(t("mod.m_held_back", { n: health.held_back })); }
+    }
+    const gap = this.gaps.get(pid);
+    if (gap && tone === "ok") parts.push(t("mod.m_gap", { seconds: gap.seconds.toFixed(1), time: gap.time }));
+    if (this.compact && tone === "ok" && !gap) return null;
+    return h("div", { class: `person-media is-${tone}`, id: `media-${pid}`, dataset: { media: health ? health.state : "none" } },
+      parts.join(" · "));
+  }
+
+  /** A new media-health map: note each gap that just ended, then redraw. */
+  mediaHealth(participants) {
+    const before = this.app.mediaHealth || {};
+    for (const [pid, now] of Object.entries(participants || {})) {
+      const was = before[pid];
+      if (was && was.lost_at && now.state === "connected") {
+        this.gaps.set(pid, {
+          seconds: Math.max(0, now.since - was.lost_at),
+          time: new Date(was.lost_at * 1000).toLocaleTimeString(),
+        });
+      }
+    }
+    this.app.mediaHealth = participants || {};
+    this.render();
   }
 
   /** Someone removed, excused or gone: the court may call them back (to the lobby). */

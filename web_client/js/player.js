@@ -157,6 +157,13 @@ export class RecordPlayer {
 
   markerLabel(m) {
     const base = t(`player.mark.${m.kind}`);
+    if (m.kind === "media_lost" || m.kind === "media_restored") {
+      // whose connection, and (once back) how long it was gone
+      const person = (this.data.people || []).find((p) => p.participant_id === m.subject);
+      const who = person ? person.name : m.subject || "";
+      return m.gap_seconds !== undefined ? `${base}: ${who} (${t("player.gap_seconds", { seconds: m.gap_seconds })})`
+        : `${base}: ${who}`;
+    }
     const extra = m.reason || m.text || m.title || m.cause || "";
     return extra ? `${base}: ${extra}` : base;
   }
