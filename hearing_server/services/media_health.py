@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..domain.errors import HearingError
 from ..domain.roles import Capability, can
 from ..domain.session import Event
 from ..tasks import TaskSet
@@ -66,6 +67,9 @@ class MediaHealthService:
                 if m.connected and can(m.role, Capability.MODERATE):
                     await self._work.notifier.to_participant(
                         hearing_id, m.participant_id, "media.health", payload)
+        except HearingError as exc:  # the store is unreachable: the next report will do
+            logger.warning("could not tell the court the media health of %s: %s",
+                           hearing_id, exc.code)
         except Exception:  # a report is replaced by the next one; never stop the relay
             logger.exception("could not tell the court the media health of %s", hearing_id)
 

@@ -169,8 +169,12 @@ async def test_redis_stopping_refuses_new_joins_keeps_media_and_recovers(
         with pytest.raises(socketio.exceptions.ConnectionError):
             await late.connect()
         assert late.refusal is not None and late.refusal["code"] == "store.unavailable"
+        # a decision of the court that cannot be saved is refused, and the judge is told
+        ack = await judge.call("lock", {"locked": True})
+        assert ack["ok"] is False and ack["error"]["code"] == "store.unavailable", ack
         log = cluster.folder / "node-a.log"
-        await wait_for(lambda: "unreachable" in log.read_text(), 20)
+        # the heartbeat noticed (its own line, not any other mention of Redis)
+        await wait_for(lambda: "running hearings keep their media" in log.read_text(), 20)
         # media goes on while Redis is down
         await wait_for(lambda: judge.media.frames_from(ids["party"], "camera") > before + 30, 5)
         assert cluster.redis.proc is None  # still down
@@ -182,6 +186,8 @@ async def test_redis_stopping_refuses_new_joins_keeps_media_and_recovers(
         except Exception:
             raise AssertionError(again.refusal) from None
         assert again.welcome["ok"]
+        assert again.welcome["state"]["locked"] is False  # the refused lock was not made
+        assert (await judge.call("lock", {"locked": True}))["ok"]
         await again.close()
     finally:
         await party.close()
