@@ -42,6 +42,7 @@ const app = {
   offline: false, // the server is out of reach: the badges say so
   mediaRetries: 0, // media reconnect attempts since the last connected media
   mediaRetryTimer: null,
+  mediaDisconnectedTimer: null,
   rejoinGrace: 30, // seconds a dropped participant keeps their place (from the welcome)
   awaySince: new Map(), // participant id -> when this page first saw them disconnected
   /** "here" | "reconnecting" | "gone" (disconnected past the rejoin grace). */
@@ -444,6 +445,7 @@ function mediaLost() {
 }
 
 const MEDIA_RETRY_MAX_MS = 8000;
+const MEDIA_DISCONNECTED_MS = 4000;
 
 function scheduleMediaRetry() {
   if (app.mediaRetryTimer) return;
@@ -597,10 +599,20 @@ async function enterRoom(first = true) {
             : source === "interpretation" ? app.interpretationTrack : null),
       onTracks: () => app.room.render(),
       onConnectionState: (state) => {
+        clearTimeout(app.mediaDisconnectedTimer);
         if (state === "connected") {
           app.mediaRetries = 0;
           app.room.dismiss("media-problem");
         } else if (state === "failed") mediaLost();
+        else if (state === "disconnected") {
+          // no packets for a few seconds: ICE may come back by itself; if it has not
+          // after MEDIA_DISCONNECTED_MS, make a new connection rather than wait ~30 s
+          // for the browser to call it failed
+          const pc = app.media && app.media.pc;
+          app.mediaDisconnectedTimer = setTimeout(() => {
+            if (app.media && app.media.pc === pc && pc.connectionState === "disconnected") mediaLost();
+          }, MEDIA_DISCONNECTED_MS);
+        }
       },
       onProblem: (err) => app.room.error({ code: err.code || "media.error", message: err.message }),
     });
