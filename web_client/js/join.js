@@ -5,6 +5,7 @@ import { io } from "../vendor/socket.io.esm.min.js";
 import { $, api, focusHeading } from "./dom.js";
 import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, fmtElapsed, onLanguageChange,
+  preferLanguage,
 } from "./i18n.js";
 import { can, byRoleThenName, setCapabilities } from "./roles.js";
 import { DeviceCheck } from "./devices.js";
@@ -17,6 +18,7 @@ const SCREENS = ["loading", "ended", "prejoin", "connecting", "lobby", "room"];
 const app = {
   token: "",
   info: null, // POST /api/v1/join
+  court: null, // GET /api/v1/court: {name, contact, default_language}, for every page
   socket: null,
   you: null, // my presence entry
   state: null, // public state of the hearing
@@ -139,6 +141,7 @@ function renderEnded() {
   caseLine.hidden = !app.info;
   if (app.info) caseLine.textContent = `${app.info.hearing.case_number} · ${app.info.hearing.title}`;
   $("#ended-text").textContent = spec.text ? t(spec.text) : errorText(info);
+  renderContact();
   const detail = $("#ended-detail");
   if (info.reason) {
     detail.hidden = false;
@@ -208,6 +211,19 @@ function refusal(err) {
     return { code: code[1], message: text ? text[2] : "", ...(url ? { url: url[1] } : {}) };
   }
   return null;
+}
+
+/** The court's name and contact line under every refusal and ending (settings). */
+function renderContact() {
+  const el = $("#ended-contact");
+  const court = app.court;
+  el.hidden = !court || !court.name;
+  if (!court || !court.name) return;
+  el.textContent = court.contact ? t("end.contact", { court: court.name, contact: court.contact })
+    : t("end.contact_court", { court: court.name });
+  const brand = $("#court-name");
+  brand.removeAttribute("data-i18n");
+  brand.textContent = court.name;
 }
 
 // ---- before entering --------------------------------------------------------------------
@@ -568,6 +584,13 @@ function renderLobby() {
   $("#lobby-present").textContent = present.length
     ? present.map((p) => t("common.name_role", { name: p.name, role: roleName(p.role) })).join(", ")
     : t("lobby.nobody");
+  $("#lobby-when").textContent = fmtDateTime(h.scheduled_at);
+  // before the court opens the session, the page says when it is due
+  const early = !app.sentBack && !st.locked && (st.phase === "scheduled" || st.phase === "open")
+    && new Date(h.scheduled_at).getTime() > Date.now();
+  const earlyEl = $("#lobby-early");
+  earlyEl.hidden = !early;
+  if (early) earlyEl.textContent = t("lobby.early", { when: fmtDateTime(h.scheduled_at) });
   renderElapsed();
   const video = $("#lobby-video");
   const hasVideo = Boolean(app.devices && app.devices.videoTrack);
@@ -658,7 +681,14 @@ async function main() {
   // a different link pasted into this tab changes only the fragment: start over with it
   window.addEventListener("hashchange", () => location.reload());
   app.token = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
+  // the court's name and contact line, also for a link it refuses
+  const court = api("GET", "/api/v1/court").then((c) => {
+    app.court = c;
+    return c;
+  }, () => null);
   if (!app.token) {
+    const c = await court;
+    preferLanguage("", c && c.default_language);
     end("refused", { code: "token.missing", message: "" });
     return;
   }
@@ -666,9 +696,15 @@ async function main() {
     app.info = await api("POST", "/api/v1/join", { token: app.token });
     setCapabilities(app.info.roles);
   } catch (err) {
+    const c = await court;
+    preferLanguage("", c && c.default_language);
     end("refused", { code: err.code, message: err.message });
     return;
   }
+  app.court = { name: app.info.court, contact: app.info.court_contact || "",
+    default_language: app.info.default_language };
+  // the participant's language (the clerk's choice) > the browser's > the court's
+  preferLanguage(app.info.you.language, app.info.default_language);
   renderInfo();
   const publishes = can(app.info.you.role, "publish");
   $("#dc-observer").hidden = publishes;
