@@ -384,8 +384,8 @@ function printLinks() {
     h("p", {}, t("console.print_when", { time: fmtDateTime(x.scheduled_at) })),
     h("dl", {}, currentLinks().flatMap(({ p, url }) => [
       h("dt", {}, `${p.name} (${roleName(p.role)})`),
-      h("dd", {}, url, ...(p.language ? [h("br"),
-        t("console.print_language", { language: languageName(p.language) })] : []))])),
+      h("dd", {}, url, ...(p.language ? [h("br"), h("span", { class: "print-lang" },
+        t("console.print_language", { language: languageName(p.language) }))] : []))])),
     ...(court.contact ? [h("p", { class: "print-contact" },
       t("console.print_contact", { contact: court.contact }))] : []));
   document.body.classList.add("printing-links");

@@ -562,10 +562,10 @@ const en = {
   "end.contact": "Questions? Contact {court}: {contact}",
   "end.contact_court": "Questions? Contact the clerk's office of {court}.",
   "lobby.when": "Scheduled for",
-  "lobby.early": "The hearing is scheduled for {when}. Keep this page open: the court will let you in when it begins.",
+  "lobby.early": "The hearing is scheduled for {when} ({until}). The court will let you in when it begins.",
   "console.p_language": "Language of participant {n}",
   "console.add_language": "Language",
-  "console.language_auto": "The person's browser",
+  "console.language_auto": "Their browser's",
   "console.print_contact": "Questions: {contact}",
   "console.print_language": "Page language: {language}",
   "err.node.redirect": "This hearing is held on another server of the court.",
@@ -1470,7 +1470,7 @@ const zh = {
   "end.contact": "如有疑问，请联系{court}：{contact}",
   "end.contact_court": "如有疑问，请联系{court}书记员办公室。",
   "lobby.when": "开庭时间",
-  "lobby.early": "本次庭审定于{when}开庭。请保持此页面打开：开庭时法庭会准许您进入。",
+  "lobby.early": "本次庭审定于{when}开庭（{until}）。开庭时法庭会准许您进入。",
   "console.p_language": "参加人 {n} 语言",
   "console.add_language": "语言",
   "console.language_auto": "按其浏览器",
@@ -1986,6 +1986,20 @@ function intlLocale() {
   if (lang !== "en") return lang;
   const nav = String(navigator.language || "en");
   return nav.toLowerCase().startsWith("en") ? nav : "en";
+}
+
+/** How far ahead a time is, in words ("in 21 days", "21天后"; hours or minutes when near). */
+export function fmtUntil(value) {
+  const ms = new Date(String(value)).getTime() - Date.now();
+  if (Number.isNaN(ms)) return "";
+  const minutes = Math.max(1, Math.round(ms / 60000));
+  const [n, unit] = minutes >= 36 * 60 ? [Math.round(minutes / 1440), "day"]
+    : minutes >= 90 ? [Math.round(minutes / 60), "hour"] : [minutes, "minute"];
+  try {
+    return new Intl.RelativeTimeFormat(intlLocale(), { numeric: "auto" }).format(n, unit);
+  } catch {
+    return `${n} ${unit}`;
+  }
 }
 
 export function fmtElapsed(seconds) {

@@ -5,7 +5,7 @@ import { io } from "../vendor/socket.io.esm.min.js";
 import { $, api, focusHeading } from "./dom.js";
 import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, fmtElapsed, onLanguageChange,
-  preferLanguage,
+  preferLanguage, fmtUntil,
 } from "./i18n.js";
 import { can, byRoleThenName, setCapabilities } from "./roles.js";
 import { DeviceCheck } from "./devices.js";
@@ -590,7 +590,10 @@ function renderLobby() {
     && new Date(h.scheduled_at).getTime() > Date.now();
   const earlyEl = $("#lobby-early");
   earlyEl.hidden = !early;
-  if (early) earlyEl.textContent = t("lobby.early", { when: fmtDateTime(h.scheduled_at) });
+  if (early) {
+    earlyEl.textContent = t("lobby.early",
+      { when: fmtDateTime(h.scheduled_at), until: fmtUntil(h.scheduled_at) });
+  }
   renderElapsed();
   const video = $("#lobby-video");
   const hasVideo = Boolean(app.devices && app.devices.videoTrack);
