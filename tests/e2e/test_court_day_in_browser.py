@@ -350,7 +350,7 @@ def test_a_court_day_from_the_clerks_schedule_to_the_sealed_records(
         for page in (judge, li, sam, wes, obi):
             expect(page.locator("#ended-card")).to_have_attribute("data-kind", "adjourned",
                                                                   timeout=15000)
-        expect(sam.locator("#ended-contact")).to_have_text(f"Questions? Contact {COURT}: {CONTACT}")
+        expect(sam.locator("#ended-contact")).to_have_text(f"Questions? Contact {COURT}:{CONTACT}")
         expect(li.locator("#ended-contact")).to_contain_text(CONTACT)
         expect(li.locator("#ended-title")).to_have_text("本次庭审已闭庭")
         axe["ended, adjourned (phone)"] = serious_axe_findings(li)

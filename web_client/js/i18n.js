@@ -559,7 +559,7 @@ const en = {
   "room.reception_transferred": "You are being passed to another member of court staff. Please stay on the call.",
   "end.title.node.redirect_failed": "The hearing could not be reached",
   // court settings and languages (issue 14): the court's contact line, the early lobby
-  "end.contact": "Questions? Contact {court}: {contact}",
+  "end.contact": "Questions? Contact {court}:",
   "end.contact_court": "Questions? Contact the clerk's office of {court}.",
   "lobby.when": "Scheduled for",
   "lobby.early": "The hearing is scheduled for {when} ({until}). The court will let you in when it begins.",
@@ -1467,7 +1467,7 @@ const zh = {
   "room.reception_transferred": "正在为您转接另一位法院工作人员，请不要离开通话。",
   "end.title.node.redirect_failed": "无法连接到本次庭审",
   // court settings and languages (issue 14): the court's contact line, the early lobby
-  "end.contact": "如有疑问，请联系{court}：{contact}",
+  "end.contact": "如有疑问，请联系{court}：",
   "end.contact_court": "如有疑问，请联系{court}书记员办公室。",
   "lobby.when": "开庭时间",
   "lobby.early": "本次庭审定于{when}开庭（{until}）。开庭时法庭会准许您进入。",

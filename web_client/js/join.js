@@ -2,7 +2,7 @@
 // Protocol: signaling/namespace.py (socket.io namespace /hearing, acks {ok, ...}).
 
 import { io } from "../vendor/socket.io.esm.min.js";
-import { $, api, focusHeading } from "./dom.js";
+import { $, h, api, focusHeading } from "./dom.js";
 import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, fmtElapsed, onLanguageChange,
   preferLanguage, fmtUntil,
@@ -219,8 +219,14 @@ function renderContact() {
   const court = app.court;
   el.hidden = !court || !court.name;
   if (!court || !court.name) return;
-  el.textContent = court.contact ? t("end.contact", { court: court.name, contact: court.contact })
-    : t("end.contact_court", { court: court.name });
+  if (court.contact) {
+    // the contact on a line of its own, a telephone number or an address never split
+    el.replaceChildren(t("end.contact", { court: court.name }), h("span", { class: "contact-line" },
+      ...String(court.contact).split(/,\s*/).flatMap((part, i) => [i ? ", " : "",
+        h("span", { class: "contact-part" }, part)])));
+  } else {
+    el.textContent = t("end.contact_court", { court: court.name });
+  }
   const brand = $("#court-name");
   brand.removeAttribute("data-i18n");
   brand.textContent = court.name;
