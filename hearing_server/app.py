@@ -299,6 +299,7 @@ def build_app(settings: Settings) -> web.Application:
                              max_bytes=settings.service_max_document_bytes,
                              link_ttl=settings.service_link_ttl,
                              attempts=settings.smtp_attempts,
+                             court_contact=settings.court_contact,
                              retry_delay=settings.smtp_retry_delay)
     recorder = RecordingService(settings.data_dir / "records", signer, events,
                                 settings.recording_segment_seconds, relay,

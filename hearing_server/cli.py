@@ -84,6 +84,9 @@ def _load(args: argparse.Namespace) -> Settings:
             port=getattr(args, "port", None),
             data_dir=args.data_dir,
             public_url=args.public_url,
+            court_name=getattr(args, "court_name", None),
+            court_contact=getattr(args, "court_contact", None),
+            default_language=getattr(args, "default_language", None),
         )
     except OSError as exc:
         raise InvalidInput(f"cannot read {config}: {exc.strerror}",
@@ -433,15 +436,28 @@ async def _hearing_assign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _languages(pairs: list[str]) -> dict[str, str]:
+    """``--language "NAME=LANG"`` options: participant name -> page language."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, lang = pair.rpartition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"--language {pair!r}: give NAME=LANGUAGE, e.g. 'Li Wei=zh-CN'")
+        out[name.strip()] = lang.strip()
+    return out
+
+
 async def _hearing_create(args: argparse.Namespace) -> int:
     from .auth.authz import Action
 
     settings = _settings(args)
     store, hearings, _ = _services(settings)
     participants: list[dict[str, str]] = []
+    languages = _languages(args.language or [])
     for role in PARTICIPANT_ROLES:
         for name in getattr(args, role) or []:
-            participants.append({"name": name, "role": role})
+            participants.append({"name": name, "role": role,
+                                 **({"language": languages[name]} if name in languages else {})})
     check = _operator()
     try:
         hearing = hearings.prepare({
@@ -687,6 +703,14 @@ def _leaf(sub: Any, name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
     return leaf
 
 
+def _court_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--court-name", help="the court's name on every page (also court_name)")
+    p.add_argument("--court-contact", help="the contact line on refusals and notices, e.g."
+                   " \"Clerk's office, +1 555 0100, clerk@court.example\" (also court_contact)")
+    p.add_argument("--default-language", help="the pages' language when neither the"
+                   " participant's nor the browser's is available: en or zh-CN")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hearing-server", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -697,12 +721,14 @@ def parser() -> argparse.ArgumentParser:
     serve = _leaf(sub, "serve", "run a node")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    _court_options(serve)
     serve.set_defaults(func=cmd_serve)
 
     check = _leaf(sub, "check-config", "load and validate the settings, print what a node"
                   " would use (secrets masked)")
     check.add_argument("--host", help="as for serve")
     check.add_argument("--port", type=int, help="as for serve")
+    _court_options(check)
     check.set_defaults(func=cmd_check_config)
 
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(
@@ -747,6 +773,9 @@ def parser() -> argparse.ArgumentParser:
     for role in PARTICIPANT_ROLES:
         hc.add_argument(f"--{role}", action="append", metavar="NAME",
                         help=f"a {role} by name (repeat for several)")
+    hc.add_argument("--language", action="append", metavar="NAME=LANG",
+                    help="the page language of the participant of that name (en, zh-CN;"
+                         " repeatable; default: their browser's, then default_language)")
     hc.add_argument("--presiding", metavar="USERNAME",
                     help="staff account of the presiding judge (or mediator)")
     hc.add_argument("--assign-clerk", action="append", metavar="USERNAME",

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .domain.hearing import LANGUAGES
+
 
 @dataclass(frozen=True)
 class IceServer:
@@ -35,6 +37,12 @@ class Settings:
     #: Base URL people use to reach this node (join links are built from it).
     public_url: str = ""
     court_name: str = "Hearing Server"
+    #: How to reach the court (the clerk's office, telephone, e-mail): said on every page
+    #: that refuses a link or ends a hearing, and on the printed notice of hearing.
+    court_contact: str = ""
+    #: The pages' language when the participant has none and the browser's is not one
+    #: the pages speak (``en`` or ``zh-CN``).
+    default_language: str = "en"
     node_id: str = field(default_factory=lambda: socket.gethostname())
     #: Join links expire this many seconds after they are issued.
     join_link_ttl: int = 7 * 24 * 3600
@@ -218,6 +226,11 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         if value is not None:
             values[key] = _checked(key, value, "the command line")
     settings = Settings(**values)
+    if settings.default_language not in LANGUAGES:
+        raise ValueError(f"default_language {settings.default_language!r} is not one of "
+                         + ", ".join(LANGUAGES))
+    if len(settings.court_name) > 200 or len(settings.court_contact) > 300:
+        raise ValueError("court_name may have at most 200 and court_contact 300 characters")
     if settings.video_codec not in ("vp8", "h264"):
         raise ValueError("video_codec must be 'vp8' or 'h264'")
     if not 0 <= settings.port <= 65535:

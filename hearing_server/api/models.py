@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from ..domain.errors import InvalidInput
+from ..domain.hearing import LANGUAGES
 
 M = TypeVar("M", bound="Model")
 
@@ -252,6 +253,9 @@ class ParticipantIn(Model):
     role: str = field(metadata=describe("what they may do in the hearing", enum=ROLES))
     id: str | None = field(default=None, metadata=describe(
         "a stable participant id (1-40 letters, digits, - or _)", max_length=40))
+    language: str | None = field(default=None, metadata=describe(
+        "the language of the person's join page (otherwise their browser's, then the "
+        "court's default_language)", enum=LANGUAGES))
 
 
 @dataclass(frozen=True)
@@ -366,11 +370,32 @@ class OpenLink(Model):
 class JoinInfo(Model):
     """What the join page shows before the participant connects."""
 
-    court: str
-    hearing: dict[str, Any]
-    you: dict[str, Any]
+    court: str = field(metadata=describe("the court's name"))
+    hearing: dict[str, Any] = field(metadata=describe(
+        "id, case_number, title, kind, scheduled_at (ISO 8601, UTC)"))
+    you: dict[str, Any] = field(metadata=describe(
+        "participant_id, name, role, language (the clerk's choice for this person, or "
+        "\"\")"))
     expires_at: float | None
     roles: dict[str, Any]
+    court_contact: str = field(default="", metadata=describe(
+        "how to reach the court (the clerk's office), for the page's refusals"))
+    default_language: str = field(default="en", metadata=describe(
+        "the court's language when neither the participant's nor the browser's is "
+        "available", enum=LANGUAGES))
+
+
+@dataclass(frozen=True)
+class Court(Model):
+    """The court this node serves: named on every page, also when a link is refused."""
+
+    name: str
+    contact: str = field(metadata=describe(
+        "the court's contact line (the clerk's office, telephone, e-mail); may be empty"))
+    default_language: str = field(metadata=describe(
+        "the page's language when neither the participant's nor the browser's is "
+        "available", enum=LANGUAGES))
+    languages: list[str] = field(metadata=describe("the languages the pages speak"))
 
 
 @dataclass(frozen=True)
@@ -648,7 +673,13 @@ DOMAIN_SCHEMAS: dict[str, dict[str, Any]] = {
                     "kind": {"type": "string", "enum": ["hearing", "mediation"]},
                     "scheduled_at": {"type": "string", "format": "date-time"},
                     "duration_minutes": {"type": "integer"}, "status": {"type": "string"},
-                    "participants": {"type": "array", "items": {"type": "object"}},
+                    "participants": {"type": "array", "items": {
+                        "type": "object", "properties": {
+                            "id": {"type": "string"}, "name": {"type": "string"},
+                            "role": {"type": "string"},
+                            "language": {"type": "string", "description":
+                                         "the page's language chosen by the clerk "
+                                         "(\"\": none)"}}}},
                     "created_by": {"type": "string"}, "created_at": {"type": "string"},
                     "presiding": {"type": "string"},
                     "clerks": {"type": "array", "items": {"type": "string"}},
@@ -658,7 +689,10 @@ DOMAIN_SCHEMAS: dict[str, dict[str, Any]] = {
     "LinkRecord": {"type": "object", "properties": {
         "link_id": {"type": "string"}, "participant_id": {"type": "string"},
         "issued_at": {"type": "number"}, "expires_at": {"type": "number"},
-        "revoked": {"type": "boolean"}, "status": {"type": "string"}}},
+        "revoked": {"type": "boolean"}, "status": {"type": "string"},
+        "name": {"type": ["string", "null"]}, "role": {"type": ["string", "null"]},
+        "language": {"type": ["string", "null"], "description":
+                     "the participant's page language (\"\": their browser's)"}}},
     "ServedDocument": {"type": "object", "properties": {
         "id": {"type": "string"}, "name": {"type": "string"},
         "media_type": {"type": "string"}, "size": {"type": "integer"},

@@ -295,6 +295,14 @@ async def events(request: web.Request) -> web.Response:
     return reply(m.EventLog(events=lines))
 
 
+@routes.get("/api/v1/court")
+@operation("getCourt", "The court's name, contact line and default language (public: the "
+           "join page names the court even when it refuses a link)", response=m.Court,
+           security=(), tag="participants")
+async def court(request: web.Request) -> web.Response:
+    return reply(m.Court(**request.app[ENTRY].court()))
+
+
 @routes.post("/api/v1/join")
 @operation("openLink", "Open a join link (records the first opening)", body=m.OpenLink,
            response=m.JoinInfo, security=(), tag="participants")

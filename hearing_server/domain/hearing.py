@@ -18,6 +18,21 @@ class HearingKind(str, Enum):
     MEDIATION = "mediation"
 
 
+#: The languages the web client speaks (its i18n dictionaries): a participant's language
+#: and the court's default are one of these.
+LANGUAGES = ("en", "zh-CN")
+
+
+def parse_language(value: Any, key: str = "language") -> str:
+    """A language the web client has, or "" (none given: the browser's, then the court's)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or value not in LANGUAGES:
+        raise InvalidInput(f"'{key}' must be one of {', '.join(LANGUAGES)}",
+                           code=Code.INPUT_INVALID)
+    return value
+
+
 class HearingStatus(str, Enum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
@@ -28,9 +43,12 @@ class ParticipantSpec:
     id: ParticipantId
     name: str
     role: Role
+    #: The language the clerk chose for this person's page ("": none chosen).
+    language: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "name": self.name, "role": self.role.value}
+        return {"id": self.id, "name": self.name, "role": self.role.value,
+                "language": self.language}
 
 
 @dataclass(frozen=True)
@@ -122,7 +140,8 @@ class Hearing:
             scheduled_at=datetime.fromisoformat(d["scheduled_at"]),
             duration_minutes=int(d["duration_minutes"]),
             participants=tuple(
-                ParticipantSpec(ParticipantId(p["id"]), p["name"], Role(p["role"]))
+                ParticipantSpec(ParticipantId(p["id"]), p["name"], Role(p["role"]),
+                                str(p.get("language") or ""))
                 for p in d["participants"]
             ),
             status=HearingStatus(d["status"]),
@@ -203,7 +222,8 @@ def parse_participants(raw: Any, kind: HearingKind) -> tuple[ParticipantSpec, ..
         pid = item.get("id")
         if pid is not None and (not isinstance(pid, str) or not re.fullmatch(r"[\w-]{1,40}", pid)):
             raise InvalidInput("participant 'id' must be 1-40 letters, digits, '-' or '_'")
-        out.append(ParticipantSpec(ParticipantId(pid) if pid else new_participant_id(), name, role))
+        out.append(ParticipantSpec(ParticipantId(pid) if pid else new_participant_id(), name, role,
+                                   parse_language(item.get("language"))))
     if len({p.id for p in out}) != len(out):
         raise InvalidInput("participant ids must be unique")
     # a reception call is a hearing conducted by the reception staff member

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..auth.tokens import JoinClaims, TokenService
 from ..domain.errors import Code, Conflict, HearingError, NotFound, TokenError
-from ..domain.hearing import Hearing, HearingStatus
+from ..domain.hearing import LANGUAGES, Hearing, HearingStatus
 from ..domain.ids import ParticipantId
 from ..domain.roles import role_table
 from ..domain.session import Event, Session
@@ -99,14 +99,23 @@ class EntryService:
         assert spec is not None
         return {
             "court": self._settings.court_name,
+            "court_contact": self._settings.court_contact,
+            "default_language": self._settings.default_language,
             "hearing": {
                 "id": hearing.id, "case_number": hearing.case_number, "title": hearing.title,
                 "kind": hearing.kind.value, "scheduled_at": hearing.scheduled_at.isoformat(),
             },
-            "you": {"participant_id": spec.id, "name": spec.name, "role": spec.role.value},
+            "you": {"participant_id": spec.id, "name": spec.name, "role": spec.role.value,
+                    "language": spec.language},
             "expires_at": claims.expires_at,
             "roles": role_table(),
         }
+
+    def court(self) -> dict[str, Any]:
+        """The court's name, contact line and default language (public)."""
+        return {"name": self._settings.court_name, "contact": self._settings.court_contact,
+                "default_language": self._settings.default_language,
+                "languages": list(LANGUAGES)}
 
     async def join(self, hearing: Hearing, claims: JoinClaims) -> dict[str, Any]:
         """A connection joined: the participant enters (or returns); the welcome."""

@@ -157,7 +157,7 @@ class HearingService:
         updated = replace(hearing, participants=roster)
         await self._store.save_hearing(updated)
         self._events.append(hearing.id, Event("participant_added", actor, added.id, {
-            "name": added.name, "role": added.role.value}))
+            "name": added.name, "role": added.role.value, "language": added.language}))
         return updated, added.id, await self.issue_link(hearing.id, added.id, actor)
 
     async def issue_link(self, hearing_id: str, participant_id: str, actor: str) -> str:
@@ -226,7 +226,8 @@ class HearingService:
                         # the current schedule decides (a reschedule carries links along)
                         "expires_at": hearing.links_valid_until(self._link_grace),
                         "name": spec.name if spec else None,
-                        "role": spec.role.value if spec else None})
+                        "role": spec.role.value if spec else None,
+                        "language": spec.language if spec else None})
         return out
 
     def events(self, hearing_id: str) -> list[dict[str, Any]]:

@@ -50,7 +50,8 @@ def when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def notice_pdf(court: str, hearing: Hearing, name: str, role: str, link: str) -> bytes:
+def notice_pdf(court: str, hearing: Hearing, name: str, role: str, link: str,
+               contact: str = "") -> bytes:
     pdf = _pdf(f"Notice of hearing {hearing.case_number}")
     kind = "mediation" if hearing.kind.value == "mediation" else "hearing"
     _text(pdf, court, 12)
@@ -72,6 +73,8 @@ def notice_pdf(court: str, hearing: Hearing, name: str, role: str, link: str) ->
     pdf.image(qr, w=55)
     _text(pdf, link, 8, 4)
     _text(pdf, "This link is personal: do not pass it on. / 此链接仅供本人使用, 请勿转发。", 9)
+    if contact:
+        _text(pdf, f"Questions / 咨询: {court}, {contact}", 9)
     return bytes(pdf.output())
 
 

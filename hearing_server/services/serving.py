@@ -38,12 +38,13 @@ logger = logging.getLogger(__name__)
 class ServingService:
     def __init__(self, store: ServiceStore, hearings: HearingService, mailer: Mailer,
                  base_url: str, court_name: str, *, max_bytes: int, link_ttl: float,
-                 attempts: int = 3, retry_delay: float = 2.0) -> None:
+                 attempts: int = 3, retry_delay: float = 2.0, court_contact: str = "") -> None:
         self._store = store
         self._hearings = hearings
         self._mailer = mailer
         self._base_url = base_url
         self._court = court_name
+        self._contact = court_contact
         self._max_bytes = max_bytes
         self._link_ttl = link_ttl
         self._attempts = max(1, attempts)
@@ -78,7 +79,7 @@ class ServingService:
             raise NotFound(f"no participant {participant_id!r}", code=Code.PARTICIPANT_NOT_FOUND)
         link = await self._hearings.issue_link(hearing.id, spec.id, actor)
         pdf = await asyncio.to_thread(notice_pdf, self._court, hearing, spec.name,
-                                      spec.role.value, link)
+                                      spec.role.value, link, self._contact)
         return await self.upload(hearing, pdf, f"notice-{hearing.case_number}-{spec.id}.pdf",
                                  actor, kind="notice")
 
@@ -116,7 +117,7 @@ class ServingService:
 
     def _mail(self, hearing: Hearing, name: str, to: str, url: str, docs: list[Document],
               join: str | None) -> Mail:
-        lines = [f"{self._court}", "",
+        lines = [self._court, *([self._contact] if self._contact else []), "",
                  f"Dear {name} / {name}: ", "",
                  f"The court serves you documents in case {hearing.case_number} "
                  f"({hearing.title}). / 法院向您送达案件 {hearing.case_number} 的文书。", "",

@@ -193,7 +193,8 @@ async def test_clerk_adds_a_participant_who_gets_a_working_link(running: Running
             assert r.status == 201
             added = await r.json()
         pid = added["participant_id"]
-        assert {"id": pid, "name": "Wanda", "role": "witness"} in added["hearing"]["participants"]
+        assert {"id": pid, "name": "Wanda", "role": "witness",
+                "language": ""} in added["hearing"]["participants"]
         async with ClientSession() as anon:
             async with anon.post(running.url + "/api/v1/join",
                                  json={"token": token_of(added["link"])}) as r:

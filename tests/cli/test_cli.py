@@ -184,3 +184,28 @@ def test_every_option_of_every_subcommand_has_help_text() -> None:
 
     walk(cli.parser(), "hearing-server")
     assert missing == []
+
+
+def test_hearing_create_gives_a_participant_a_page_language(tmp_path: Path) -> None:
+    data = init_data(tmp_path / "data")
+    done = run("--data-dir", str(data), "hearing", "create", "--case-number", "C-L",
+               "--title", "Li v. Doe", "--at", soon(), "--judge", "Judge Ada",
+               "--party", "Li Wei", "--party", "Sam", "--language", "Li Wei=zh-CN", "--json")
+    assert done.returncode == 0, done.stderr
+    langs = {p["name"]: p["language"] for p in json.loads(done.stdout)["participants"]}
+    assert langs == {"Judge Ada": "", "Li Wei": "zh-CN", "Sam": ""}
+    bad = run("--data-dir", str(data), "hearing", "create", "--case-number", "C-L",
+              "--title", "T", "--at", soon(), "--judge", "J", "--language", "J=fr")
+    one_line_error(bad, bad.returncode, "input.invalid")
+
+
+def test_check_config_takes_the_court_on_the_command_line(tmp_path: Path) -> None:
+    done = run("check-config", "--court-name", "Example District Court", "--court-contact",
+               "Clerk's office, +1 555 0100", "--default-language", "zh-CN", "--json",
+               "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    settings = json.loads(done.stdout)["settings"]
+    assert (settings["court_name"], settings["court_contact"], settings["default_language"]) == (
+        "Example District Court", "Clerk's office, +1 555 0100", "zh-CN")
+    bad = run("check-config", "--default-language", "fr", "--data-dir", str(tmp_path))
+    one_line_error(bad, bad.returncode, "config.invalid")

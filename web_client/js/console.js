@@ -3,6 +3,7 @@
 import { $, h, clear, api, focusHeading, copyText } from "./dom.js";
 import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, onLanguageChange,
+  LANGUAGES,
 } from "./i18n.js";
 import { Records } from "./records.js";
 import { Serving } from "./serving.js";
@@ -12,6 +13,7 @@ const REFRESH_MS = 5000;
 
 const ui = {
   me: null,
+  court: null, // GET /api/v1/court: the name and contact line for the printed notice
   hearings: [],
   current: null, // {hearing, state}
   service: [],
@@ -51,7 +53,19 @@ function renderStatus() {
 
 // ---- signing in -----------------------------------------------------------------------------
 
+/** The languages a clerk may give a participant's page ("" = their browser's). */
+function languageOptions(chosen = "") {
+  return [h("option", { value: "", selected: !chosen }, t("console.language_auto")),
+    ...Object.entries(LANGUAGES).map(([code, label]) => h("option",
+      { value: code, lang: code, selected: code === chosen }, label))];
+}
+
+function languageName(code) {
+  return LANGUAGES[code] || t("console.language_auto");
+}
+
 async function start() {
+  api("GET", "/api/v1/court").then((c) => { ui.court = c; }, () => { ui.court = null; });
   try {
     ui.me = await api("GET", "/api/v1/me");
   } catch {
@@ -195,6 +209,9 @@ function participantRow(name = "", role = "party") {
     h("div", { class: "field" },
       h("label", { for: `${id}-role`, class: "p-role-label" }, t("console.p_role", { n })),
       roleSelect),
+    h("div", { class: "field" },
+      h("label", { for: `${id}-lang`, class: "p-lang-label" }, t("console.p_language", { n })),
+      h("select", { id: `${id}-lang`, class: "p-lang" }, languageOptions())),
     h("button", {
       type: "button", class: "btn btn-small btn-quiet p-remove",
       "aria-label": t("console.p_remove_aria", { n }),
@@ -209,10 +226,13 @@ function renumberRows() {
     row.dataset.row = String(n);
     row.querySelector(".p-name-label").textContent = t("console.p_name", { n });
     row.querySelector(".p-role-label").textContent = t("console.p_role", { n });
+    row.querySelector(".p-lang-label").textContent = t("console.p_language", { n });
+    const auto = row.querySelector('.p-lang option[value=""]');
+    if (auto) auto.textContent = t("console.language_auto");
     const rm = row.querySelector(".p-remove");
     rm.textContent = t("console.p_remove");
     rm.setAttribute("aria-label", t("console.p_remove_aria", { n }));
-    for (const opt of row.querySelectorAll("option")) opt.textContent = roleName(opt.value);
+    for (const opt of row.querySelectorAll(".p-role option")) opt.textContent = roleName(opt.value);
   });
 }
 
@@ -265,7 +285,8 @@ async function submitSchedule(ev) {
     const nameField = row.querySelector(".p-name");
     const name = nameField.value.trim();
     if (!name) return formError("console.need_name", { n: row.dataset.row }, nameField);
-    participants.push({ name, role: row.querySelector(".p-role").value });
+    const language = row.querySelector(".p-lang").value;
+    participants.push({ name, role: row.querySelector(".p-role").value, ...(language ? { language } : {}) });
   }
   if (!participants.length) return formError("console.need_participants", {}, $("#add-participant"));
   const kind = $("#f-kind").value;
@@ -356,11 +377,17 @@ function printLinks() {
   const x = ui.current.hearing;
   const sheet = $("#print-links");
   clear(sheet);
+  const court = ui.court || {};
   sheet.append(
+    ...(court.name ? [h("p", { class: "print-court" }, court.name)] : []),
     h("h2", {}, t("console.print_title", { case: x.case_number, title: x.title })),
     h("p", {}, t("console.print_when", { time: fmtDateTime(x.scheduled_at) })),
     h("dl", {}, currentLinks().flatMap(({ p, url }) => [
-      h("dt", {}, `${p.name} (${roleName(p.role)})`), h("dd", {}, url)])));
+      h("dt", {}, `${p.name} (${roleName(p.role)})`),
+      h("dd", {}, url, ...(p.language ? [h("br"), h("span", { class: "print-lang" },
+        t("console.print_language", { language: languageName(p.language) }))] : []))])),
+    ...(court.contact ? [h("p", { class: "print-contact" },
+      t("console.print_contact", { contact: court.contact }))] : []));
   document.body.classList.add("printing-links");
   const done = () => {
     document.body.classList.remove("printing-links");
@@ -438,8 +465,9 @@ async function submitAdd(ev) {
   }
   const x = ui.current.hearing;
   try {
+    const language = $("#a-lang").value;
     const data = await api("POST", `/api/v1/hearings/${encodeURIComponent(x.id)}/participants`,
-      { name, role: $("#a-role").value });
+      { name, role: $("#a-role").value, ...(language ? { language } : {}) });
     ui.links.set(`${x.id}/${data.participant_id}`, data.link);
     ui.current = { ...ui.current, hearing: data.hearing };
     $("#a-name").value = "";
@@ -465,6 +493,10 @@ function renderActions() {
   for (const r of Object.keys(ui.me?.roles || {})) {
     select.append(h("option", { value: r, selected: r === chosen }, roleName(r)));
   }
+  const lang = $("#a-lang");
+  const language = lang.value;
+  clear(lang);
+  lang.append(...languageOptions(language));
 }
 
 function renderHearing() {
@@ -646,7 +678,9 @@ function renderService() {
     body.append(h("tr", { dataset: { participantId: p.id, status } },
       h("th", { scope: "row" },
         h("span", { class: "person-name" }, p.name),
-        h("span", { class: "person-role" }, roleName(p.role))),
+        h("span", { class: "person-role" }, roleName(p.role)),
+        p.language ? h("span", { class: "person-lang", lang: p.language, dataset: { language: p.language } },
+          languageName(p.language)) : null),
       h("td", {},
         h("span", { class: `badge status-${status}`, dataset: { status } }, t(`service.${status}`)),
         earlier > 0 ? h("div", { class: "hint" }, t("console.earlier_links", { n: earlier })) : null),

@@ -300,9 +300,9 @@ const en = {
   "end.left_title": "You left the hearing",
   "end.left_text": "To return, enter again. The court may have to admit you from the lobby.",
   "end.removed_title": "The court removed you from the hearing",
-  "end.removed_text": "You cannot rejoin this hearing. Contact the court clerk if you have questions.",
+  "end.removed_text": "You cannot rejoin this hearing.",
   "end.denied_title": "The court did not admit you",
-  "end.denied_text": "You cannot enter this hearing. Contact the court clerk if you have questions.",
+  "end.denied_text": "You cannot enter this hearing.",
   "end.replaced_title": "This hearing is open in another window",
   "end.replaced_text": "You joined from another window or device, so this one was closed.",
   "end.closed_title": "The connection was closed",
@@ -576,6 +576,16 @@ const en = {
   "rcp.transferred": "You have been passed to another member of staff. You keep your place.",
   "room.reception_transferred": "You are being passed to another member of court staff. Please stay on the call.",
   "end.title.node.redirect_failed": "The hearing could not be reached",
+  // court settings and languages (issue 14): the court's contact line, the early lobby
+  "end.contact": "Questions? Contact {court}:",
+  "end.contact_court": "Questions? Contact the clerk's office of {court}.",
+  "lobby.when": "Scheduled for",
+  "lobby.early": "The hearing is scheduled for {when} ({until}). The court will let you in when it begins.",
+  "console.p_language": "Language of participant {n}",
+  "console.add_language": "Language",
+  "console.language_auto": "Their browser's",
+  "console.print_contact": "Questions: {contact}",
+  "console.print_language": "Page language: {language}",
   "err.node.redirect": "This hearing is held on another server of the court.",
   "err.node.moving": "The court's server is restarting; reconnecting.",
   "caucus.heading": "Joint session and private sessions",
@@ -1219,9 +1229,9 @@ const zh = {
   "end.left_title": "您已离开庭审",
   "end.left_text": "如需返回，请重新进入。法庭可能需要再次准许您从候审室进入。",
   "end.removed_title": "法庭已将您移出庭审",
-  "end.removed_text": "您无法再次加入本次庭审。如有疑问，请联系书记员。",
+  "end.removed_text": "您无法再次加入本次庭审。",
   "end.denied_title": "法庭未准许您进入",
-  "end.denied_text": "您无法进入本次庭审。如有疑问，请联系书记员。",
+  "end.denied_text": "您无法进入本次庭审。",
   "end.replaced_title": "本次庭审已在另一个窗口中打开",
   "end.replaced_text": "您已从另一个窗口或设备加入，因此关闭了此窗口的连接。",
   "end.closed_title": "连接已关闭",
@@ -1495,6 +1505,16 @@ const zh = {
   "rcp.transferred": "您已被转给另一位工作人员，排队位置不变。",
   "room.reception_transferred": "正在为您转接另一位法院工作人员，请不要离开通话。",
   "end.title.node.redirect_failed": "无法连接到本次庭审",
+  // court settings and languages (issue 14): the court's contact line, the early lobby
+  "end.contact": "如有疑问，请联系{court}：",
+  "end.contact_court": "如有疑问，请联系{court}书记员办公室。",
+  "lobby.when": "开庭时间",
+  "lobby.early": "本次庭审定于{when}开庭（{until}）。开庭时法庭会准许您进入。",
+  "console.p_language": "参加人 {n} 语言",
+  "console.add_language": "语言",
+  "console.language_auto": "按其浏览器",
+  "console.print_contact": "咨询：{contact}",
+  "console.print_language": "页面语言：{language}",
   "err.node.redirect": "本次庭审由法院的另一台服务器承载。",
   "err.node.moving": "法院服务器正在重启，正在重新连接。",
   "caucus.heading": "联席会议与单独会谈",
@@ -1853,20 +1873,45 @@ const SERVER_DETAIL = new Set(["input.invalid", "permission.denied", "hearing.ba
   "recording.bad_state", "role.unknown", "password.weak", "hearing.no_host", "caucus.already_there"]);
 
 let lang = "en";
+let languageSelect = null;
 const listeners = [];
 
-function detect() {
+/** The language the person chose with the switch on this browser, or null. */
+function savedLanguage() {
   try {
     const saved = localStorage.getItem(STORAGE_KEY);
     if (saved && DICTIONARIES[saved]) return saved;
   } catch { /* storage blocked */ }
-  const prefs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"];
+  return null;
+}
+
+/** The first of the browser's languages the pages speak, or null. */
+function browserLanguage() {
+  const prefs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ""];
   for (const p of prefs) {
     const l = String(p).toLowerCase();
     if (l.startsWith("zh")) return "zh-CN";
     if (l.startsWith("en")) return "en";
   }
-  return "en";
+  return null;
+}
+
+function detect() {
+  return savedLanguage() || browserLanguage() || "en";
+}
+
+/**
+ * The court's choice, once the page knows it: the person's own switch on this browser
+ * first, then the language the clerk set for the participant, then the browser's, then
+ * the court's default. An automatic choice is not remembered (the switch is).
+ */
+export function preferLanguage(participant, courtDefault) {
+  const next = savedLanguage()
+    || (DICTIONARIES[participant] ? participant : null)
+    || browserLanguage()
+    || (DICTIONARIES[courtDefault] ? courtDefault : null)
+    || "en";
+  if (next !== lang) setLanguage(next, { remember: false });
 }
 
 export function currentLanguage() {
@@ -1894,11 +1939,14 @@ export function applyI18n(root = document) {
   }
 }
 
-export function setLanguage(next) {
+export function setLanguage(next, { remember = true } = {}) {
   if (!DICTIONARIES[next]) return;
   lang = next;
-  try { localStorage.setItem(STORAGE_KEY, next); } catch { /* storage blocked */ }
+  if (remember) {
+    try { localStorage.setItem(STORAGE_KEY, next); } catch { /* storage blocked */ }
+  }
   document.documentElement.lang = next;
+  if (languageSelect) languageSelect.value = next;
   applyI18n();
   for (const fn of listeners) {
     try { fn(next); } catch (err) { console.error(err); }
@@ -1912,6 +1960,7 @@ export function onLanguageChange(fn) {
 export function initI18n(select) {
   lang = detect();
   document.documentElement.lang = lang;
+  languageSelect = select || null;
   if (select) {
     while (select.firstChild) select.removeChild(select.firstChild);
     for (const [code, label] of Object.entries(LANGUAGES)) {
@@ -1979,6 +2028,20 @@ function intlLocale() {
   if (lang !== "en") return lang;
   const nav = String(navigator.language || "en");
   return nav.toLowerCase().startsWith("en") ? nav : "en";
+}
+
+/** How far ahead a time is, in words ("in 21 days", "21天后"; hours or minutes when near). */
+export function fmtUntil(value) {
+  const ms = new Date(String(value)).getTime() - Date.now();
+  if (Number.isNaN(ms)) return "";
+  const minutes = Math.max(1, Math.round(ms / 60000));
+  const [n, unit] = minutes >= 36 * 60 ? [Math.round(minutes / 1440), "day"]
+    : minutes >= 90 ? [Math.round(minutes / 60), "hour"] : [minutes, "minute"];
+  try {
+    return new Intl.RelativeTimeFormat(intlLocale(), { numeric: "auto" }).format(n, unit);
+  } catch {
+    return `${n} ${unit}`;
+  }
 }
 
 export function fmtElapsed(seconds) {

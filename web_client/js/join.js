@@ -2,9 +2,10 @@
 // Protocol: signaling/namespace.py (socket.io namespace /hearing, acks {ok, ...}).
 
 import { io } from "../vendor/socket.io.esm.min.js";
-import { $, api, focusHeading } from "./dom.js";
+import { $, h, api, focusHeading } from "./dom.js";
 import {
   initI18n, t, hasKey, errorText, roleName, kindName, fmtDateTime, fmtElapsed, onLanguageChange,
+  preferLanguage, fmtUntil,
 } from "./i18n.js";
 import { can, byRoleThenName, setCapabilities } from "./roles.js";
 import { DeviceCheck } from "./devices.js";
@@ -17,6 +18,7 @@ const SCREENS = ["loading", "ended", "prejoin", "connecting", "lobby", "room"];
 const app = {
   token: "",
   info: null, // POST /api/v1/join
+  court: null, // GET /api/v1/court: {name, contact, default_language}, for every page
   socket: null,
   you: null, // my presence entry
   state: null, // public state of the hearing
@@ -140,6 +142,7 @@ function renderEnded() {
   caseLine.hidden = !app.info;
   if (app.info) caseLine.textContent = `${app.info.hearing.case_number} · ${app.info.hearing.title}`;
   $("#ended-text").textContent = spec.text ? t(spec.text) : errorText(info);
+  renderContact();
   const detail = $("#ended-detail");
   if (info.reason) {
     detail.hidden = false;
@@ -209,6 +212,25 @@ function refusal(err) {
     return { code: code[1], message: text ? text[2] : "", ...(url ? { url: url[1] } : {}) };
   }
   return null;
+}
+
+/** The court's name and contact line under every refusal and ending (settings). */
+function renderContact() {
+  const el = $("#ended-contact");
+  const court = app.court;
+  el.hidden = !court || !court.name;
+  if (!court || !court.name) return;
+  if (court.contact) {
+    // the contact on a line of its own, a telephone number or an address never split
+    el.replaceChildren(t("end.contact", { court: court.name }), h("span", { class: "contact-line" },
+      ...String(court.contact).split(/,\s*/).flatMap((part, i) => [i ? ", " : "",
+        h("span", { class: "contact-part" }, part)])));
+  } else {
+    el.textContent = t("end.contact_court", { court: court.name });
+  }
+  const brand = $("#court-name");
+  brand.removeAttribute("data-i18n");
+  brand.textContent = court.name;
 }
 
 // ---- before entering --------------------------------------------------------------------
@@ -574,6 +596,16 @@ function renderLobby() {
   $("#lobby-present").textContent = present.length
     ? present.map((p) => t("common.name_role", { name: p.name, role: roleName(p.role) })).join(", ")
     : t("lobby.nobody");
+  $("#lobby-when").textContent = fmtDateTime(h.scheduled_at);
+  // before the court opens the session, the page says when it is due
+  const early = !app.sentBack && !st.locked && (st.phase === "scheduled" || st.phase === "open")
+    && new Date(h.scheduled_at).getTime() > Date.now();
+  const earlyEl = $("#lobby-early");
+  earlyEl.hidden = !early;
+  if (early) {
+    earlyEl.textContent = t("lobby.early",
+      { when: fmtDateTime(h.scheduled_at), until: fmtUntil(h.scheduled_at) });
+  }
   renderElapsed();
   const video = $("#lobby-video");
   const hasVideo = Boolean(app.devices && app.devices.videoTrack);
@@ -674,7 +706,14 @@ async function main() {
   // a different link pasted into this tab changes only the fragment: start over with it
   window.addEventListener("hashchange", () => location.reload());
   app.token = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
+  // the court's name and contact line, also for a link it refuses
+  const court = api("GET", "/api/v1/court").then((c) => {
+    app.court = c;
+    return c;
+  }, () => null);
   if (!app.token) {
+    const c = await court;
+    preferLanguage("", c && c.default_language);
     end("refused", { code: "token.missing", message: "" });
     return;
   }
@@ -682,9 +721,15 @@ async function main() {
     app.info = await api("POST", "/api/v1/join", { token: app.token });
     setCapabilities(app.info.roles);
   } catch (err) {
+    const c = await court;
+    preferLanguage("", c && c.default_language);
     end("refused", { code: err.code, message: err.message });
     return;
   }
+  app.court = { name: app.info.court, contact: app.info.court_contact || "",
+    default_language: app.info.default_language };
+  // the participant's language (the clerk's choice) > the browser's > the court's
+  preferLanguage(app.info.you.language, app.info.default_language);
   renderInfo();
   const publishes = can(app.info.you.role, "publish");
   $("#dc-observer").hidden = publishes;

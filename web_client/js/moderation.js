@@ -364,7 +364,7 @@ export class ModPanel {
     const head = this.compact && moderate
       ? h("button", {
         type: "button", class: "mod-row-head mod-row-toggle", id: `actions-${pid}`,
-        "aria-expanded": String(open),
+        "aria-expanded": String(Boolean(open)),
         on: { click: () => { this.expanded = this.expanded === pid ? null : pid; this.render(); } },
       }, main, h("span", { class: "person-state" }, states.join(" · ")))
       : h("div", { class: "mod-row-head" }, main,
