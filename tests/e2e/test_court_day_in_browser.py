@@ -295,6 +295,7 @@ def test_a_court_day_from_the_clerks_schedule_to_the_sealed_records(
         expect(wes.locator("#screen-room")).to_be_visible(timeout=15000)
         wait_remote_video(wes, ids["Judge Ada"])
         wait_remote_video(judge, ids["Wes Witness"])
+        expect(judge.locator("#lock-toggle")).to_be_checked()
         judge.click("#lock-toggle")
         expect(judge.locator("#lock-badge")).to_be_hidden()
         snap(wes, "12-witness-recalled")
