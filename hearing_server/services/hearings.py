@@ -85,6 +85,8 @@ class HearingService:
         self._events.append(hearing.id, Event("scheduled", actor, None, {
             "case_number": hearing.case_number,
             "scheduled_at": hearing.scheduled_at.isoformat(),
+            # who was summoned (with the page language the clerk chose), for the record
+            "participants": [p.to_dict() for p in hearing.participants],
         }))
         links: dict[str, str] = {}
         for p in hearing.participants:

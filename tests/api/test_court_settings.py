@@ -70,6 +70,9 @@ async def test_a_participants_language_reaches_their_link_and_survives_a_restart
                 events = (await r.json())["events"]
             assert [e["language"] for e in events if e["type"] == "participant_added"] == [
                 "zh-CN"]
+            summoned = next(e for e in events if e["type"] == "scheduled")["participants"]
+            assert {p["id"]: p["language"] for p in summoned} == {
+                "judge": "", "li": "zh-CN", "sam": ""}
             # a language the pages do not speak is refused, on both routes
             async with s.post(running.url + "/api/v1/hearings", json=body(
                     {"name": "X", "role": "party", "language": "fr"})) as r:

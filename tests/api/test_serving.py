@@ -202,6 +202,17 @@ async def test_an_expired_service_link_is_refused(tmp_path: Path) -> None:
                     assert await error_of(r) == (409, "serve.expired")
 
 
+async def test_the_service_email_names_the_court_and_its_contact_line(tmp_path: Path) -> None:
+    contact = "Clerk's office, +1 555 0100, clerk@court.example"
+    with smtp_server() as inbox:
+        async with court(tmp_path, inbox, court_name="Example District Court",
+                         court_contact=contact) as (running, s, hid):
+            doc = await upload(s, running, hid, PDF)
+            await serve(s, running, hid, documents=[doc["id"]])
+            lines = inbox.last_text().splitlines()
+    assert lines[:2] == ["Example District Court", contact]
+
+
 async def test_notice_of_hearing_is_a_pdf_document_with_a_new_join_link(tmp_path: Path) -> None:
     with smtp_server() as inbox:
         async with court(tmp_path, inbox) as (running, s, hid):

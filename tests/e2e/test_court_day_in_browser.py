@@ -295,6 +295,7 @@ def test_a_court_day_from_the_clerks_schedule_to_the_sealed_records(
         expect(wes.locator("#screen-room")).to_be_visible(timeout=15000)
         wait_remote_video(wes, ids["Judge Ada"])
         wait_remote_video(judge, ids["Wes Witness"])
+        expect(judge.locator("#lock-toggle")).to_be_checked()
         judge.click("#lock-toggle")
         expect(judge.locator("#lock-badge")).to_be_hidden()
         snap(wes, "12-witness-recalled")
@@ -370,6 +371,7 @@ def test_a_court_day_from_the_clerks_schedule_to_the_sealed_records(
             "The hearing was closed and its record sealed.")
         expect(clerk.locator("#hp-record-badge")).to_have_attribute("data-sealed", "true",
                                                                     timeout=15000)
+        expect(clerk.locator("#hp-status")).to_have_text("Adjourned")
         axe["console, closed hearing"] = serious_axe_findings(clerk)
         snap(clerk, "21-clerk-closed-the-idle-hearing", full=True)
         clerk.locator("#hearing-list [data-hearing-id]", has_text="C-DAY-1").click()

@@ -505,7 +505,10 @@ function renderHearing() {
   const st = ui.current.state;
   $("#hp-title").textContent = `${x.case_number} · ${x.title}`;
   const status = $("#hp-status");
-  status.textContent = t(`status.${x.status}`);
+  // a hearing that was held (adjourned or closed by the clerk) no longer reads "Scheduled"
+  const held = x.status === "scheduled" && st && st.phase === "adjourned";
+  status.textContent = held ? t("phase.adjourned") : t(`status.${x.status}`);
+  status.dataset.status = held ? "adjourned" : x.status;
   status.className = `badge ${x.status === "cancelled" ? "badge-warn" : "badge-neutral"}`;
   $("#hp-case").textContent = x.case_number;
   $("#hp-kind").textContent = kindName(x.kind);

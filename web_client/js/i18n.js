@@ -581,7 +581,7 @@ const en = {
   "end.contact_court": "Questions? Contact the clerk's office of {court}.",
   "lobby.when": "Scheduled for",
   "lobby.early": "The hearing is scheduled for {when} ({until}). The court will let you in when it begins.",
-  "console.p_language": "Language of participant {n}",
+  "console.p_language": "Page language {n}",
   "console.add_language": "Language",
   "console.language_auto": "Their browser's",
   "console.print_contact": "Questions: {contact}",
