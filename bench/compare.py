@@ -36,12 +36,25 @@ ROOT = Path(__file__).resolve().parent.parent
 PER_PROCESS = 8
 CLK = os.sysconf("SC_CLK_TCK")
 PY_SPY = os.environ.get("PY_SPY", "py-spy")
+#: samples a second (more: a finer profile, at the cost of py-spy's own CPU on the other core)
+PY_SPY_RATE = os.environ.get("PY_SPY_RATE", "50")
+#: "native": native frames too (where the C extensions and the kernel calls spend it);
+#: "blocking": exact Python stacks
+PY_SPY_MODE = os.environ.get("PY_SPY_MODE", "nonblocking")
+#: a folder: also ``perf record`` the server at each K (Linux perf, by shared object)
+PERF_DIR = os.environ.get("PERF_DIR", "")
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system time of a process (all its threads)."""
+    user, system = cpu_split(pid)
+    return user + system
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system time of a process (all its threads), seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
+    return int(fields[11]) / CLK, int(fields[12]) / CLK
 
 
 class Proc:
@@ -203,24 +216,38 @@ def measure(target: Target, procs: list[Proc], subs: list[Proc], k: int,
     spy = None
     if profile is not None:  # py-spy samples without pausing the server (other core)
         profile.mkdir(parents=True, exist_ok=True)
-        spy = subprocess.Popen([PY_SPY, "record", "--nonblocking", "-r", "50", "-f", "raw",
+        # non-blocking by default; "native" or "blocking" pause the server for each sample
+        # (exact stacks, slower server): a non-blocking sample read while the interpreter
+        # changes frames lands on the event loop's frame
+        how = {"native": ["--native"], "blocking": []}.get(PY_SPY_MODE, ["--nonblocking"])
+        spy = subprocess.Popen([PY_SPY, "record", *how, "-r", PY_SPY_RATE, "-f", "raw",
                                 "-p", str(target.pid), "-d", str(int(seconds)), "-o",
                                 str(profile / f"{target.name}-K{k}.txt")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cpu0, t0 = cpu_seconds(target.pid), time.monotonic()
+    perf = None
+    if PERF_DIR:  # perf's own view: which shared object (python, uvloop, libsrtp, kernel)
+        Path(PERF_DIR).mkdir(parents=True, exist_ok=True)
+        perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(target.pid),
+                                 "-o", str(Path(PERF_DIR) / f"{target.name}-K{k}.data"),
+                                 "--", "sleep", str(int(seconds))],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (user0, sys0), t0 = cpu_split(target.pid), time.monotonic()
     for p in procs:
         p.send(f"measure {seconds}")
     results = [p.read() for p in procs]
-    cpu1, t1 = cpu_seconds(target.pid), time.monotonic()
-    if spy is not None:
-        spy.wait(30)
-    server = (cpu1 - cpu0) / (t1 - t0)
+    (user1, sys1), t1 = cpu_split(target.pid), time.monotonic()
+    for tool in (spy, perf):
+        if tool is not None:
+            tool.wait(30)
+    server = (user1 + sys1 - user0 - sys0) / (t1 - t0)
     delivery = [min(1.0, v / (FPS * r["elapsed"])) for p, r in zip(procs, results, strict=True)
                 if p in subs for v in r["video_frames"]]
     kbps = [8 * b / r["elapsed"] / 1000 for p, r in zip(procs, results, strict=True)
             if p in subs for b in r["bytes"]]
     client = [r["cpu_cores"] for r in results]
     return {"k": k, "server_cores": round(server, 4),
+            # the kernel's share (on loopback it includes the receivers' side of each packet)
+            "server_system_cores": round((sys1 - sys0) / (t1 - t0), 4),
             "video_delivery_min": round(min(delivery), 4) if delivery else None,
             "video_delivery_mean": round(statistics.mean(delivery), 4) if delivery else None,
             "kbit_s_mean": round(statistics.mean(kbps), 0) if kbps else None,
@@ -361,8 +388,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="which servers (comma-separated)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "compare.json"))
     p.add_argument("--docs", action="store_true")
-    p.add_argument("--tree", metavar="DIR",
-                   help="also a server run from this source tree (--only ...,tree)")
+    p.add_argument("--tree", metavar="DIR", action="append", default=[],
+                   help="also a server run from this source tree (--only ...,tree); "
+                        "repeat for several (tree, tree2, ...)")
     p.add_argument("--profile", metavar="DIR",
                    help="py-spy the real server at each K (raw stacks into DIR)")
     args = p.parse_args(argv)
@@ -374,8 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     targets: dict[str, Target] = {"hearing": HearingTarget(), "janus": JanusTarget(0),
                                   "janus2": JanusTarget(2)}
-    if args.tree:
-        targets["tree"] = HearingTarget(Path(args.tree).resolve())
+    for i, tree in enumerate(args.tree):
+        targets["tree" if i == 0 else f"tree{i + 1}"] = HearingTarget(Path(tree).resolve())
     for key in chosen:  # one after another, same media, same load generator
         print(f"-- {key}", flush=True)
         if key == "baseline":

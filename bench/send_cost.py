@@ -3,6 +3,7 @@ one subscriber through a real Router, then ``FastSender.send`` timed on its own 
 600 recorded frames, five rounds. An A/B against older code runs it from that tree:
 
     .venv/bin/python -m bench.send_cost video        # or audio
+    .venv/bin/python -m bench.send_cost fanout-video # or fanout-audio: 8 subscribers
     mkdir /tmp/old && git archive <commit> hearing_server recording signaling | tar -x -C /tmp/old
     cd /tmp/old && PYTHONPATH=$OLDPWD $OLDPWD/.venv/bin/python -m bench.send_cost video
 
@@ -53,8 +54,48 @@ async def measure(kind: str, frames: int = 600, rounds: int = 5) -> dict[str, ob
         await h.close()
 
 
+async def fanout(kind: str, subscribers: int = 8, frames: int = 300,
+                 rounds: int = 5) -> dict[str, object]:
+    """CPU of handing one frame to ``subscribers`` slots (``Producer.on_frame``: the
+    whole fan-out, sends included), per frame and subscriber."""
+    from tests.relay.harness import Harness, wait_for
+
+    h = Harness()
+    try:
+        await h.join("judge", Role.JUDGE)
+        names = [f"observer{i}" for i in range(subscribers)]
+        for name in names:
+            await h.join(name, Role.OBSERVER, publish=False)
+        await wait_for(lambda: all(h.clients[n].frames("video") > 10 for n in names), 30)
+        producer = next(p for p in h.router.producers.values() if p.kind == kind)
+        assert len(producer.consumers) == subscribers
+        video, audio = cached_clips()
+        clip = audio if kind == "audio" else video
+        data = [d for d, key in clip.packets if kind == "audio" or not key][:30]
+        out = []
+        for r in range(rounds):
+            spent = 0.0
+            for i in range(frames):
+                frame = EncodedFrame(data[i % len(data)], clip.step * (i + frames * r), False,
+                                     time.perf_counter())
+                t0 = time.process_time()
+                producer.on_frame(frame)
+                spent += time.process_time() - t0
+                if i % 10 == 9:
+                    await asyncio.sleep(0.01)  # let the subscribers drain their sockets
+            out.append(round(spent / frames / subscribers * 1e6, 1))
+        return {"kind": kind, "subscribers": subscribers, "us_per_frame_and_subscriber": out,
+                "median": sorted(out)[len(out) // 2]}
+    finally:
+        await h.close()
+
+
 def main() -> None:
-    print(json.dumps(asyncio.run(measure(sys.argv[1] if len(sys.argv) > 1 else "video"))))
+    what = sys.argv[1] if len(sys.argv) > 1 else "video"
+    if what.startswith("fanout-"):  # fanout-video, fanout-audio
+        print(json.dumps(asyncio.run(fanout(what.split("-", 1)[1]))))
+    else:
+        print(json.dumps(asyncio.run(measure(what))))
 
 
 if __name__ == "__main__":

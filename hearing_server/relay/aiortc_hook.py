@@ -35,6 +35,7 @@ from typing import Any
 
 import aioice.ice
 import aiortc
+import aiortc.rtcdtlstransport
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
@@ -408,21 +409,62 @@ async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
 # ---- send side -----------------------------------------------------------------
 
 
+class Packetiser:
+    """Cuts a producer's frames into RTP payloads once for all its subscribers.
+
+    Every subscriber of a stream receives the same payloads: VP8's payload descriptor
+    carries the producer's picture id (a :class:`Packer` that changed publisher
+    rewrites it to stay continuous), H.264 and Opus carry nothing per subscriber. The
+    payloads of the last frame are kept, so the slots fed in one fan-out share them.
+    """
+
+    __slots__ = ("_frame", "_payloads", "codec", "picture_id")
+
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
+        self.picture_id = random.randrange(1 << 15)
+        self._frame: EncodedFrame | None = None
+        self._payloads: list[bytes] = []
+
+    def payloads(self, frame: EncodedFrame) -> list[bytes]:
+        if frame is self._frame:
+            return self._payloads
+        if self.codec == "vp8":
+            self.picture_id = (self.picture_id + 1) & 0x7FFF
+            payloads = Vp8Encoder._packetize(frame.data, self.picture_id)
+        elif self.codec == "h264":
+            payloads = H264Encoder._packetize(H264Encoder._split_bitstream(frame.data))
+        else:
+            payloads = [frame.data]
+        self._frame = frame
+        self._payloads = payloads
+        return payloads
+
+
+_PICTURE_ID = struct.Struct("!H")
+
+
 class Packer:
     """A sender's "encoder" that only packetises :class:`EncodedFrame` objects.
 
-    Keeps the outgoing RTP timestamp continuous when the slot switches from
-    one publisher to another.
+    Keeps the outgoing RTP timestamp (and VP8 picture id) continuous when the slot
+    switches from one publisher to another. :meth:`shared` is the relay's own send
+    path (the producer's :class:`Packetiser` cuts each frame once); :meth:`pack` is
+    aiortc's encoder interface (``fast_send=False``), packetising per subscriber.
     """
 
     def __init__(self, codec: str, frame_step: int) -> None:
         self.codec = codec
         self._frame_step = frame_step
+        self._audio = codec not in ("vp8", "h264")
         self._vp8 = Vp8Encoder() if codec == "vp8" else None
         self._h264 = H264Encoder() if codec == "h264" else None
         self._source: object | None = None
         self._offset = 0
         self._last_out = -frame_step
+        #: VP8: what the producer's picture id is shifted by for this subscriber
+        self._pid_offset = 0
+        self._last_pid = -1
         self.on_packed: Callable[[EncodedFrame, int], None] | None = None
         self.remb: int | None = None
         self.remb_at = 0.0
@@ -444,22 +486,42 @@ class Packer:
     def set_source(self, source: object) -> None:
         self._source = source
         self._offset = -1  # rebase at the next frame
+        self._pid_offset = -1
 
-    def pack(self, frame: EncodedFrame) -> tuple[list[bytes], int]:
+    def _timestamp(self, frame: EncodedFrame) -> int:
         if self._offset == -1:
             self._offset = self._last_out + self._frame_step - frame.timestamp
         ts = frame.timestamp + self._offset
-        audio = self._vp8 is None and self._h264 is None
-        if audio and self._last_out - self._frame_step * 50 < ts <= self._last_out:
-            # a late (reordered) audio packet: sent with its own time, in its place
-            return self._payloads(frame), ts & 0xFFFFFFFF
-        if ts <= self._last_out:  # a publisher's clock jumped back: keep it monotonic
-            self._offset += self._last_out + self._frame_step - ts
-            ts = self._last_out + self._frame_step
-        self._last_out = ts
-        return self._payloads(frame), ts & 0xFFFFFFFF
+        last = self._last_out
+        if ts > last:
+            self._last_out = ts
+        elif self._audio and last - self._frame_step * 50 < ts:
+            pass  # a late (reordered) audio packet: sent with its own time, in its place
+        else:  # a publisher's clock jumped back: keep it monotonic
+            self._offset += last + self._frame_step - ts
+            ts = self._last_out = last + self._frame_step
+        return ts & 0xFFFFFFFF
 
-    def _payloads(self, frame: EncodedFrame) -> list[bytes]:
+    def shared(self, frame: EncodedFrame, packetiser: Packetiser) -> tuple[list[bytes], int]:
+        """The frame's payloads cut once by the producer's ``packetiser``, and its
+        timestamp for this subscriber."""
+        ts = self._timestamp(frame)
+        payloads = packetiser.payloads(frame)
+        if self._vp8 is not None:
+            pid = packetiser.picture_id
+            offset = self._pid_offset
+            if offset == -1:  # a new publisher: continue from the last picture id sent
+                offset = self._pid_offset = (
+                    (self._last_pid + 1 - pid) & 0x7FFF if self._last_pid >= 0 else 0)
+            if offset:
+                pid = (pid + offset) & 0x7FFF
+                head = _PICTURE_ID.pack(0x8000 | pid)
+                payloads = [p[:2] + head + p[4:] for p in payloads]
+            self._last_pid = pid
+        return payloads, ts
+
+    def pack(self, frame: EncodedFrame) -> tuple[list[bytes], int]:
+        ts = self._timestamp(frame)
         if self._vp8 is not None:
             payloads = self._vp8._packetize(frame.data, self._vp8.picture_id)
             self._vp8.picture_id = (self._vp8.picture_id + 1) % (1 << 15)
@@ -469,7 +531,7 @@ class Packer:
             payloads = [frame.data]
         if self.on_packed is not None:
             self.on_packed(frame, len(payloads))
-        return payloads
+        return payloads, ts
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         raise RuntimeError("the relay never encodes")
@@ -499,15 +561,69 @@ class PacketHistory(dict[int, Any]):
 
 
 def _as_packet(entry: tuple[Any, ...]) -> RtpPacket:
-    pt, marker, seq, timestamp, ssrc, payload, extensions = entry
+    pt, marker, seq, timestamp, ssrc, payload, mid, abs_send_time = entry
     packet = RtpPacket(payload_type=pt, marker=marker, sequence_number=seq,
                        timestamp=timestamp, ssrc=ssrc, payload=payload)
-    packet.extensions = extensions
+    packet.extensions = HeaderExtensions(mid=mid, abs_send_time=abs_send_time)
     return packet
 
 
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 _RTP_HEADER = struct.Struct("!BBHLL")
+_CONNECTED = aiortc.rtcdtlstransport.State.CONNECTED
+# the sender's own fields, written per frame (its RTCP sender reports and stats read them)
+_TX_TRANSPORT = _TX + "transport"
+_TX_NTP = _TX + "ntp_timestamp"
+_TX_RTP = _TX + "rtp_timestamp"
+_TX_OCTETS = _TX + "octet_count"
+_TX_PACKETS = _TX + "packet_count"
+
+
+class _Route:
+    """What a frame needs to leave on one connection, worked out once per connection
+    (DTLS transport, selected ICE pair) instead of once per frame."""
+
+    __slots__ = (
+        "addr",
+        "after",
+        "before",
+        "dtls",
+        "first_byte",
+        "gso",
+        "nominated",
+        "pair",
+        "protect",
+        "protocol",
+        "pt",
+        "ssrc",
+        "timed",
+        "transport",
+    )
+
+    def __init__(self, dtls: Any, pair: Any, nominated: dict[int, Any], ssrc: int, pt: int,
+                 template: tuple[bytes, bytes, bool], gso: GsoSender | None) -> None:
+        self.dtls = dtls
+        self.pair = pair
+        self.nominated = nominated
+        self.protect: Callable[[bytes], bytes] = dtls._tx_srtp.protect
+        protocol = pair.protocol
+        transport = getattr(protocol, "transport", None)
+        plain_udp = isinstance(protocol, aioice.ice.StunProtocol) and transport is not None
+        #: the loop's datagram transport (None: e.g. a TURN allocation, which wraps the data)
+        self.transport = transport if plain_udp else None
+        self.protocol = protocol
+        self.addr = pair.remote_addr
+        if gso is None or gso.transport is not transport:
+            gso = GsoSender(transport, protocol) if plain_udp else None
+        self.gso = gso
+        self.ssrc = ssrc
+        self.pt = pt
+        self.before, self.after, self.timed = template
+        self.first_byte = 0x90 if self.before else 0x80  # version 2, extension bit
+
+    def valid(self, dtls: Any) -> bool:
+        return (dtls is self.dtls and dtls._state is _CONNECTED
+                and self.nominated.get(1) is self.pair)
 
 
 class FastSender:
@@ -530,19 +646,21 @@ class FastSender:
         self.packets = 0
         self._sequence = random.randint(0, 0xFFFF)
         self._timestamp_origin = random.randint(0, 0xFFFFFFFF)
+        self._fields: dict[str, Any] = sender.__dict__
         self._history = PacketHistory(getattr(sender, _TX + "rtp_history"))
         setattr(sender, _TX + "rtp_history", self._history)
         self._extensions = getattr(sender, _TX + "rtp_header_extensions_map")
         self._pending = TaskSet()
         self._template: tuple[bytes, bytes, bool] | None = None
         self._template_mid: str | None = None
-        self._gso: GsoSender | None = None
-        self._gso_transport: object | None = None
+        self._route: _Route | None = None
+        self._stale = False
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
             self.payload_type = parameters.codecs[0].payloadType
             self.mid = parameters.muxId
+            self._stale = True
             await original_send(parameters)
 
         sender.send = send  # type: ignore[method-assign]
@@ -574,67 +692,83 @@ class FastSender:
         self._template_mid = self.mid
         return self._template
 
-    def send(self, frame: EncodedFrame) -> bool:
+    def _reroute(self, dtls: Any) -> _Route | None:
+        """The connection's route, or None while it cannot carry media."""
+        old = self._route
+        self._route = None
+        pt = self.payload_type
+        if pt is None or dtls is None or dtls._state is not _CONNECTED:
+            return None
+        nominated = dtls.transport._connection._nominated
+        pair = nominated.get(1)
+        if pair is None:
+            return None
+        self._route = _Route(dtls, pair, nominated, self.sender._ssrc, pt,
+                             self._extension_template(), old.gso if old else None)
+        return self._route
+
+    def send(self, frame: EncodedFrame, packetiser: Packetiser | None = None) -> bool:
         """Send one frame now; False when the connection cannot carry it yet.
 
-        Per frame, not per packet: the header extension block (mid, abs-send-time)
-        and the sender-report counters; the frame's packets go out in one system
-        call (:mod:`.gso`) when the socket allows it, and the history keeps a tuple
-        per packet, not an ``RtpPacket``.
+        ``packetiser`` is the producer's (its payloads are cut once for every
+        subscriber); without one the sender's packer cuts them itself. Per frame, not
+        per packet: the route (:class:`_Route`), the header extension block (mid,
+        abs-send-time) and the sender-report counters; the frame's packets go out in
+        one system call (:mod:`.gso`) when the socket allows it, and the history keeps
+        a tuple per packet, not an ``RtpPacket``.
         """
-        pt = self.payload_type
-        dtls = self.sender.transport
-        if pt is None or dtls.state != "connected":
-            return False
-        pair = dtls.transport._connection._nominated.get(1)
-        if pair is None:
-            return False
-        payloads, ts = self.packer.pack(frame)
+        fields = self._fields
+        dtls = fields[_TX_TRANSPORT]
+        route = self._route
+        if route is None or not route.valid(dtls) or self._stale:
+            self._stale = False
+            route = self._reroute(dtls)
+            if route is None:
+                return False
+        if packetiser is not None:
+            payloads, ts = self.packer.shared(frame, packetiser)
+        else:
+            payloads, ts = self.packer.pack(frame)
         timestamp = (self._timestamp_origin + ts) & 0xFFFFFFFF
         now = time.time()
-        abs_send_time = int((now + NTP_EPOCH_OFFSET) * 262144) & 0xFFFFFF  # 6.18 fixed point
-        protect = dtls._tx_srtp.protect
-        protocol = pair.protocol
-        transport = getattr(protocol, "transport", None)
-        plain_udp = isinstance(protocol, aioice.ice.StunProtocol) and transport is not None
-        ssrc = self.sender._ssrc
+        ntp = int((now + NTP_EPOCH_OFFSET) * 4294967296)  # 32.32 fixed point
+        abs_send_time = (ntp >> 14) & 0xFFFFFF  # 6.18 fixed point
+        if route.timed:
+            ext_block = route.before + abs_send_time.to_bytes(3, "big") + route.after
+        else:
+            ext_block = route.before
+        protect = route.protect
+        pack_header = _RTP_HEADER.pack
+        history = self._history
+        first_byte, pt, ssrc, mid = route.first_byte, route.pt, route.ssrc, self.mid
         seq = self._sequence
         last = len(payloads) - 1
         octets = 0
-        extensions = HeaderExtensions(mid=self.mid, abs_send_time=abs_send_time)
-        before, after, timed = self._extension_template()
-        ext_block = before + abs_send_time.to_bytes(3, "big") + after if timed else before
-        first_byte = 0x90 if ext_block else 0x80  # version 2, extension bit
-        history = self._history
-        pack_header = _RTP_HEADER.pack
         datagrams = []
         for i, payload in enumerate(payloads):
             marker = 1 if i == last else 0
             # what aiortc needs to answer a NACK with this packet (see PacketHistory)
             history[seq % RTP_HISTORY_SIZE] = (pt, marker, seq, timestamp, ssrc, payload,
-                                               extensions)
+                                               mid, abs_send_time)
             datagrams.append(protect(pack_header(first_byte, (marker << 7) | pt, seq,
                                                  timestamp, ssrc) + ext_block + payload))
             octets += len(payload)
             seq = (seq + 1) & 0xFFFF
-        addr = pair.remote_addr
-        if plain_udp and len(datagrams) == 1:  # audio: nothing to batch
-            transport.sendto(datagrams[0], addr)  # type: ignore[union-attr]
-        elif plain_udp:
-            if self._gso is None or self._gso_transport is not transport:
-                self._gso = GsoSender(transport, protocol)
-                self._gso_transport = transport
-            self._gso.send(datagrams, addr)
-        else:  # e.g. a TURN allocation: its protocol wraps the data itself
+        transport = route.transport
+        if transport is None:  # e.g. a TURN allocation: its protocol wraps the data itself
             for data in datagrams:
-                self._pending.spawn(protocol.send_data(data, addr))
+                self._pending.spawn(route.protocol.send_data(data, route.addr))
+        elif last == 0:  # audio: nothing to batch
+            transport.sendto(datagrams[0], route.addr)
+        else:
+            route.gso.send(datagrams, route.addr)  # type: ignore[union-attr]
+        count = last + 1
         self._sequence = seq
-        self.packets += len(payloads)
-        s = self.sender
-        setattr(s, _TX + "ntp_timestamp", int((now + NTP_EPOCH_OFFSET) * 4294967296))
-        setattr(s, _TX + "rtp_timestamp", timestamp)
-        setattr(s, _TX + "octet_count", getattr(s, _TX + "octet_count") + octets)
-        setattr(s, _TX + "packet_count", getattr(s, _TX + "packet_count") + len(payloads))
+        self.packets += count
+        fields[_TX_NTP] = ntp
+        fields[_TX_RTP] = timestamp
+        fields[_TX_OCTETS] += octets
+        fields[_TX_PACKETS] += count
         return True
 
 

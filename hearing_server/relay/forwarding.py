@@ -16,7 +16,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from ..domain.policy import Source
 from ..tasks import TaskSet
-from .aiortc_hook import FastSender, Packer, send_pli
+from .aiortc_hook import FastSender, Packer, Packetiser, send_pli
 from .frames import DelayHistogram, EncodedFrame, TrackCounters
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ class Producer:
         self.consumers: set[Slot] = set()
         self.sinks: list[Callable[[EncodedFrame], None]] = []
         self.counters = TrackCounters()
+        #: cuts each frame into RTP payloads once for every slot it is sent to
+        self.packetiser = Packetiser(codec)
         self._on_live = on_live
         self.serial = next(_SERIALS)
         self._last_pli = 0.0
@@ -71,8 +73,9 @@ class Producer:
             self._on_live(self)
         if not self.forwarded:
             return
+        packetiser = self.packetiser
         for slot in self.consumers:
-            slot.push(frame)
+            slot.push(frame, packetiser)
         if self.sinks:
             c.recorded_bytes += len(frame.data)
         for sink in self.sinks:
@@ -153,7 +156,7 @@ class Slot(MediaStreamTrack):
 
     # -- fed by the producer --------------------------------------------------------
 
-    def push(self, frame: EncodedFrame) -> None:
+    def push(self, frame: EncodedFrame, packetiser: Packetiser | None = None) -> None:
         if not self.ready:
             return
         if self._waiting_keyframe:
@@ -163,8 +166,13 @@ class Slot(MediaStreamTrack):
             self._waiting_keyframe = False
         fast = self.fast
         if fast is not None:
-            if not fast.send(frame):
-                self.counters.dropped += 1
+            c = self.counters
+            if fast.send(frame, packetiser):
+                c.frames += 1
+                c.bytes += len(frame.data)
+                self.delay.observe((time.perf_counter() - frame.arrived_at) * 1000.0)
+            else:
+                c.dropped += 1
                 if self.kind == "video":
                     self._waiting_keyframe = True  # resume cleanly once it can send
                     self.request_keyframe()
@@ -195,6 +203,7 @@ class Slot(MediaStreamTrack):
         return self._queue.popleft()
 
     def _on_packed(self, frame: EncodedFrame, packets: int) -> None:
+        """Counts a frame aiortc's own send loop packed (``fast_send=False``)."""
         c = self.counters
         c.frames += 1
         c.bytes += len(frame.data)

@@ -48,10 +48,12 @@ SUPPORTED = hasattr(socket.socket, "sendmsg") and _probe()
 class GsoSender:
     """Sends a frame's datagrams to one address in one system call when it can."""
 
-    __slots__ = ("_socket", "_transport", "batches", "fallbacks")
+    __slots__ = ("_cmsg", "_socket", "batches", "fallbacks", "transport")
 
     def __init__(self, transport: Any, protocol: Any) -> None:
-        self._transport = transport
+        self.transport = transport
+        #: the control message for each segment size seen (one per frame size class)
+        self._cmsg: dict[int, list[tuple[int, int, bytes]]] = {}
         self._socket: socket.socket | None = None
         self.batches = 0
         self.fallbacks = 0
@@ -75,13 +77,19 @@ class GsoSender:
         n = len(datagrams)
         if sock is not None and 1 < n <= MAX_SEGMENTS:
             size = len(datagrams[0])
-            if all(len(d) == size for d in datagrams[1:-1]) and len(datagrams[-1]) <= size:
-                if self._transport.is_closing():
+            if len(datagrams[-1]) <= size and (
+                    n == 2 or all(len(d) == size for d in datagrams[1:-1])):
+                if self.transport.is_closing():
                     self.close()
                 else:
+                    cmsg = self._cmsg.get(size)
+                    if cmsg is None:
+                        if len(self._cmsg) > 64:  # sizes of H.264 fragments vary
+                            self._cmsg.clear()
+                        cmsg = self._cmsg[size] = [(socket.SOL_UDP, UDP_SEGMENT,
+                                                    _SIZE.pack(size))]
                     try:
-                        sock.sendmsg(datagrams, [(socket.SOL_UDP, UDP_SEGMENT,
-                                                  _SIZE.pack(size))], 0, addr)
+                        sock.sendmsg(datagrams, cmsg, 0, addr)
                         self.batches += 1
                         return
                     except BlockingIOError:
@@ -90,7 +98,7 @@ class GsoSender:
                         logger.info("UDP GSO disabled for this connection: %s", exc)
                         self.close()
         self.fallbacks += 1
-        sendto = self._transport.sendto
+        sendto = self.transport.sendto
         for d in datagrams:
             sendto(d, addr)
 

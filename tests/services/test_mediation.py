@@ -21,7 +21,7 @@ PEOPLE = [("Mia Mediator", "mediator"), ("Ann Party", "party"), ("Cal Counsel", 
 
 
 class Isolation:
-    """Checks the policy for every frame the relay packs, at the instant it is packed."""
+    """Checks the policy for every frame the relay sends, at the instant it is sent."""
 
     def __init__(self, running: Running, hearing_id: str) -> None:
         self.router = running.app[RELAY].routers[hearing_id]
@@ -35,20 +35,24 @@ class Isolation:
                 if id(slot) in self._wrapped:
                     continue
                 self._wrapped.add(id(slot))
-                inner = slot.packer.on_packed
+                fast = slot.fast
+                assert fast is not None  # the relay's own send path
+                inner = fast.send
 
-                def check(frame: Any, n: int, slot: Any = slot, sub: str = peer.participant_id,
-                          inner: Any = inner) -> None:
+                def check(frame: Any, packetiser: Any = None, slot: Any = slot,
+                          sub: str = peer.participant_id, inner: Any = inner) -> bool:
+                    sent: bool = inner(frame, packetiser)
+                    if not sent:
+                        return sent
                     p = slot.producer
                     session = self.router.session
                     self.checked += 1
                     if p is None or session is None or not may_receive(
                             session, sub, p.participant_id, p.source):
                         self.violations.append(f"{p and p.participant_id} -> {sub}")
-                    if inner is not None:
-                        inner(frame, n)
+                    return sent
 
-                slot.packer.on_packed = check
+                fast.send = check  # type: ignore[method-assign]
 
 
 async def test_caucus_media_never_reaches_the_other_side_even_during_moves(
