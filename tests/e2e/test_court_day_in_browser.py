@@ -163,6 +163,9 @@ def test_a_court_day_from_the_clerks_schedule_to_the_sealed_records(
     guests = SocketGuests(court.url)
     try:
         # -- 1. the clerk schedules the hearing three weeks ahead, Li Wei's page in Chinese
+        clerk.goto(court.url + "/console")
+        expect(clerk.locator("#screen-signin")).to_be_visible()
+        axe["console, sign-in"] = serious_axe_findings(clerk)
         sign_in_clerk(clerk, court.url, STAFF_PASSWORD)
         clerk.click("#new-hearing-btn")
         clerk.fill("#f-case", "C-DAY-1")
