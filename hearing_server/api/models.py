@@ -372,7 +372,8 @@ class JoinInfo(Model):
 
     court: str = field(metadata=describe("the court's name"))
     hearing: dict[str, Any] = field(metadata=describe(
-        "id, case_number, title, kind, scheduled_at (ISO 8601, UTC)"))
+        "id, case_number, title, kind, scheduled_at (ISO 8601, UTC), phase (scheduled, "
+        "open, in_session, recess, adjourned)"))
     you: dict[str, Any] = field(metadata=describe(
         "participant_id, name, role, language (the clerk's choice for this person, or "
         "\"\")"))

@@ -97,6 +97,7 @@ class EntryService:
                 {"link_id": claims.link_id, "address": address, "user_agent": user_agent[:300]}))
         spec = hearing.participant(claims.participant_id)
         assert spec is not None
+        session = await self._work.store.get_session(hearing.id)
         return {
             "court": self._settings.court_name,
             "court_contact": self._settings.court_contact,
@@ -104,6 +105,8 @@ class EntryService:
             "hearing": {
                 "id": hearing.id, "case_number": hearing.case_number, "title": hearing.title,
                 "kind": hearing.kind.value, "scheduled_at": hearing.scheduled_at.isoformat(),
+                # an adjourned hearing's page says so at once, not after the device check
+                "phase": session.phase.value if session else "scheduled",
             },
             "you": {"participant_id": spec.id, "name": spec.name, "role": spec.role.value,
                     "language": spec.language},

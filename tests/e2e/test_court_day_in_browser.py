@@ -163,6 +163,9 @@ def test_a_court_day_from_the_clerks_schedule_to_the_sealed_records(
     guests = SocketGuests(court.url)
     try:
         # -- 1. the clerk schedules the hearing three weeks ahead, Li Wei's page in Chinese
+        clerk.goto(court.url + "/console")
+        expect(clerk.locator("#screen-signin")).to_be_visible()
+        axe["console, sign-in"] = serious_axe_findings(clerk)
         sign_in_clerk(clerk, court.url, STAFF_PASSWORD)
         clerk.click("#new-hearing-btn")
         clerk.fill("#f-case", "C-DAY-1")
@@ -393,11 +396,20 @@ def test_a_court_day_from_the_clerks_schedule_to_the_sealed_records(
         expect(late.locator("#court-name")).to_have_text(COURT)
         axe["refused, link replaced"] = serious_axe_findings(late)
         snap(late, "23-replaced-link-names-the-court")
+        # the hearing is over: its link says so at once, with the contact line
+        late.goto("about:blank")
+        late.goto(link["Ola Observer"])
+        expect(late.locator("#ended-card")).to_have_attribute("data-kind", "over",
+                                                              timeout=15000)
+        expect(late.locator("#ended-contact")).to_contain_text(CONTACT)
+        expect(late.locator("#screen-prejoin")).to_be_hidden()
+        axe["hearing over"] = serious_axe_findings(late)
+        snap(late, "24-hearing-over-names-the-court")
         late.goto("about:blank")
         late.goto(court.url + "/join#not-a-token")
         expect(late.locator("#ended-card")).to_have_attribute("data-kind", "refused")
         expect(late.locator("#ended-contact")).to_contain_text(CONTACT)
-        snap(late, "24-bad-link-names-the-court")
+        snap(late, "25-bad-link-names-the-court")
 
         assert all(not v for v in axe.values()), {k: v for k, v in axe.items() if v}
         for page in pages:

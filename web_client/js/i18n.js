@@ -579,6 +579,7 @@ const en = {
   // court settings and languages (issue 14): the court's contact line, the early lobby
   "end.contact": "Questions? Contact {court}:",
   "end.contact_court": "Questions? Contact the clerk's office of {court}.",
+  "end.over_text": "This hearing is over. If you were to attend it and could not, tell the court.",
   "lobby.when": "Scheduled for",
   "lobby.early": "The hearing is scheduled for {when} ({until}). The court will let you in when it begins.",
   "console.p_language": "Page language {n}",
@@ -1508,6 +1509,7 @@ const zh = {
   // court settings and languages (issue 14): the court's contact line, the early lobby
   "end.contact": "如有疑问，请联系{court}：",
   "end.contact_court": "如有疑问，请联系{court}书记员办公室。",
+  "end.over_text": "本次庭审已结束。如您应参加而未能参加，请告知法院。",
   "lobby.when": "开庭时间",
   "lobby.early": "本次庭审定于{when}开庭（{until}）。开庭时法庭会准许您进入。",
   "console.p_language": "参加人 {n} 语言",

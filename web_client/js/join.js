@@ -100,6 +100,7 @@ function renderBanner() {
 
 const ENDINGS = {
   adjourned: { tone: "ok", title: "end.adjourned_title", text: "end.adjourned_text" },
+  over: { tone: "ok", title: "end.adjourned_title", text: "end.over_text" },
   left: { tone: "ok", title: "end.left_title", text: "end.left_text", retry: "end.enter_again" },
   removed: { tone: "warn", title: "end.removed_title", text: "end.removed_text" },
   denied: { tone: "warn", title: "end.denied_title", text: "end.denied_text" },
@@ -731,6 +732,10 @@ async function main() {
   // the participant's language (the clerk's choice) > the browser's > the court's
   preferLanguage(app.info.you.language, app.info.default_language);
   renderInfo();
+  if (app.info.hearing.phase === "adjourned") {
+    end("over");
+    return;
+  }
   const publishes = can(app.info.you.role, "publish");
   $("#dc-observer").hidden = publishes;
   $("#dc-publisher").hidden = !publishes;
