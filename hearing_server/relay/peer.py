@@ -400,7 +400,7 @@ class Peer:
             await self.pc.close()
         await self._tasks.aclose()
         self._on_closed(self, code)
-        if code not in ("closed", "removed", "left", "replaced"):
+        if code not in ("closed", "removed", "left", "replaced", "lobby"):
             with contextlib.suppress(Exception):
                 await self._signal("media.closed", {"code": code, "message": message})
 

@@ -41,9 +41,11 @@ class ModerationService:
             {"ice_servers": self._ice.for_participant(hearing_id, cmd.participant_id)})
 
     async def send_to_lobby(self, hearing_id: str, actor: str, cmd: c.SendToLobby) -> None:
-        """Back to the waiting room; the relay stops their media as it sees the session."""
+        """Back to the waiting room: their media connection is closed (as the court's
+        decision, not as a loss) and they get a new one when admitted again."""
         hearing = await self._work.hearing(hearing_id)
         await self._work.apply(hearing, lambda s: s.send_to_lobby(actor, cmd.participant_id))
+        await self._relay.disconnect(hearing_id, cmd.participant_id, "lobby")
         await self._work.notifier.to_participant(hearing_id, cmd.participant_id,
                                                  "sent_to_lobby", {})
 

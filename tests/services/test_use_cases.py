@@ -322,3 +322,15 @@ def test_every_client_event_has_a_parser_and_a_use_case() -> None:
                                 "typed_name": "n", "exhibit_id": "x", "status": "offered"}))
               for e in c.CLIENT_EVENTS}
     assert parsed - {c.Hello, c.Leave} == set(table)
+
+
+async def test_sending_a_witness_to_the_lobby_closes_their_media_as_a_decision_not_a_loss(
+        tmp_path: Path) -> None:
+    ct = await court(tmp_path)
+    await ct.enter("judge")
+    await ct.enter("witness")
+    await ct.moderation.admit(ct.hearing.id, "judge", c.Admit(ParticipantId("witness")))
+    await ct.moderation.send_to_lobby(ct.hearing.id, "judge",
+                                      c.SendToLobby(ParticipantId("witness")))
+    assert ("disconnect", "witness", "lobby") in ct.media.calls
+    assert "sent_to_lobby" in ct.notifier.to("witness")
