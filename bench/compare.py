@@ -393,10 +393,26 @@ def main(argv: list[str] | None = None) -> int:
                         "repeat for several (tree, tree2, ...)")
     p.add_argument("--profile", metavar="DIR",
                    help="py-spy the real server at each K (raw stacks into DIR)")
+    p.add_argument("--processes", type=int, default=0, metavar="N",
+                   help="instead: N hearings in one node process, then one per process "
+                        "(N processes on Redis); K is per hearing (bench/processes.py)")
     args = p.parse_args(argv)
     ks = [int(k) for k in (args.ks or ("0,2" if args.smoke else "0,8,16,24")).split(",")]
     seconds = args.seconds or (3.0 if args.smoke else 15.0)
     settle = 1.0 if args.smoke else 3.0
+    if args.processes:
+        from .processes import scaling, summary
+
+        load = load_note()
+        scaled = scaling(args.processes, ks, seconds, settle)
+        text = summary(scaled)
+        print(text)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({
+            "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
+            "load": load, "ks_per_hearing": ks, "seconds": seconds, "results": scaled,
+            "summary": text}, indent=2))
+        return 0
     load = load_note()
     chosen = args.only.split(",")
     results: list[dict[str, Any]] = []

@@ -4,6 +4,7 @@ one subscriber through a real Router, then ``FastSender.send`` timed on its own 
 
     .venv/bin/python -m bench.send_cost video        # or audio
     .venv/bin/python -m bench.send_cost fanout-video # or fanout-audio: 8 subscribers
+    .venv/bin/python -m bench.send_cost fanout-video 24
     mkdir /tmp/old && git archive <commit> hearing_server recording signaling | tar -x -C /tmp/old
     cd /tmp/old && PYTHONPATH=$OLDPWD $OLDPWD/.venv/bin/python -m bench.send_cost video
 
@@ -92,8 +93,9 @@ async def fanout(kind: str, subscribers: int = 8, frames: int = 300,
 
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "video"
-    if what.startswith("fanout-"):  # fanout-video, fanout-audio
-        print(json.dumps(asyncio.run(fanout(what.split("-", 1)[1]))))
+    if what.startswith("fanout-"):  # fanout-video, fanout-audio[, subscribers]
+        count = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+        print(json.dumps(asyncio.run(fanout(what.split("-", 1)[1], count))))
     else:
         print(json.dumps(asyncio.run(measure(what))))
 

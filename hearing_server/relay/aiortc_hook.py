@@ -45,8 +45,12 @@ from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTP_HISTORY_SIZE,
     HeaderExtensions,
+    RtcpByePacket,
     RtcpPsfbPacket,
     RtcpRrPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
@@ -577,6 +581,11 @@ _TX_NTP = _TX + "ntp_timestamp"
 _TX_RTP = _TX + "rtp_timestamp"
 _TX_OCTETS = _TX + "octet_count"
 _TX_PACKETS = _TX + "packet_count"
+#: the sender's report interval (seconds, varied by 0.5-1.5x): libwebrtc's defaults, video
+#: 1 s and audio 5 s (aiortc reports every 0.5-1.5 s on every stream); the first comes
+#: within 1.5 s, so a receiver can align audio and video early
+RTCP_INTERVAL_VIDEO = 1.0
+RTCP_INTERVAL_AUDIO = 5.0
 
 
 class _Route:
@@ -664,6 +673,52 @@ class FastSender:
             await original_send(parameters)
 
         sender.send = send  # type: ignore[method-assign]
+        for name in ("cname", "rtcp_started", "rtcp_exited", "lsr", "lsr_time"):
+            if _TX + name not in self._fields:
+                raise IncompatibleAiortc(f"RTCRtpSender.__{name} is missing")
+        sender._run_rtcp = self._run_rtcp  # type: ignore[method-assign]
+
+    async def _run_rtcp(self) -> None:
+        """aiortc's ``RTCRtpSender._run_rtcp`` (sender report and SDES, BYE at the end),
+        at libwebrtc's intervals and sent straight to the connection's socket."""
+        fields = self._fields
+        fields[_TX + "rtcp_started"].set()
+        interval = RTCP_INTERVAL_AUDIO if self.packer._audio else RTCP_INTERVAL_VIDEO
+        delay = 0.5 + random.random()
+        try:
+            while True:
+                await asyncio.sleep(delay)
+                delay = interval * (0.5 + random.random())
+                payload = self._report()
+                route = self._route
+                if (route is not None and route.transport is not None
+                        and route.valid(fields[_TX_TRANSPORT])):
+                    route.transport.sendto(route.dtls._tx_srtp.protect_rtcp(payload),
+                                           route.addr)
+                else:  # not connected yet, or through TURN: aiortc's own way
+                    with contextlib.suppress(ConnectionError):
+                        await fields[_TX_TRANSPORT]._send_rtp(payload)
+        except asyncio.CancelledError:
+            pass
+        await self.sender._send_rtcp([RtcpByePacket(sources=[self.sender._ssrc])])
+        fields[_TX + "rtcp_exited"].set()
+
+    def _report(self) -> bytes:
+        """A sender report and SDES, as aiortc's sender would write them."""
+        fields = self._fields
+        ssrc = self.sender._ssrc
+        ntp = fields[_TX_NTP]
+        payload = bytes(RtcpSrPacket(ssrc=ssrc, sender_info=RtcpSenderInfo(
+            ntp_timestamp=ntp, rtp_timestamp=fields[_TX_RTP],
+            packet_count=fields[_TX_PACKETS] & 0xFFFFFFFF,
+            octet_count=fields[_TX_OCTETS] & 0xFFFFFFFF)))
+        fields[_TX + "lsr"] = (ntp >> 16) & 0xFFFFFFFF  # for the round-trip time
+        fields[_TX + "lsr_time"] = time.time()
+        cname = fields[_TX + "cname"]
+        if cname is not None:
+            payload += bytes(RtcpSdesPacket(chunks=[RtcpSourceInfo(
+                ssrc=ssrc, items=[(1, cname.encode("utf8"))])]))
+        return payload
 
     def _extension_block(self, extensions: HeaderExtensions) -> bytes:
         """The RTP header extension bytes (profile, length, elements), encoded by aiortc."""

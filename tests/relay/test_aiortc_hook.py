@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import aiortc
 import pytest
 from aiortc import RTCPeerConnection
@@ -150,3 +152,48 @@ def test_a_frame_whose_packet_never_returns_is_given_up_for_a_keyframe(
     assert jb.lost_frames == 1 and jb.awaiting_keyframe and asked == [1]
     jb.add(packet(304, 12000, 1, b"W"))
     assert asked == [1]  # not again at once (KEYFRAME_RETRY)
+
+
+def test_every_subscriber_of_a_stream_shares_one_packetisation() -> None:
+    from aiortc.codecs.vpx import Vp8Encoder
+
+    from hearing_server.relay.aiortc_hook import Packetiser
+
+    cut = Packetiser("vp8")
+    first, second = Packer("vp8", 3000), Packer("vp8", 3000)
+    for p in (first, second):
+        p.set_source(cut)
+    frame = EncodedFrame(bytes(range(256)) * 12, 3000, True, 0.0)
+    a, _ = first.shared(frame, cut)
+    b, _ = second.shared(frame, cut)
+    assert a is b  # the same list of payloads: cut once
+    assert a == Vp8Encoder._packetize(frame.data, cut.picture_id)  # as aiortc cuts it
+
+
+def test_a_slot_that_changes_publisher_keeps_its_vp8_picture_ids_continuous() -> None:
+    from aiortc.codecs.vpx import VpxPayloadDescriptor
+
+    from hearing_server.relay.aiortc_hook import Packetiser
+
+    def picture_id(payload: bytes) -> int:
+        pid = VpxPayloadDescriptor.parse(payload)[0].picture_id
+        assert pid is not None
+        return pid
+
+    one, two = Packetiser("vp8"), Packetiser("vp8")
+    two.picture_id = (one.picture_id + 1000) & 0x7FFF
+    packer = Packer("vp8", 3000)
+    packer.set_source(one)
+    seen = []
+    for i in range(3):
+        payloads, _ = packer.shared(EncodedFrame(b"\x10" + bytes(2000), 3000 * i, True, 0.0),
+                                    one)
+        seen.append(picture_id(payloads[0]))
+        assert {picture_id(p) for p in payloads} == {seen[-1]}
+    packer.set_source(two)
+    for i in range(2):
+        payloads, _ = packer.shared(EncodedFrame(b"\x10" + bytes(2000), 500 + 3000 * i, True,
+                                                 0.0), two)
+        seen.append(picture_id(payloads[-1]))
+        assert b"".join(p[4:] for p in payloads) == b"\x10" + bytes(2000)  # only the id differs
+    assert [(b - a) & 0x7FFF for a, b in itertools.pairwise(seen)] == [1, 1, 1, 1]

@@ -107,3 +107,33 @@ async def test_fast_path_keeps_nack_history_and_sender_report_counters() -> None
         assert sender._RTCRtpSender__packet_count == slot.fast.packets  # type: ignore[attr-defined]
     finally:
         await h.close()
+
+
+async def test_the_subscribers_sender_reports_give_the_relay_a_round_trip_time() -> None:
+    h = Harness()
+    try:
+        await h.join("judge", Role.JUDGE)
+        party = await h.join("party", Role.PARTY, publish=False)
+        slot = next(s for s in h.router.peers["party"].slots if s.kind == "video")
+        assert slot.fast is not None
+        sender = slot.fast.sender
+
+        rtts: list[float] = []
+
+        async def sample() -> None:
+            for stats in (await sender.getStats()).values():
+                if (getattr(stats, "type", "") == "remote-inbound-rtp"
+                        and stats.roundTripTime is not None):
+                    rtts.append(float(stats.roundTripTime))
+
+        # the relay's own sender reports (relay/aiortc_hook.py) reach the subscriber,
+        # whose receiver reports then carry them back: a round-trip time
+        for _ in range(50):
+            await sample()
+            if rtts:
+                break
+            await asyncio.sleep(0.2)
+        assert rtts and 0 <= rtts[0] < 1.0, rtts
+        assert party.frames("video") > 10
+    finally:
+        await h.close()
