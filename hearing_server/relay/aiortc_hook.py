@@ -520,7 +520,8 @@ class Packer:
             if offset:
                 pid = (pid + offset) & 0x7FFF
                 head = _PICTURE_ID.pack(0x8000 | pid)
-                payloads = [p[:2] + head + p[4:] for p in payloads]
+                # aiortc writes a picture id below 128 in one byte (M bit clear)
+                payloads = [p[:2] + head + p[4 if p[2] & 0x80 else 3:] for p in payloads]
             self._last_pid = pid
         return payloads, ts
 

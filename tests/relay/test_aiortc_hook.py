@@ -197,3 +197,23 @@ def test_a_slot_that_changes_publisher_keeps_its_vp8_picture_ids_continuous() ->
         seen.append(picture_id(payloads[-1]))
         assert b"".join(p[4:] for p in payloads) == b"\x10" + bytes(2000)  # only the id differs
     assert [(b - a) & 0x7FFF for a, b in itertools.pairwise(seen)] == [1, 1, 1, 1]
+
+
+def test_a_changed_publisher_whose_picture_ids_are_small_keeps_its_payload_whole() -> None:
+    """aiortc writes a picture id below 128 in one byte: the rewritten two-byte id must
+    replace that byte, not the first byte of the VP8 payload."""
+    from aiortc.codecs.vpx import VpxPayloadDescriptor
+
+    from hearing_server.relay.aiortc_hook import Packetiser
+
+    one, two = Packetiser("vp8"), Packetiser("vp8")
+    one.picture_id, two.picture_id = 3000, 4  # the next frame of ``two`` has id 5
+    packer = Packer("vp8", 3000)
+    packer.set_source(one)
+    packer.shared(EncodedFrame(b"\x10" + bytes(100), 0, True, 0.0), one)
+    packer.set_source(two)
+    data = bytes(range(1, 200)) * 10
+    payloads, _ = packer.shared(EncodedFrame(data, 3000, True, 0.0), two)
+    parsed = [VpxPayloadDescriptor.parse(p) for p in payloads]
+    assert {d.picture_id for d, _ in parsed} == {3002}
+    assert b"".join(rest for _, rest in parsed) == data
