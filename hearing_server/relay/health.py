@@ -31,7 +31,7 @@ from .peer import Peer
 #: media that has not moved for this long (seconds) is not being sent or received
 STALE = 3.0
 #: close codes that end a connection on purpose: the participant is forgotten
-ENDED = frozenset({"closed", "left", "removed", "replaced", "lobby", "adjourned"})
+ENDED = frozenset({"closed", "left", "removed", "replaced", "lobby"})
 
 
 @dataclass(frozen=True)

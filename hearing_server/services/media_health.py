@@ -44,13 +44,13 @@ class MediaHealthService:
 
     def _log_gaps(self, hearing_id: str, before: Health, after: Health) -> None:
         for pid, now in after.items():
-            was = before.get(pid)
-            lost_before = was is not None and was.get("lost_at") is not None
+            was = before.get(pid) or {}
+            lost_before = was.get("lost_at") is not None
             if now.get("lost_at") is not None and not lost_before:
                 self._work.events.append(hearing_id, Event(
                     "media_lost", None, pid, {"code": now.get("reason")}),
                     at=now["lost_at"])
-            elif lost_before and now["state"] == "connected" and was is not None:
+            elif lost_before and now["state"] == "connected":
                 gap = round(now["since"] - was["lost_at"], 1)
                 self._work.events.append(hearing_id, Event(
                     "media_restored", None, pid,

@@ -299,6 +299,7 @@ async def test_publishing_goes_to_the_relay_and_into_the_event_log(tmp_path: Pat
     ("settlement.confirm", {"sha256": "x", "typed_name": "A"}, "settlement.not_confirmed"),
     ("deny", {"participant_id": "p", "reason": "x" * 501}, "input.invalid"),
     ("no.such", {}, "event.unknown"),
+    ("media.ready", {"retry": "yes"}, "input.invalid"),
 ])
 def test_commands_are_parsed_once_with_a_stable_code_for_bad_input(
         event: str, payload: dict[str, Any], code: str) -> None:
