@@ -23,11 +23,12 @@ if [[ "${HEARING_SETUP_TESTS:-0}" == "1" ]]; then
   command -v promtool >/dev/null 2>&1 || want_tools+=(prometheus)
   command -v systemd-analyze >/dev/null 2>&1 || want_tools+=(systemd)
   command -v openssl >/dev/null 2>&1 || want_tools+=(openssl)
-  # the benchmark's peer (bench/janus.py; tests/bench) and the C compiler for its
-  # loopback shim
+  # the benchmark's peer (bench/janus.py; tests/bench)
   [[ -x /usr/bin/janus ]] || want_tools+=(janus)
-  command -v cc >/dev/null 2>&1 || want_tools+=(gcc libc6-dev)
 fi
+# the C compiler: the relay's send path (hearing_server/relay/sendpath.c) and the
+# benchmark's loopback shim for Janus
+command -v cc >/dev/null 2>&1 || want_tools+=(gcc libc6-dev)
 if (( ${#want_apt[@]} + ${#want_tools[@]} )); then
   echo "setup: installing ${want_apt[*]} ${want_tools[*]} with apt-get" >&2
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -55,6 +56,15 @@ pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 if ! out=$("${pip[@]}" --no-deps --no-build-isolation -e . 2>&1); then
   echo "$out" >&2
   exit 1
+fi
+# the relay's send path in C (hearing_server/relay/sendpath.c, built with cffi; it
+# needs Python's headers, which a Debian python3 has in python3-dev)
+if ! .venv/bin/python -m hearing_server.relay.sendpath_build; then
+  if [[ "${HEARING_SETUP_TESTS:-0}" == "1" ]]; then
+    echo "setup: the C send path did not build (the tests need it)" >&2
+    exit 1
+  fi
+  echo "setup: the C send path did not build; the relay will use its slower Python path" >&2
 fi
 if ! problems=$(.venv/bin/python -m pip check 2>&1); then
   echo "$problems" >&2

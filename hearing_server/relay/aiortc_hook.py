@@ -36,6 +36,7 @@ from typing import Any
 import aioice.ice
 import aiortc
 import aiortc.rtcdtlstransport
+import pylibsrtp
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
@@ -58,6 +59,8 @@ from aiortc.rtp import (
 )
 
 from ..tasks import TaskSet
+from . import gso as _gso
+from . import sendpath
 from .frames import EncodedFrame, is_keyframe
 from .gso import GsoSender
 
@@ -422,17 +425,28 @@ class Packetiser:
     payloads of the last frame are kept, so the slots fed in one fan-out share them.
     """
 
-    __slots__ = ("_frame", "_payloads", "codec", "picture_id")
+    __slots__ = ("_frame", "_wire", "_wire_frame", "codec", "last_payloads", "picture_id")
 
     def __init__(self, codec: str) -> None:
         self.codec = codec
         self.picture_id = random.randrange(1 << 15)
         self._frame: EncodedFrame | None = None
-        self._payloads: list[bytes] = []
+        #: the payloads of the last frame cut
+        self.last_payloads: list[bytes] = []
+        self._wire_frame: EncodedFrame | None = None
+        self._wire: tuple[bytes, bytes, int, int] = (b"", b"", 0, 0)
+
+    def wire(self, frame: EncodedFrame) -> tuple[bytes, bytes, int, int]:
+        """The last frame's payloads as the C send path takes them (:func:`.sendpath.wire`),
+        worked out once for all subscribers."""
+        if frame is not self._wire_frame:
+            self._wire = sendpath.wire(self.last_payloads)
+            self._wire_frame = frame
+        return self._wire
 
     def payloads(self, frame: EncodedFrame) -> list[bytes]:
         if frame is self._frame:
-            return self._payloads
+            return self.last_payloads
         if self.codec == "vp8":
             self.picture_id = (self.picture_id + 1) & 0x7FFF
             payloads = Vp8Encoder._packetize(frame.data, self.picture_id)
@@ -441,7 +455,7 @@ class Packetiser:
         else:
             payloads = [frame.data]
         self._frame = frame
-        self._payloads = payloads
+        self.last_payloads = payloads
         return payloads
 
 
@@ -552,25 +566,51 @@ def install_packer(sender: RTCRtpSender, packer: Packer,
 
 
 class PacketHistory(dict[int, Any]):
-    """A sender's retransmission history holding what a packet is made of (a tuple)
-    instead of an ``RtpPacket`` per packet sent; aiortc's NACK handler reads it with
-    ``get`` and receives the ``RtpPacket`` it expects, built only when asked for."""
+    """A sender's retransmission history, kept per frame sent instead of per packet.
+
+    aiortc's NACK handler reads ``history.get(seq % RTP_HISTORY_SIZE)`` and expects
+    the ``RtpPacket`` last sent with that key. The relay's send path records one
+    entry per frame (:meth:`record`: its first sequence number, its payloads, what
+    the header held) and builds the packet only when a NACK asks for it; aiortc's
+    own send loop (``fast_send=False``) still writes packets into the dict.
+    """
+
+    def __init__(self, packets: dict[int, Any]) -> None:
+        super().__init__(packets)
+        #: (first seq, count, pt, timestamp, ssrc, payloads, mid, abs-send-time), newest last
+        self.frames: deque[tuple[Any, ...]] = deque(maxlen=RTP_HISTORY_SIZE)
+
+    def record(self, entry: tuple[Any, ...]) -> None:
+        self.frames.append(entry)
 
     def get(self, key: int, default: Any = None) -> Any:
-        value = dict.get(self, key, default)
-        return _as_packet(value) if type(value) is tuple else value
+        packet = self._from_frames(key)
+        if packet is not None:
+            return packet
+        return dict.get(self, key, default)
 
     def __getitem__(self, key: int) -> Any:
-        value = dict.__getitem__(self, key)
-        return _as_packet(value) if type(value) is tuple else value
+        packet = self._from_frames(key)
+        return packet if packet is not None else dict.__getitem__(self, key)
 
-
-def _as_packet(entry: tuple[Any, ...]) -> RtpPacket:
-    pt, marker, seq, timestamp, ssrc, payload, mid, abs_send_time = entry
-    packet = RtpPacket(payload_type=pt, marker=marker, sequence_number=seq,
-                       timestamp=timestamp, ssrc=ssrc, payload=payload)
-    packet.extensions = HeaderExtensions(mid=mid, abs_send_time=abs_send_time)
-    return packet
+    def _from_frames(self, key: int) -> RtpPacket | None:
+        """The newest packet among the last ``RTP_HISTORY_SIZE`` sent whose sequence
+        number is ``key`` modulo the history's size (2**16 is a multiple of it)."""
+        seen = 0
+        for first, count, pt, timestamp, ssrc, payloads, mid, abs_send_time in reversed(
+                self.frames):
+            back = (first + count - 1 - key) % RTP_HISTORY_SIZE  # steps back from the last
+            if back < count:
+                index = count - 1 - back
+                packet = RtpPacket(payload_type=pt, marker=int(index == count - 1),
+                                   sequence_number=(first + index) & 0xFFFF,
+                                   timestamp=timestamp, ssrc=ssrc, payload=payloads[index])
+                packet.extensions = HeaderExtensions(mid=mid, abs_send_time=abs_send_time)
+                return packet
+            seen += count
+            if seen >= RTP_HISTORY_SIZE:
+                break
+        return None
 
 
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
@@ -597,6 +637,7 @@ class _Route:
         "addr",
         "after",
         "before",
+        "c",
         "dtls",
         "first_byte",
         "gso",
@@ -630,6 +671,18 @@ class _Route:
         self.pt = pt
         self.before, self.after, self.timed = template
         self.first_byte = 0x90 if self.before else 0x80  # version 2, extension bit
+        #: the C send path (:mod:`.sendpath`) through the duplicate socket, when built
+        self.c: sendpath.CRoute | None = None
+        sock = gso.socket if gso is not None else None
+        if sendpath.AVAILABLE and sock is not None and gso is not None:
+            header = _RTP_HEADER.pack(self.first_byte, pt, 0, 0, ssrc) + self.before
+            abs_at = len(header) if self.timed else -1
+            if self.timed:
+                header += b"\0\0\0" + self.after
+            self.c = sendpath.CRoute.for_socket(dtls._tx_srtp, sock, self.addr, header,
+                                                abs_at, _gso.SUPPORTED)
+            if self.c is not None:
+                gso.share(self.c)
 
     def valid(self, dtls: Any) -> bool:
         return (dtls is self.dtls and dtls._state is _CONNECTED
@@ -789,23 +842,61 @@ class FastSender:
         now = time.time()
         ntp = int((now + NTP_EPOCH_OFFSET) * 4294967296)  # 32.32 fixed point
         abs_send_time = (ntp >> 14) & 0xFFFFFF  # 6.18 fixed point
+        seq = self._sequence
+        count = len(payloads)
+        # what aiortc needs to answer a NACK for any of these packets (PacketHistory)
+        self._history.record((seq, count, route.pt, timestamp, route.ssrc, payloads, self.mid,
+                              abs_send_time))
+        c = route.c
+        if c is not None:
+            if packetiser is not None and payloads is packetiser.last_payloads:
+                data, sizes, n, octets = packetiser.wire(frame)
+            else:
+                data, sizes, n, octets = sendpath.wire(payloads)
+            sent = c.send(seq, timestamp, abs_send_time, data, sizes, n)
+            if sent != n and not self._c_incomplete(route, sent, n):
+                c = None  # nothing was protected: the Python path below sends it
+        if c is None:
+            octets = self._send_python(route, payloads, seq, timestamp, abs_send_time)
+        seq = (seq + count) & 0xFFFF
+        self._sequence = seq
+        self.packets += count
+        fields[_TX_NTP] = ntp
+        fields[_TX_RTP] = timestamp
+        fields[_TX_OCTETS] += octets
+        fields[_TX_PACKETS] += count
+        return True
+
+    def _c_incomplete(self, route: _Route, sent: int, n: int) -> bool:
+        """The C send path wrote ``sent`` of a frame's ``n`` packets (or returned an
+        error): queue the rest, already protected, on the loop's transport, which
+        sends them when the socket can take them (or reports the error). False when
+        nothing was protected, so the frame still has to be sent."""
+        if sent in sendpath.NOT_PROTECTED:
+            return False
+        if sent <= sendpath.SRTP_ERROR:
+            raise pylibsrtp.Error(f"srtp_protect failed ({sendpath.SRTP_ERROR - sent})")
+        transport = route.transport
+        assert transport is not None
+        for i in range(max(sent, 0), n):
+            transport.sendto(sendpath.packet(i), route.addr)
+        return True
+
+    def _send_python(self, route: _Route, payloads: list[bytes], seq: int, timestamp: int,
+                     abs_send_time: int) -> int:
+        """The send path without the C module: packet by packet. Returns the octets."""
         if route.timed:
             ext_block = route.before + abs_send_time.to_bytes(3, "big") + route.after
         else:
             ext_block = route.before
         protect = route.protect
         pack_header = _RTP_HEADER.pack
-        history = self._history
-        first_byte, pt, ssrc, mid = route.first_byte, route.pt, route.ssrc, self.mid
-        seq = self._sequence
+        first_byte, pt, ssrc = route.first_byte, route.pt, route.ssrc
         last = len(payloads) - 1
         octets = 0
         datagrams = []
         for i, payload in enumerate(payloads):
             marker = 1 if i == last else 0
-            # what aiortc needs to answer a NACK with this packet (see PacketHistory)
-            history[seq % RTP_HISTORY_SIZE] = (pt, marker, seq, timestamp, ssrc, payload,
-                                               mid, abs_send_time)
             datagrams.append(protect(pack_header(first_byte, (marker << 7) | pt, seq,
                                                  timestamp, ssrc) + ext_block + payload))
             octets += len(payload)
@@ -818,14 +909,7 @@ class FastSender:
             transport.sendto(datagrams[0], route.addr)
         else:
             route.gso.send(datagrams, route.addr)  # type: ignore[union-attr]
-        count = last + 1
-        self._sequence = seq
-        self.packets += count
-        fields[_TX_NTP] = ntp
-        fields[_TX_RTP] = timestamp
-        fields[_TX_OCTETS] += octets
-        fields[_TX_PACKETS] += count
-        return True
+        return octets
 
 
 # ---- counting NACKs (for the metrics) ----------------------------------------------

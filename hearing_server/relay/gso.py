@@ -48,17 +48,17 @@ SUPPORTED = hasattr(socket.socket, "sendmsg") and _probe()
 class GsoSender:
     """Sends a frame's datagrams to one address in one system call when it can."""
 
-    __slots__ = ("_cmsg", "_socket", "batches", "fallbacks", "transport")
+    __slots__ = ("_cmsg", "_socket", "_users", "batches", "fallbacks", "transport")
 
     def __init__(self, transport: Any, protocol: Any) -> None:
         self.transport = transport
         #: the control message for each segment size seen (one per frame size class)
         self._cmsg: dict[int, list[tuple[int, int, bytes]]] = {}
         self._socket: socket.socket | None = None
+        #: what else sends through the duplicate (the C send path's routes), told when it goes
+        self._users: list[Any] = []
         self.batches = 0
         self.fallbacks = 0
-        if not SUPPORTED:
-            return
         raw = transport.get_extra_info("socket")
         fileno = raw.fileno() if raw is not None else -1
         if fileno < 0:
@@ -72,10 +72,22 @@ class GsoSender:
 
         protocol.connection_lost = connection_lost
 
+    @property
+    def socket(self) -> socket.socket | None:
+        """The duplicate of the loop's socket, while it is open."""
+        return self._socket
+
+    def share(self, user: Any) -> None:
+        """``user.close()`` is called when the duplicate closes (it must stop using it).
+        A connection's route is replaced now and then (a renegotiation): only the
+        newest few can still be in use."""
+        self._users.append(user)
+        del self._users[:-8]
+
     def send(self, datagrams: Sequence[bytes], addr: tuple[str, int]) -> None:
         sock = self._socket
         n = len(datagrams)
-        if sock is not None and 1 < n <= MAX_SEGMENTS:
+        if sock is not None and SUPPORTED and 1 < n <= MAX_SEGMENTS:
             size = len(datagrams[0])
             if len(datagrams[-1]) <= size and (
                     n == 2 or all(len(d) == size for d in datagrams[1:-1])):
@@ -103,6 +115,9 @@ class GsoSender:
             sendto(d, addr)
 
     def close(self) -> None:
+        for user in self._users:
+            user.close()
+        self._users.clear()
         if self._socket is not None:
             self._socket.close()
             self._socket = None

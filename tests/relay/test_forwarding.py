@@ -99,7 +99,9 @@ async def test_fast_path_keeps_nack_history_and_sender_report_counters() -> None
         history = sender._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
         last_seq = (slot.fast._sequence - 1) & 0xFFFF
         assert history[last_seq % 128].sequence_number == last_seq
-        assert type(dict.get(history, last_seq % 128)) is tuple  # no RtpPacket per packet
+        # one entry per frame sent, no RtpPacket (nor anything else) per packet
+        assert dict.get(history, last_seq % 128) is None
+        assert 0 < len(history.frames) < slot.fast.packets
         # a NACK from the subscriber is answered from that history by aiortc itself
         before = sender.transport._RTCDtlsTransport__tx_packets  # type: ignore[attr-defined]
         await sender._retransmit(last_seq)

@@ -1,0 +1,215 @@
+/* The relay's send path for one frame and one subscriber, in C.
+ *
+ * Per packet the relay writes a 12-byte RTP header and the connection's header
+ * extension block in front of a payload the producer cut once for every
+ * subscriber, SRTP-protects it with the connection's libsrtp session (pylibsrtp's
+ * own copy, reached through the function pointer it exports), and writes the
+ * frame's packets to the connection's UDP socket in one system call: one
+ * UDP_SEGMENT (GSO) send when the packets are of one size (all but the last),
+ * else one sendmmsg. Python keeps everything else (routes, history, counters).
+ *
+ * Built by sendpath_build.py (cffi, API mode) into hearing_server.relay._sendpath.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <arpa/inet.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+#define HS_MAX_PACKETS 64
+#define HS_HEADER_MAX 256
+/* an RTP packet, the SRTP tag and an MKI at most (SRTP_MAX_TRAILER_LEN is 144) */
+#define HS_SLOT (1500 + 144)
+
+typedef int (*hs_protect_t)(void *ctx, void *rtp, int *len);
+
+typedef struct {
+    void *srtp;             /* the connection's srtp_t */
+    uintptr_t protect;      /* srtp_protect of the libsrtp that made srtp */
+    int fd;                 /* the connection's socket (a duplicate the relay owns) */
+    int gso;                /* 1: try UDP_SEGMENT; cleared when the kernel refuses it */
+    int addrlen;
+    struct sockaddr_storage addr;
+    int header_len;         /* 12 + the extension block */
+    int abs_at;             /* where abs-send-time's 3 bytes are, or -1 */
+    uint8_t header[HS_HEADER_MAX];
+} hs_route;
+
+static uint8_t hs_out[HS_MAX_PACKETS][HS_SLOT];
+static int hs_out_len[HS_MAX_PACKETS];
+
+int hs_route_header(hs_route *r, const uint8_t *header, int header_len, int abs_at)
+{
+    if (header_len < 12 || header_len > HS_HEADER_MAX || abs_at + 3 > header_len)
+        return -EINVAL;
+    memcpy(r->header, header, (size_t)header_len);
+    r->header_len = header_len;
+    r->abs_at = abs_at;
+    return 0;
+}
+
+int hs_set_address(hs_route *r, int family, const char *host, int port)
+{
+    memset(&r->addr, 0, sizeof(r->addr));
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&r->addr;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return -EINVAL;
+        r->addrlen = (int)sizeof(*a);
+        return 0;
+    }
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&r->addr;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return -EINVAL;
+        r->addrlen = (int)sizeof(*a);
+        return 0;
+    }
+    return -EAFNOSUPPORT;
+}
+
+static int hs_send_gso(hs_route *r, int n)
+{
+    struct iovec iov[HS_MAX_PACKETS];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr msg;
+    struct cmsghdr *cm;
+    uint16_t size = (uint16_t)hs_out_len[0];
+    int i;
+    for (i = 0; i < n; i++) {
+        iov[i].iov_base = hs_out[i];
+        iov[i].iov_len = (size_t)hs_out_len[i];
+    }
+    memset(&msg, 0, sizeof(msg));
+    memset(&control, 0, sizeof(control));
+    msg.msg_name = &r->addr;
+    msg.msg_namelen = (socklen_t)r->addrlen;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = (size_t)n;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof(control.buf);
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    memcpy(CMSG_DATA(cm), &size, sizeof(size));
+    if (sendmsg(r->fd, &msg, 0) >= 0)
+        return n;
+    return -errno;
+}
+
+static int hs_send_each(hs_route *r, int first, int n)
+{
+    struct mmsghdr msgs[HS_MAX_PACKETS];
+    struct iovec iov[HS_MAX_PACKETS];
+    int i, count = n - first;
+    memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)count);
+    for (i = 0; i < count; i++) {
+        iov[i].iov_base = hs_out[first + i];
+        iov[i].iov_len = (size_t)hs_out_len[first + i];
+        msgs[i].msg_hdr.msg_name = &r->addr;
+        msgs[i].msg_hdr.msg_namelen = (socklen_t)r->addrlen;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent = (int)sendmmsg(r->fd, msgs, (unsigned int)count, 0);
+    if (sent < 0)
+        return -errno;
+    return first + sent;
+}
+
+/* Packetise, protect and send one frame: n payloads laid end to end in data, the
+ * i-th sizes[i] bytes long (sizes_raw: n native 16-bit numbers), with sequence numbers from seq, RTP timestamp ts and
+ * abs-send-time abs (6.18 fixed point, 24 bits); the last packet has the marker.
+ *
+ * Returns the number of packets written to the socket (n when all went), or a
+ * negative errno when the socket refused the first of them (-EAGAIN: its buffer
+ * is full). Packets from the return value on stay protected in the buffer
+ * (hs_packet) for the caller to queue. -EMSGSIZE/-EINVAL: nothing was protected;
+ * below -1000: libsrtp's error (1000 + srtp_err_status_t), nothing was sent. */
+int hs_send(hs_route *r, uint16_t seq, uint32_t ts, uint32_t abs,
+            const uint8_t *data, const char *sizes_raw, int n)
+{
+    int i, hl = r->header_len, result;
+    uint16_t sizes[HS_MAX_PACKETS];
+    uint8_t *h = r->header;
+    hs_protect_t protect = (hs_protect_t)r->protect;
+    if (n < 1 || n > HS_MAX_PACKETS || hl < 12 || hl > HS_HEADER_MAX)
+        return -EINVAL;
+    memcpy(sizes, sizes_raw, sizeof(uint16_t) * (size_t)n);
+    h[4] = (uint8_t)(ts >> 24);
+    h[5] = (uint8_t)(ts >> 16);
+    h[6] = (uint8_t)(ts >> 8);
+    h[7] = (uint8_t)ts;
+    if (r->abs_at >= 0 && r->abs_at + 3 <= hl) {
+        h[r->abs_at] = (uint8_t)(abs >> 16);
+        h[r->abs_at + 1] = (uint8_t)(abs >> 8);
+        h[r->abs_at + 2] = (uint8_t)abs;
+    }
+    for (i = 0; i < n; i++)
+        if (hl + sizes[i] > 1500)
+            return -EMSGSIZE;
+    for (i = 0; i < n; i++) {
+        uint8_t *o = hs_out[i];
+        uint16_t s = (uint16_t)(seq + i);
+        int len = hl + sizes[i], err;
+        memcpy(o, h, (size_t)hl);
+        o[1] = (uint8_t)((h[1] & 0x7f) | (i == n - 1 ? 0x80 : 0));
+        o[2] = (uint8_t)(s >> 8);
+        o[3] = (uint8_t)s;
+        memcpy(o + hl, data, sizes[i]);
+        data += sizes[i];
+        err = protect(r->srtp, o, &len);
+        if (err != 0)
+            return -1000 - err;
+        hs_out_len[i] = len;
+    }
+    if (n > 1 && r->gso) {
+        int even = hs_out_len[n - 1] <= hs_out_len[0];
+        for (i = 1; even && i < n - 1; i++)
+            even = hs_out_len[i] == hs_out_len[0];
+        if (even) {
+            result = hs_send_gso(r, n);
+            if (result != -EAGAIN && result != -EWOULDBLOCK && result < 0)
+                r->gso = 0;  /* e.g. EIO without checksum offload: packet by packet */
+            else
+                return result;
+        }
+    }
+    result = 0;
+    while (result < n) {  /* sendmmsg may stop early: go on until done or refused */
+        int sent = hs_send_each(r, result, n);
+        if (sent < 0)
+            return result > 0 ? result : sent;
+        if (sent == result)
+            break;
+        result = sent;
+    }
+    return result;
+}
+
+/* The i-th protected packet of the last hs_send, and its length. */
+const uint8_t *hs_packet(int i, int *len)
+{
+    if (i < 0 || i >= HS_MAX_PACKETS) {
+        *len = 0;
+        return hs_out[0];
+    }
+    *len = hs_out_len[i];
+    return hs_out[i];
+}

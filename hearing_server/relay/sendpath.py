@@ -1,0 +1,115 @@
+"""The relay's send path in C, for one frame and one subscriber (``sendpath.c``).
+
+Per packet, in C: the RTP header and the connection's extension block in front of
+the payload the producer cut once, SRTP protection with the connection's libsrtp
+session, and the frame's packets written to the connection's socket in one system
+call (UDP GSO when the packets are of one size, else ``sendmmsg``). Python keeps the
+route (which socket, which address, which session), the sequence numbers and
+timestamps, the retransmission history and the counters.
+
+The module is built by :mod:`.sendpath_build` (``scripts/setup.sh``); without it
+:data:`AVAILABLE` is False and :class:`~.aiortc_hook.FastSender` does the same work in
+Python, packet by packet.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+from pylibsrtp._binding import ffi as _srtp_ffi
+from pylibsrtp._binding import lib as _srtp_lib
+
+logger = logging.getLogger(__name__)
+
+try:
+    from . import _sendpath  # type: ignore[attr-defined]
+except ImportError:  # not built: the Python send path
+    _sendpath = None
+
+AVAILABLE: bool = _sendpath is not None
+MAX_PACKETS = 64
+#: what ``hs_send`` returns when nothing was protected (the Python path takes the frame)
+NOT_PROTECTED = (-errno.EMSGSIZE, -errno.EINVAL)
+#: below this, ``hs_send`` reports a libsrtp error (1000 + its status)
+SRTP_ERROR = -1000
+
+_PROTECT = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
+
+
+def wire(payloads: Sequence[bytes]) -> tuple[bytes, bytes, int, int]:
+    """A frame's payloads as ``hs_send`` takes them: laid end to end, their sizes
+    (16-bit, native order), their count and their octets."""
+    n = len(payloads)
+    data = b"".join(payloads)
+    return data, struct.pack(f"={n}H", *map(len, payloads)), n, len(data)
+
+
+class CRoute:
+    """One connection's route for the C send path: its socket (``fd``, a duplicate
+    the relay owns), the remote address, its SRTP session, and the header template
+    (the first byte, payload type and SSRC; the extension block, with abs-send-time
+    at ``abs_at`` or -1)."""
+
+    __slots__ = ("_route", "_send", "_session")
+
+    def __init__(self, session: Any, fd: int, family: int, addr: tuple[Any, ...],
+                 header: bytes, abs_at: int, gso: bool) -> None:
+        assert _sendpath is not None
+        ffi, lib = _sendpath.ffi, _sendpath.lib
+        route = ffi.new("hs_route *")
+        route.srtp = ffi.cast("void *", int(_srtp_ffi.cast("uintptr_t", session._srtp[0])))
+        route.protect = _PROTECT
+        route.fd = fd
+        route.gso = 1 if gso else 0
+        if lib.hs_set_address(route, family, str(addr[0]).encode(), int(addr[1])) != 0:
+            raise ValueError(f"not an address of family {family}: {addr[0]!r}")
+        if lib.hs_route_header(route, header, len(header), abs_at) != 0:
+            raise ValueError("header template too long")
+        self._route = route
+        self._session = session  # the srtp_t lives as long as its Session
+        self._send = lib.hs_send
+
+    @classmethod
+    def for_socket(cls, session: Any, sock: socket.socket, addr: tuple[Any, ...],
+                   header: bytes, abs_at: int, gso: bool) -> CRoute | None:
+        """A route for ``sock``, or None when its family is not IPv4 or IPv6."""
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return None
+        host = addr[0]
+        if sock.family == socket.AF_INET6 and ":" not in str(host):
+            host = f"::ffff:{host}"  # an IPv4 peer on a dual-stack socket
+        try:
+            return cls(session, sock.fileno(), int(sock.family), (host, addr[1]),
+                       header, abs_at, gso)
+        except ValueError as exc:
+            logger.info("C send path not used for %s: %s", addr, exc)
+            return None
+
+    @property
+    def gso(self) -> bool:
+        return bool(self._route.gso)
+
+    def send(self, seq: int, timestamp: int, abs_send_time: int, data: bytes, sizes: bytes,
+             n: int) -> int:
+        """``hs_send``: the number of packets written, or a negative errno."""
+        result: int = self._send(self._route, seq, timestamp, abs_send_time, data, sizes, n)
+        return result
+
+    def close(self) -> None:
+        """The socket is gone: any later send fails with EBADF instead of writing to
+        a descriptor the process may have reused."""
+        self._route.fd = -1
+
+
+def packet(i: int) -> bytes:
+    """The ``i``-th protected packet of the last ``hs_send``."""
+    assert _sendpath is not None
+    ffi, lib = _sendpath.ffi, _sendpath.lib
+    size = ffi.new("int *")
+    pointer = lib.hs_packet(i, size)
+    return bytes(ffi.buffer(pointer, size[0]))
