@@ -425,7 +425,8 @@ class Packetiser:
     payloads of the last frame are kept, so the slots fed in one fan-out share them.
     """
 
-    __slots__ = ("_frame", "_wire", "_wire_frame", "codec", "last_payloads", "picture_id")
+    __slots__ = ("_frame", "abs_send_time", "codec", "last_payloads", "ntp", "picture_id",
+                 "wire")
 
     def __init__(self, codec: str) -> None:
         self.codec = codec
@@ -433,20 +434,18 @@ class Packetiser:
         self._frame: EncodedFrame | None = None
         #: the payloads of the last frame cut
         self.last_payloads: list[bytes] = []
-        self._wire_frame: EncodedFrame | None = None
-        self._wire: tuple[bytes, bytes, int, int] = (b"", b"", 0, 0)
-
-    def wire(self, frame: EncodedFrame) -> tuple[bytes, bytes, int, int]:
-        """The last frame's payloads as the C send path takes them (:func:`.sendpath.wire`),
-        worked out once for all subscribers."""
-        if frame is not self._wire_frame:
-            self._wire = sendpath.wire(self.last_payloads)
-            self._wire_frame = frame
-        return self._wire
+        #: ... as the C send path takes them (:func:`.sendpath.wire`)
+        self.wire: tuple[bytes, bytes, int, int] = (b"", b"", 0, 0)
+        #: when the last frame is sent: NTP (32.32) and abs-send-time (6.18, 24 bits),
+        #: the same for every subscriber of one fan-out
+        self.ntp = 0
+        self.abs_send_time = 0
 
     def payloads(self, frame: EncodedFrame) -> list[bytes]:
         if frame is self._frame:
             return self.last_payloads
+        self.ntp = ntp = int((time.time() + NTP_EPOCH_OFFSET) * 4294967296)
+        self.abs_send_time = (ntp >> 14) & 0xFFFFFF
         if self.codec == "vp8":
             self.picture_id = (self.picture_id + 1) & 0x7FFF
             payloads = Vp8Encoder._packetize(frame.data, self.picture_id)
@@ -456,6 +455,7 @@ class Packetiser:
             payloads = [frame.data]
         self._frame = frame
         self.last_payloads = payloads
+        self.wire = sendpath.wire(payloads)
         return payloads
 
 
@@ -638,6 +638,8 @@ class _Route:
         "after",
         "before",
         "c",
+        "c_route",
+        "c_send",
         "dtls",
         "first_byte",
         "gso",
@@ -673,6 +675,8 @@ class _Route:
         self.first_byte = 0x90 if self.before else 0x80  # version 2, extension bit
         #: the C send path (:mod:`.sendpath`) through the duplicate socket, when built
         self.c: sendpath.CRoute | None = None
+        self.c_route: Any = None
+        self.c_send: Callable[..., int] | None = None
         sock = gso.socket if gso is not None else None
         if sendpath.AVAILABLE and sock is not None and gso is not None:
             header = _RTP_HEADER.pack(self.first_byte, pt, 0, 0, ssrc) + self.before
@@ -683,6 +687,7 @@ class _Route:
                                                 abs_at, _gso.SUPPORTED)
             if self.c is not None:
                 gso.share(self.c)
+                self.c_route, self.c_send = self.c.function()
 
     def valid(self, dtls: Any) -> bool:
         return (dtls is self.dtls and dtls._state is _CONNECTED
@@ -829,37 +834,36 @@ class FastSender:
         fields = self._fields
         dtls = fields[_TX_TRANSPORT]
         route = self._route
-        if route is None or not route.valid(dtls) or self._stale:
+        if (route is None or self._stale or dtls is not route.dtls
+                or dtls._state is not _CONNECTED or route.nominated.get(1) is not route.pair):
             self._stale = False
             route = self._reroute(dtls)
             if route is None:
                 return False
         if packetiser is not None:
             payloads, ts = self.packer.shared(frame, packetiser)
+            ntp, abs_send_time = packetiser.ntp, packetiser.abs_send_time
+            wire = packetiser.wire if payloads is packetiser.last_payloads else None
         else:
             payloads, ts = self.packer.pack(frame)
+            ntp = int((time.time() + NTP_EPOCH_OFFSET) * 4294967296)  # 32.32 fixed point
+            abs_send_time = (ntp >> 14) & 0xFFFFFF  # 6.18 fixed point
+            wire = None
         timestamp = (self._timestamp_origin + ts) & 0xFFFFFFFF
-        now = time.time()
-        ntp = int((now + NTP_EPOCH_OFFSET) * 4294967296)  # 32.32 fixed point
-        abs_send_time = (ntp >> 14) & 0xFFFFFF  # 6.18 fixed point
         seq = self._sequence
         count = len(payloads)
         # what aiortc needs to answer a NACK for any of these packets (PacketHistory)
-        self._history.record((seq, count, route.pt, timestamp, route.ssrc, payloads, self.mid,
-                              abs_send_time))
-        c = route.c
-        if c is not None:
-            if packetiser is not None and payloads is packetiser.last_payloads:
-                data, sizes, n, octets = packetiser.wire(frame)
-            else:
-                data, sizes, n, octets = sendpath.wire(payloads)
-            sent = c.send(seq, timestamp, abs_send_time, data, sizes, n)
+        self._history.frames.append((seq, count, route.pt, timestamp, route.ssrc, payloads,
+                                     self.mid, abs_send_time))
+        c_send = route.c_send
+        if c_send is not None:
+            data, sizes, n, octets = wire or sendpath.wire(payloads)
+            sent = c_send(route.c_route, seq, timestamp, abs_send_time, data, sizes, n)
             if sent != n and not self._c_incomplete(route, sent, n):
-                c = None  # nothing was protected: the Python path below sends it
-        if c is None:
+                c_send = None  # nothing was protected: the Python path below sends it
+        if c_send is None:
             octets = self._send_python(route, payloads, seq, timestamp, abs_send_time)
-        seq = (seq + count) & 0xFFFF
-        self._sequence = seq
+        self._sequence = (seq + count) & 0xFFFF
         self.packets += count
         fields[_TX_NTP] = ntp
         fields[_TX_RTP] = timestamp

@@ -4,6 +4,7 @@ same encoded frames out, to every slot the policy attached."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import logging
 import time
@@ -17,7 +18,7 @@ from aiortc.mediastreams import MediaStreamError
 from ..domain.policy import Source
 from ..tasks import TaskSet
 from .aiortc_hook import FastSender, Packer, Packetiser, send_pli
-from .frames import DelayHistogram, EncodedFrame, TrackCounters
+from .frames import DELAY_BUCKETS_MS, DelayHistogram, EncodedFrame, TrackCounters
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,19 @@ class Producer:
         if not self.forwarded:
             return
         packetiser = self.packetiser
-        for slot in self.consumers:
-            slot.push(frame, packetiser)
+        sent = [slot for slot in self.consumers if slot.push(frame, packetiser)]
+        if sent:  # counted once per fan-out: the delay is the last subscriber's
+            ms = (time.perf_counter() - frame.arrived_at) * 1000.0
+            bucket = bisect.bisect_left(DELAY_BUCKETS_MS, ms)
+            size = len(frame.data)
+            for slot in sent:
+                sc = slot.counters
+                sc.frames += 1
+                sc.bytes += size
+                d = slot.delay
+                d.counts[bucket] += 1
+                d.total += 1
+                d.sum_ms += ms
         if self.sinks:
             c.recorded_bytes += len(frame.data)
         for sink in self.sinks:
@@ -156,27 +168,26 @@ class Slot(MediaStreamTrack):
 
     # -- fed by the producer --------------------------------------------------------
 
-    def push(self, frame: EncodedFrame, packetiser: Packetiser | None = None) -> None:
+    def push(self, frame: EncodedFrame, packetiser: Packetiser | None = None) -> bool:
+        """Hand the slot a frame. True when it was sent at once (:class:`FastSender`):
+        the producer then counts it (frames, bytes, delay) for all its slots in one go;
+        frames aiortc's own send loop takes are counted when packed."""
         if not self.ready:
-            return
+            return False
         if self._waiting_keyframe:
             if not frame.keyframe:
                 self.counters.dropped += 1
-                return
+                return False
             self._waiting_keyframe = False
         fast = self.fast
         if fast is not None:
-            c = self.counters
             if fast.send(frame, packetiser):
-                c.frames += 1
-                c.bytes += len(frame.data)
-                self.delay.observe((time.perf_counter() - frame.arrived_at) * 1000.0)
-            else:
-                c.dropped += 1
-                if self.kind == "video":
-                    self._waiting_keyframe = True  # resume cleanly once it can send
-                    self.request_keyframe()
-            return
+                return True
+            self.counters.dropped += 1
+            if self.kind == "video":
+                self._waiting_keyframe = True  # resume cleanly once it can send
+                self.request_keyframe()
+            return False
         if len(self._queue) >= SLOT_QUEUE_FRAMES:
             # the subscriber's leg is not keeping up: start again from a keyframe
             self.counters.dropped += len(self._queue)
@@ -185,12 +196,13 @@ class Slot(MediaStreamTrack):
                 self._waiting_keyframe = True
                 self.request_keyframe()
                 if not frame.keyframe:
-                    return
+                    return False
                 self._waiting_keyframe = False
         self._queue.append(frame)
         w = self._wakeup
         if w is not None and not w.done():
             w.set_result(None)
+        return False
 
     # -- read by the aiortc sender ---------------------------------------------------
 

@@ -51,6 +51,10 @@ class QualitySampler:
                                  "(direction=in), of the relay's packets at subscribers (out)",
                                  ["direction", "kind"], buckets=JITTER_BUCKETS,
                                  registry=registry)
+        # the labelled series, looked up once (labels() is not free, and runs per stream)
+        self._rtt_of = {kind: self._rtt.labels(kind) for kind in CLOCK_RATE}
+        self._jitter_of = {(d, kind): self._jitter.labels(d, kind)
+                           for d in ("in", "out") for kind in CLOCK_RATE}
         #: (direction, kind) → bytes per second over the last interval
         self.bitrate: dict[tuple[str, str], float] = {}
         self._bytes_at: tuple[float, Counter[tuple[str, str]]] | None = None
@@ -93,7 +97,7 @@ class QualitySampler:
             self._add(receiver, "received", stats.packetsReceived, "received", "in", kind)
             self._add(receiver, "lost", stats.packetsLost, "lost", "in", kind)
             if stats.packetsReceived and isinstance(stats.jitter, int):
-                self._jitter.labels("in", kind).observe(stats.jitter / CLOCK_RATE[kind])
+                self._jitter_of["in", kind].observe(stats.jitter / CLOCK_RATE[kind])
 
     async def _outbound(self, sender: Any, kind: str) -> None:
         for stats in (await sender.getStats()).values():
@@ -103,9 +107,9 @@ class QualitySampler:
             elif kind_of == "remote-inbound-rtp":
                 self._add(sender, "lost", stats.packetsLost, "lost", "out", kind)
                 if isinstance(stats.jitter, int):
-                    self._jitter.labels("out", kind).observe(stats.jitter / CLOCK_RATE[kind])
+                    self._jitter_of["out", kind].observe(stats.jitter / CLOCK_RATE[kind])
                 if isinstance(stats.roundTripTime, float) and stats.roundTripTime >= 0:
-                    self._rtt.labels(kind).observe(stats.roundTripTime)
+                    self._rtt_of[kind].observe(stats.roundTripTime)
 
     def _bitrates(self) -> None:
         sums = self._relay.totals.sums()

@@ -90,6 +90,11 @@ class CRoute:
             logger.info("C send path not used for %s: %s", addr, exc)
             return None
 
+    def function(self) -> tuple[Any, Any]:
+        """The route and ``hs_send`` itself, for a caller that calls it per frame
+        (``hs_send(route, seq, timestamp, abs_send_time, data, sizes, n)``)."""
+        return self._route, self._send
+
     @property
     def gso(self) -> bool:
         return bool(self._route.gso)
