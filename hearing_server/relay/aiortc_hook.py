@@ -38,7 +38,7 @@ import aiortc
 import aiortc.rtcdtlstransport
 import pylibsrtp
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import MAX_MISORDER, JitterBuffer, JitterFrame
@@ -54,6 +54,7 @@ from aiortc.rtp import (
     RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
+    is_rtcp,
     pack_remb_fci,
     unpack_remb_fci,
 )
@@ -411,6 +412,104 @@ def publisher_ssrc(receiver: RTCRtpReceiver, buffer: JitterBuffer) -> int | None
 
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     await receiver._send_rtcp_pli(media_ssrc)
+
+
+# ---- receive side: SRTP straight from the socket -----------------------------------
+
+_DTLS = "_RTCDtlsTransport__"
+
+
+def _drive(coro: Any, pending: TaskSet) -> None:
+    """Run ``coro`` now, synchronously, as far as it goes. aiortc's RTP and RTCP
+    handlers are coroutines that almost never wait (their sends end in a datagram
+    transport's ``sendto``); one that does (through TURN, say) is finished by a task,
+    as the event loop would: each time what it waits on is done, it is resumed."""
+    try:
+        waited = coro.send(None)
+    except StopIteration:
+        return
+    except Exception:
+        _logger.exception("handling a media packet failed")
+        return
+    pending.spawn(_resume(coro, waited))
+
+
+async def _resume(coro: Any, waited: Any) -> None:
+    try:
+        while True:
+            if waited is None:  # a bare yield: let the loop run once
+                await asyncio.sleep(0)
+            else:
+                waited._asyncio_future_blocking = False
+                await asyncio.wait([waited])
+            try:
+                waited = coro.send(None)
+            except StopIteration:
+                return
+    except asyncio.CancelledError:
+        coro.close()
+        raise
+    except Exception:  # aiortc's receive task would log it and stop; this one only logs
+        _logger.exception("handling a media packet failed")
+
+
+def fast_ingest(dtls: Any, pending: TaskSet) -> None:
+    """Hand SRTP and SRTCP datagrams of ``dtls``'s connection to aiortc's handlers
+    from the socket's callback, instead of through aioice's STUN parser (which
+    tries, and fails, to parse every media packet), its queue and the DTLS
+    transport's receive task (a task switch per packet). STUN and DTLS datagrams,
+    and media while anything is still queued (order is kept), take aiortc's way.
+    ``pending`` gets the tasks that finish a handler which had to wait. Once per
+    transport (a second call does nothing)."""
+    if getattr(dtls, "_hearing_fast_ingest", False):
+        return
+    dtls._hearing_fast_ingest = True
+    connection = dtls.transport._connection
+    queue = connection._queue
+    handle_rtp, handle_rtcp = dtls._handle_rtp_data, dtls._handle_rtcp_data
+    fields = dtls.__dict__
+    rx_bytes, rx_packets = _DTLS + "rx_bytes", _DTLS + "rx_packets"
+    if rx_bytes not in fields or rx_packets not in fields:
+        raise IncompatibleAiortc("RTCDtlsTransport's receive counters are missing")
+    queued = connection.data_received
+
+    def data_received(data: bytes, component: int) -> None:
+        srtp = dtls._rx_srtp
+        if (srtp is None or not 127 < data[0] < 192 or not queue.empty()
+                or dtls._state is not _CONNECTED):
+            queued(data, component)
+            return
+        fields[rx_bytes] += len(data)
+        fields[rx_packets] += 1
+        arrival_time_ms = clock.current_ms()
+        try:
+            if is_rtcp(data):
+                _drive(handle_rtcp(srtp.unprotect_rtcp(data)), pending)
+            else:
+                _drive(handle_rtp(srtp.unprotect(data), arrival_time_ms=arrival_time_ms),
+                       pending)
+        except pylibsrtp.Error as exc:
+            _logger.debug("SRTP unprotect failed: %s", exc)
+
+    connection.data_received = data_received
+    for protocol in connection._protocols:
+        if type(protocol) is aioice.ice.StunProtocol:
+            _skip_stun_parser(protocol, data_received)
+
+
+def _skip_stun_parser(protocol: aioice.ice.StunProtocol,
+                      data_received: Callable[[bytes, int], None]) -> None:
+    """Media (first byte 128-191, RFC 7983) is never STUN: pass it on unparsed."""
+    stun = protocol.datagram_received
+    component = protocol.local_candidate.component
+
+    def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
+        if type(data) is bytes and data and 127 < data[0] < 192:
+            data_received(data, component)
+        else:
+            stun(data, addr)
+
+    protocol.datagram_received = datagram_received  # type: ignore[method-assign]
 
 
 # ---- send side -----------------------------------------------------------------

@@ -38,6 +38,7 @@ from .aiortc_hook import (
     cap_remb,
     count_nacks_received,
     count_nacks_sent,
+    fast_ingest,
     install_packer,
     limit_retransmissions,
     publisher_ssrc,
@@ -360,6 +361,10 @@ class Peer:
         state = self.pc.connectionState
         if state == "connected":
             self._ice_timer.cancel()
+            if self.config.fast_send:
+                for dtls in {t.sender.transport for t in self.pc.getTransceivers()}:
+                    if dtls is not None:
+                        fast_ingest(dtls, self._tasks)
             self.connected.set()
             self._slots_ready()
         elif state in ("failed", "closed") and not self.closed:

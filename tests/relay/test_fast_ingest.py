@@ -1,0 +1,94 @@
+"""Media straight from the socket to aiortc's handlers (``fast_ingest``): a
+publisher's packets and a subscriber's RTCP skip aioice's STUN parser, its queue
+and the DTLS receive task, while STUN and DTLS still go aiortc's way; a handler
+that has to wait is finished by a task, as the event loop would."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hearing_server.domain.roles import Role
+from hearing_server.relay.aiortc_hook import _drive
+from hearing_server.tasks import TaskSet
+from tests.relay.harness import Harness, wait_for
+
+
+def dtls_of(h: Harness, pid: str) -> object:
+    peer = h.router.peers[pid]
+    return next(t.sender.transport for t in peer.pc.getTransceivers())
+
+
+async def test_media_and_rtcp_bypass_the_queue_and_still_reach_every_handler() -> None:
+    h = Harness()
+    try:
+        await h.join("judge", Role.JUDGE)
+        party = await h.join("party", Role.PARTY, publish=False)
+        await wait_for(lambda: party.frames("video") > 30 and party.frames("audio") > 30, 15)
+        judge_dtls = dtls_of(h, "judge")
+        assert getattr(judge_dtls, "_hearing_fast_ingest", False)
+        connection = judge_dtls.transport._connection  # type: ignore[attr-defined]
+        # the DTLS task sees none of the media: only what it had before the switch
+        queued = connection._queue.qsize()
+        received = judge_dtls._RTCDtlsTransport__rx_packets  # type: ignore[attr-defined]
+        await wait_for(lambda: judge_dtls._RTCDtlsTransport__rx_packets  # type: ignore[attr-defined]
+                       > received + 100, 10)
+        assert connection._queue.qsize() <= queued
+        # the subscriber's receiver reports come in the same way and reach the sender:
+        # the relay learns the round-trip time from them
+        slot = next(s for s in h.router.peers["party"].slots if s.kind == "video")
+        assert slot.fast is not None
+
+        async def rtt_known() -> bool:
+            for stats in (await slot.fast.sender.getStats()).values():  # type: ignore[union-attr]
+                if getattr(stats, "type", "") == "remote-inbound-rtp":
+                    return bool(stats.roundTripTime is not None)
+            return False
+
+        for _ in range(100):
+            if await rtt_known():
+                break
+            await asyncio.sleep(0.1)
+        assert await rtt_known()
+        # and a keyframe request (PLI) from the subscriber reaches its slot
+        requests = slot.counters.keyframe_requests
+        rx = next(t.receiver for t in party.pc.getTransceivers() if t.kind == "video")
+        await rx._send_rtcp_pli(slot.fast.sender._ssrc)
+        await wait_for(lambda: slot.counters.keyframe_requests > requests, 10)
+    finally:
+        await h.close()
+
+
+async def test_a_handler_that_waits_is_finished_by_a_task_in_order() -> None:
+    steps: list[str] = []
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def handler() -> None:
+        steps.append("start")
+        await asyncio.sleep(0)  # a bare yield
+        steps.append("yielded")
+        await gate  # a real wait
+        steps.append("done")
+
+    pending = TaskSet()
+    _drive(handler(), pending)
+    assert steps == ["start"] and len(pending) == 1
+    await asyncio.sleep(0.01)
+    assert steps == ["start", "yielded"]
+    gate.set_result(None)
+    await wait_for(lambda: len(pending) == 0, 5)
+    assert steps == ["start", "yielded", "done"]
+
+
+async def test_a_handler_that_never_waits_runs_at_once_and_its_error_is_contained() -> None:
+    steps: list[str] = []
+
+    async def quick() -> None:
+        steps.append("ran")
+
+    async def broken() -> None:
+        raise ValueError("bad packet")
+
+    pending = TaskSet()
+    _drive(quick(), pending)
+    _drive(broken(), pending)  # logged, not raised: the next packet is handled as usual
+    assert steps == ["ran"] and len(pending) == 0
