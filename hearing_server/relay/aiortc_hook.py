@@ -42,6 +42,7 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import MAX_MISORDER, JitterBuffer, JitterFrame
+from aiortc.rtcrtpsender import RTT_ALPHA
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTP_HISTORY_SIZE,
@@ -50,7 +51,6 @@ from aiortc.rtp import (
     RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpSdesPacket,
-    RtcpSenderInfo,
     RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
@@ -58,6 +58,7 @@ from aiortc.rtp import (
     pack_remb_fci,
     unpack_remb_fci,
 )
+from aiortc.stats import RTCRemoteInboundRtpStreamStats
 
 from ..tasks import TaskSet
 from . import gso as _gso
@@ -484,7 +485,9 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
         arrival_time_ms = clock.current_ms()
         try:
             if is_rtcp(data):
-                _drive(handle_rtcp(srtp.unprotect_rtcp(data)), pending)
+                data = srtp.unprotect_rtcp(data)
+                if not receiver_reports(dtls, data):
+                    _drive(handle_rtcp(data), pending)
             else:
                 _drive(handle_rtp(srtp.unprotect(data), arrival_time_ms=arrival_time_ms),
                        pending)
@@ -714,6 +717,8 @@ class PacketHistory(dict[int, Any]):
 
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 _RTP_HEADER = struct.Struct("!BBHLL")
+#: an RTCP sender report without report blocks: header, SSRC, NTP, RTP time, counts
+_SENDER_REPORT = struct.Struct("!BBHLLLLLL")
 _CONNECTED = aiortc.rtcdtlstransport.State.CONNECTED
 # the sender's own fields, written per frame (its RTCP sender reports and stats read them)
 _TX_TRANSPORT = _TX + "transport"
@@ -822,6 +827,8 @@ class FastSender:
         self._template_mid: str | None = None
         self._route: _Route | None = None
         self._stale = False
+        #: the SDES chunk (it only changes with the SSRC or CNAME)
+        self._sdes: tuple[tuple[int, str], bytes] | None = None
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
@@ -862,20 +869,22 @@ class FastSender:
         fields[_TX + "rtcp_exited"].set()
 
     def _report(self) -> bytes:
-        """A sender report and SDES, as aiortc's sender would write them."""
+        """A sender report and SDES, byte for byte as aiortc's sender would write them
+        (``RtcpSrPacket`` and ``RtcpSdesPacket``), packed directly."""
         fields = self._fields
         ssrc = self.sender._ssrc
         ntp = fields[_TX_NTP]
-        payload = bytes(RtcpSrPacket(ssrc=ssrc, sender_info=RtcpSenderInfo(
-            ntp_timestamp=ntp, rtp_timestamp=fields[_TX_RTP],
-            packet_count=fields[_TX_PACKETS] & 0xFFFFFFFF,
-            octet_count=fields[_TX_OCTETS] & 0xFFFFFFFF)))
+        payload = _SENDER_REPORT.pack(0x80, 200, 6, ssrc, ntp >> 32, ntp & 0xFFFFFFFF,
+                                      fields[_TX_RTP], fields[_TX_PACKETS] & 0xFFFFFFFF,
+                                      fields[_TX_OCTETS] & 0xFFFFFFFF)
         fields[_TX + "lsr"] = (ntp >> 16) & 0xFFFFFFFF  # for the round-trip time
         fields[_TX + "lsr_time"] = time.time()
         cname = fields[_TX + "cname"]
         if cname is not None:
-            payload += bytes(RtcpSdesPacket(chunks=[RtcpSourceInfo(
-                ssrc=ssrc, items=[(1, cname.encode("utf8"))])]))
+            if self._sdes is None or self._sdes[0] != (ssrc, cname):
+                self._sdes = ((ssrc, cname), bytes(RtcpSdesPacket(chunks=[RtcpSourceInfo(
+                    ssrc=ssrc, items=[(1, cname.encode("utf8"))])])))
+            payload += self._sdes[1]
         return payload
 
     def _extension_block(self, extensions: HeaderExtensions) -> bytes:
@@ -1080,6 +1089,90 @@ def watch_loss(sender: RTCRtpSender, packer: Packer) -> None:
         await handle(packet)
 
     sender._handle_rtcp_packet = watched  # type: ignore[method-assign]
+    sender._hearing_packer = packer  # type: ignore[attr-defined]  # for receiver_reports
+
+
+def receiver_reports(dtls: Any, data: bytes) -> bool:
+    """Handle a subscriber's usual RTCP (receiver reports, SDES, REMB) without
+    aiortc's parser, router and coroutines, doing what they would do: for each
+    report block about one of the relay's senders the round-trip time, the
+    ``remote-inbound-rtp`` statistics and the loss the packer keeps
+    (:func:`watch_loss`); for a REMB the senders' target bitrate. False, with
+    nothing done, when the compound packet holds anything else (a NACK, a keyframe
+    request, a sender report, malformed data): aiortc's way then takes all of it."""
+    size = len(data)
+    pos = 0
+    blocks: list[tuple[int, int, int]] = []  # RR: (at, count) of its blocks, its SSRC
+    rembs: list[tuple[int, int]] = []  # (at, end) of REMB FCIs
+    while pos < size:
+        if size < pos + 4:
+            return False
+        first, kind, length = _RTCP_HEADER.unpack_from(data, pos)
+        end = pos + 4 + length * 4
+        if first >> 6 != 2 or first & 0x20 or end > size:  # version 2, no padding
+            return False
+        if kind == 201:  # RR: the reporter's SSRC, then 24-byte report blocks
+            count = first & 0x1F
+            if 8 + 24 * count > end - pos:
+                return False
+            blocks.append((pos + 8, count, _SSRC.unpack_from(data, pos + 4)[0]))
+        elif kind == 206 and first & 0x1F == 15:  # PSFB, REMB ("APP" feedback)
+            rembs.append((pos + 12, end))
+        elif kind != 202:  # SDES says nothing to a sender
+            return False
+        pos = end
+    senders = dtls._rtp_router.senders
+    now = time.time()
+    for at, count, reporter in blocks:
+        for i in range(count):
+            ssrc, lost_word, _, jitter, lsr, dlsr = _REPORT_BLOCK.unpack_from(
+                data, at + 24 * i)
+            sender = senders.get(ssrc)
+            if sender is not None:
+                _on_report(sender, reporter, lost_word, jitter, lsr, dlsr, now)
+    for at, end in rembs:
+        try:
+            bitrate, ssrcs = unpack_remb_fci(data[at:end])
+        except ValueError:
+            continue
+        for ssrc in ssrcs:
+            sender = senders.get(ssrc)
+            if sender is not None:
+                encoder = sender.__dict__.get(_TX + "encoder")
+                if encoder is not None and hasattr(encoder, "target_bitrate"):
+                    encoder.target_bitrate = bitrate
+    return True
+
+
+def _on_report(sender: Any, reporter: int, lost_word: int, jitter: int, lsr: int, dlsr: int,
+               now: float) -> None:
+    """aiortc's ``RTCRtpSender._handle_rtcp_packet`` for one report block (its
+    statistics name the reporter's SSRC, as aiortc's do)."""
+    fields = sender.__dict__
+    fraction_lost = lost_word >> 24
+    packets_lost = lost_word & 0xFFFFFF
+    if packets_lost & 0x800000:  # 24-bit two's complement
+        packets_lost -= 0x1000000
+    if fields[_TX + "lsr"] == lsr and dlsr:
+        rtt = now - fields[_TX + "lsr_time"] - dlsr / 65536
+        last = fields[_TX + "rtt"]
+        fields[_TX + "rtt"] = rtt if last is None else RTT_ALPHA * last + (1 - RTT_ALPHA) * rtt
+    fields[_TX + "stats"].add(RTCRemoteInboundRtpStreamStats(
+        timestamp=clock.current_datetime(), type="remote-inbound-rtp",
+        id="remote-inbound-rtp_" + str(id(sender)), ssrc=reporter, kind=fields[_TX + "kind"],
+        transportId=sender.transport._stats_id,
+        packetsReceived=fields[_TX_PACKETS] - packets_lost, packetsLost=packets_lost,
+        jitter=jitter, roundTripTime=fields[_TX + "rtt"], fractionLost=fraction_lost))
+    packer = getattr(sender, "_hearing_packer", None)
+    if packer is not None:
+        packer.fraction_lost = fraction_lost / 256
+        packer.loss_at = time.monotonic()
+
+
+_RTCP_HEADER = struct.Struct("!BBH")
+_SSRC = struct.Struct("!L")
+#: SSRC, fraction lost and cumulative loss, highest sequence, jitter, LSR, DLSR
+_REPORT_BLOCK = struct.Struct("!LLLLLL")
 
 
 #: the same packet is retransmitted at most once in this time (seconds) ...

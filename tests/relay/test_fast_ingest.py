@@ -6,9 +6,25 @@ that has to wait is finished by a task, as the event loop would."""
 from __future__ import annotations
 
 import asyncio
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSdesPacket,
+    RtcpSourceInfo,
+    pack_remb_fci,
+)
 
 from hearing_server.domain.roles import Role
-from hearing_server.relay.aiortc_hook import _drive
+from hearing_server.relay.aiortc_hook import _drive, receiver_reports
 from hearing_server.tasks import TaskSet
 from tests.relay.harness import Harness, wait_for
 
@@ -92,3 +108,60 @@ async def test_a_handler_that_never_waits_runs_at_once_and_its_error_is_containe
     _drive(quick(), pending)
     _drive(broken(), pending)  # logged, not raised: the next packet is handled as usual
     assert steps == ["ran"] and len(pending) == 0
+
+
+def remote_inbound(sender: Any) -> dict[str, Any]:
+    stats = sender._RTCRtpSender__stats  # type: ignore[attr-defined]
+    found = [s for s in stats.values() if s.type == "remote-inbound-rtp"]
+    assert len(found) == 1
+    return {k: v for k, v in vars(found[0]).items() if k != "timestamp"}
+
+
+async def test_receiver_reports_and_remb_do_what_aiortcs_own_handling_does() -> None:
+    h = Harness()
+    try:
+        await h.join("judge", Role.JUDGE)
+        party = await h.join("party", Role.PARTY, publish=False)
+        await wait_for(lambda: party.frames("video") > 10, 15)
+        slot = next(s for s in h.router.peers["party"].slots if s.kind == "video")
+        assert slot.fast is not None
+        sender = slot.fast.sender
+        dtls = sender.transport
+        fields = sender.__dict__
+        report = RtcpReceiverInfo(ssrc=sender._ssrc, fraction_lost=64, packets_lost=-3,
+                                  highest_sequence=70000, jitter=900, lsr=0x12345678,
+                                  dlsr=3277)
+        data = (bytes(RtcpRrPacket(ssrc=99, reports=[report]))
+                + bytes(RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=99, items=[(1, b"x")])])))
+        results = []
+        for lean in (True, False):
+            fields["_RTCRtpSender__lsr"] = 0x12345678
+            fields["_RTCRtpSender__lsr_time"] = time.time() - 0.1
+            fields["_RTCRtpSender__rtt"] = 0.2
+            slot.packer.fraction_lost = 0.0
+            if lean:
+                assert receiver_reports(dtls, data)
+            else:  # aiortc's own parser, router and handlers
+                await dtls._handle_rtcp_data(data)
+            stats = remote_inbound(sender)
+            assert 0.15 < stats.pop("roundTripTime") < 0.2
+            results.append((stats, slot.packer.fraction_lost))
+        assert results[0] == results[1]
+        assert results[0][1] == 0.25 and results[0][0]["packetsLost"] == -3
+        remb = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=99, media_ssrc=0,
+                              fci=pack_remb_fci(123456, [sender._ssrc]))
+        assert receiver_reports(dtls, bytes(remb))
+        assert slot.packer.target_bitrate == 123456
+    finally:
+        await h.close()
+
+
+def test_anything_but_reports_sdes_and_remb_is_left_to_aiortc() -> None:
+    rr = bytes(RtcpRrPacket(ssrc=99, reports=[]))
+    nack = bytes(RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=99, media_ssrc=5, lost=[1, 2]))
+    pli = bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=99, media_ssrc=5))
+    padded = bytes([rr[0] | 0x20]) + rr[1:]
+    wrong_version = bytes([0x40]) + rr[1:]
+    untouched = SimpleNamespace(_rtp_router=None)  # any use of it would raise
+    for data in (rr + nack, pli, padded, wrong_version, rr[:6], rr + b"\x80"):
+        assert not receiver_reports(untouched, data)

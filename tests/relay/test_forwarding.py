@@ -7,6 +7,7 @@ import threading
 
 import av
 import pytest
+from aiortc.rtp import RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket
 
 from hearing_server.domain.roles import Role
 from tests.relay.harness import Harness, wait_for
@@ -137,5 +138,28 @@ async def test_the_subscribers_sender_reports_give_the_relay_a_round_trip_time()
             await asyncio.sleep(0.2)
         assert rtts and 0 <= rtts[0] < 1.0, rtts
         assert party.frames("video") > 10
+    finally:
+        await h.close()
+
+
+async def test_the_relays_sender_report_is_byte_for_byte_what_aiortc_would_write() -> None:
+    h = Harness()
+    try:
+        await h.join("judge", Role.JUDGE)
+        party = await h.join("party", Role.PARTY, publish=False)
+        await wait_for(lambda: party.frames("video") > 10, 10)
+        slot = next(s for s in h.router.peers["party"].slots if s.kind == "video")
+        assert slot.fast is not None
+        sender = slot.fast.sender
+        f = sender.__dict__
+        expected = bytes(RtcpSrPacket(ssrc=sender._ssrc, sender_info=RtcpSenderInfo(
+            ntp_timestamp=f["_RTCRtpSender__ntp_timestamp"],
+            rtp_timestamp=f["_RTCRtpSender__rtp_timestamp"],
+            packet_count=f["_RTCRtpSender__packet_count"],
+            octet_count=f["_RTCRtpSender__octet_count"]))) + bytes(RtcpSdesPacket(
+                chunks=[RtcpSourceInfo(ssrc=sender._ssrc, items=[
+                    (1, f["_RTCRtpSender__cname"].encode())])]))
+        assert slot.fast._report() == expected
+        assert f["_RTCRtpSender__lsr"] == (f["_RTCRtpSender__ntp_timestamp"] >> 16) & 0xFFFFFFFF
     finally:
         await h.close()
