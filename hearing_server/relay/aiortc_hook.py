@@ -54,11 +54,12 @@ from aiortc.rtp import (
     RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
-    is_rtcp,
     pack_remb_fci,
     unpack_remb_fci,
 )
 from aiortc.stats import RTCRemoteInboundRtpStreamStats
+from pylibsrtp._binding import ffi as _srtp_ffi
+from pylibsrtp._binding import lib as _srtp_lib
 
 from ..tasks import TaskSet
 from . import gso as _gso
@@ -418,6 +419,8 @@ async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
 # ---- receive side: SRTP straight from the socket -----------------------------------
 
 _DTLS = "_RTCDtlsTransport__"
+#: libsrtp's error messages by status, as pylibsrtp raises them
+_SRTP_ERRORS: list[str] = list(pylibsrtp.ERRORS)
 
 
 def _drive(coro: Any, pending: TaskSet) -> None:
@@ -454,6 +457,43 @@ async def _resume(coro: Any, waited: Any) -> None:
         _logger.exception("handling a media packet failed")
 
 
+class Unprotector:
+    """A session's ``unprotect`` and ``unprotect_rtcp``, calling libsrtp directly with
+    the session's own buffer (what ``pylibsrtp.Session`` does per call, without its
+    checks and allocation): the same bytes, the same errors."""
+
+    __slots__ = ("_buffer", "_cdata", "_length", "_rtcp", "_rtp", "_srtp", "session")
+
+    def __init__(self, session: pylibsrtp.Session) -> None:
+        self.session = session
+        self._cdata = session._cdata
+        self._buffer = session._buffer
+        self._srtp = session._srtp[0]
+        self._length = _srtp_ffi.new("int *")
+        self._rtp = _srtp_lib.srtp_unprotect
+        self._rtcp = _srtp_lib.srtp_unprotect_rtcp
+
+    def _run(self, data: bytes, function: Any) -> bytes:
+        n = len(data)
+        if n > 1500:
+            raise ValueError("packet is too long")
+        buffer = self._buffer
+        buffer[0:n] = data
+        self._length[0] = n
+        status = function(self._srtp, self._cdata, self._length)
+        if status:
+            raise pylibsrtp.Error(_SRTP_ERRORS[status] if status < len(_SRTP_ERRORS)
+                                  else f"libsrtp error {status}")
+        out: bytes = buffer[0:self._length[0]]
+        return out
+
+    def unprotect(self, data: bytes) -> bytes:
+        return self._run(data, self._rtp)
+
+    def unprotect_rtcp(self, data: bytes) -> bytes:
+        return self._run(data, self._rtcp)
+
+
 def fast_ingest(dtls: Any, pending: TaskSet) -> None:
     """Hand SRTP and SRTCP datagrams of ``dtls``'s connection to aiortc's handlers
     from the socket's callback, instead of through aioice's STUN parser (which
@@ -474,24 +514,30 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
         raise IncompatibleAiortc("RTCDtlsTransport's receive counters are missing")
     queued = connection.data_received
 
+    unprotector: Unprotector | None = None
+
     def data_received(data: bytes, component: int) -> None:
+        nonlocal unprotector
         srtp = dtls._rx_srtp
-        if (srtp is None or not 127 < data[0] < 192 or not queue.empty()
+        if (srtp is None or len(data) < 2 or not 127 < data[0] < 192 or not queue.empty()
                 or dtls._state is not _CONNECTED):
             queued(data, component)
             return
+        if unprotector is None or unprotector.session is not srtp:
+            unprotector = Unprotector(srtp)
         fields[rx_bytes] += len(data)
         fields[rx_packets] += 1
-        arrival_time_ms = clock.current_ms()
+        # aiortc's clock.current_ms(), milliseconds since 1900, without datetime
+        arrival_time_ms = int((time.time() + NTP_EPOCH_OFFSET) * 1000)
         try:
-            if is_rtcp(data):
-                data = srtp.unprotect_rtcp(data)
+            if 191 < data[1] < 209:  # RTCP, as aiortc's is_rtcp() tells it
+                data = unprotector.unprotect_rtcp(data)
                 if not receiver_reports(dtls, data):
                     _drive(handle_rtcp(data), pending)
             else:
-                _drive(handle_rtp(srtp.unprotect(data), arrival_time_ms=arrival_time_ms),
-                       pending)
-        except pylibsrtp.Error as exc:
+                _drive(handle_rtp(unprotector.unprotect(data),
+                                  arrival_time_ms=arrival_time_ms), pending)
+        except (pylibsrtp.Error, ValueError) as exc:
             _logger.debug("SRTP unprotect failed: %s", exc)
 
     connection.data_received = data_received

@@ -6,10 +6,13 @@ that has to wait is finished by a task, as the event loop would."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from types import SimpleNamespace
 from typing import Any
 
+import pylibsrtp
+import pytest
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_PLI,
@@ -20,11 +23,13 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
     RtcpSdesPacket,
     RtcpSourceInfo,
+    RtpPacket,
     pack_remb_fci,
 )
+from pylibsrtp import Policy, Session
 
 from hearing_server.domain.roles import Role
-from hearing_server.relay.aiortc_hook import _drive, receiver_reports
+from hearing_server.relay.aiortc_hook import Unprotector, _drive, receiver_reports
 from hearing_server.tasks import TaskSet
 from tests.relay.harness import Harness, wait_for
 
@@ -165,3 +170,28 @@ def test_anything_but_reports_sdes_and_remb_is_left_to_aiortc() -> None:
     untouched = SimpleNamespace(_rtp_router=None)  # any use of it would raise
     for data in (rr + nack, pli, padded, wrong_version, rr[:6], rr + b"\x80"):
         assert not receiver_reports(untouched, data)
+
+
+def test_the_direct_unprotect_returns_what_pylibsrtp_returns_and_refuses_the_same() -> None:
+    key = os.urandom(28)
+
+    def session(direction: int) -> Session:
+        return Session(Policy(key=key, ssrc_type=direction,
+                              srtp_profile=Policy.SRTP_PROFILE_AEAD_AES_128_GCM))
+
+    tx = session(Policy.SSRC_ANY_OUTBOUND)
+    rtp = [tx.protect(RtpPacket(payload_type=96, sequence_number=i, timestamp=i * 3000,
+                                ssrc=7, payload=os.urandom(40 + i)).serialize()) for i in range(5)]
+    rtcp = tx.protect_rtcp(bytes(RtcpRrPacket(ssrc=7, reports=[])))
+    reference, direct = session(Policy.SSRC_ANY_INBOUND), session(Policy.SSRC_ANY_INBOUND)
+    fast = Unprotector(direct)
+    assert [fast.unprotect(p) for p in rtp] == [reference.unprotect(p) for p in rtp]
+    assert fast.unprotect_rtcp(rtcp) == reference.unprotect_rtcp(rtcp)
+    for bad in (rtp[0], rtp[1][:-1] + bytes([rtp[1][-1] ^ 1])):  # a replay, a forgery
+        with pytest.raises(pylibsrtp.Error) as expected:
+            reference.unprotect(bad)
+        with pytest.raises(pylibsrtp.Error) as got:
+            fast.unprotect(bad)
+        assert str(got.value) == str(expected.value)
+    with pytest.raises(ValueError):
+        fast.unprotect(b"\x80" * 1501)
