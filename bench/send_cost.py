@@ -5,6 +5,7 @@ one subscriber through a real Router, then ``FastSender.send`` timed on its own 
     .venv/bin/python -m bench.send_cost video        # or audio
     .venv/bin/python -m bench.send_cost fanout-video # or fanout-audio: 8 subscribers
     .venv/bin/python -m bench.send_cost fanout-video 24
+    .venv/bin/python -m bench.send_cost ingest       # a publisher's packets, received
     mkdir /tmp/old && git archive <commit> hearing_server recording signaling | tar -x -C /tmp/old
     cd /tmp/old && PYTHONPATH=$OLDPWD $OLDPWD/.venv/bin/python -m bench.send_cost video
 
@@ -18,6 +19,7 @@ import asyncio
 import json
 import sys
 import time
+from typing import Any
 
 from hearing_server.domain.roles import Role
 from hearing_server.relay.frames import EncodedFrame
@@ -91,11 +93,59 @@ async def fanout(kind: str, subscribers: int = 8, frames: int = 300,
         await h.close()
 
 
+async def ingest(seconds: float = 4.0, rounds: int = 5) -> dict[str, object]:
+    """CPU of receiving one publisher packet (from the socket's callback: SRTP, RTP,
+    statistics, bandwidth estimate, NACK, jitter buffer, the frame to the producer),
+    by media kind, with one subscriber; microseconds per packet."""
+    from tests.relay.harness import Harness, wait_for
+
+    h = Harness()
+    try:
+        await h.join("judge", Role.JUDGE)
+        party = await h.join("party", Role.PARTY, publish=False)
+        await wait_for(lambda: party.frames("video") > 10, 15)
+        judge = h.router.peers["judge"]
+        dtls = next(t.receiver.transport for t in judge.pc.getTransceivers()
+                    if t.receiver.track is not None)
+        kinds = {}
+        for t in judge.pc.getTransceivers():
+            for codec in t.receiver.__dict__["_RTCRtpReceiver__codecs"].values():
+                kinds[codec.payloadType] = t.kind
+        spent = {"audio": 0.0, "video": 0.0}
+        count = {"audio": 0, "video": 0}
+
+        def timing(received: Any) -> Any:
+            def timed(data: bytes, addr: Any) -> None:
+                t0 = time.thread_time()  # this thread: the clients' decoders are others
+                received(data, addr)
+                kind = kinds.get(data[1] & 0x7F) if len(data) > 1 else None
+                if kind is not None:
+                    spent[kind] += time.thread_time() - t0
+                    count[kind] += 1
+            return timed
+
+        for p in dtls.transport._connection._protocols:
+            p.datagram_received = timing(p.datagram_received)  # type: ignore[method-assign]
+        out: dict[str, list[float]] = {"audio": [], "video": []}
+        for _ in range(rounds):
+            for kind in spent:
+                spent[kind], count[kind] = 0.0, 0
+            await asyncio.sleep(seconds)
+            for kind in spent:
+                out[kind].append(round(spent[kind] / max(count[kind], 1) * 1e6, 1))
+        return {"us_per_packet": out,
+                "median": {k: sorted(v)[len(v) // 2] for k, v in out.items()}}
+    finally:
+        await h.close()
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "video"
     if what.startswith("fanout-"):  # fanout-video, fanout-audio[, subscribers]
         count = int(sys.argv[2]) if len(sys.argv) > 2 else 8
         print(json.dumps(asyncio.run(fanout(what.split("-", 1)[1], count))))
+    elif what == "ingest":
+        print(json.dumps(asyncio.run(ingest())))
     else:
         print(json.dumps(asyncio.run(measure(what))))
 

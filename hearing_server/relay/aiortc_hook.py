@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import importlib.metadata
 import logging
 import random
@@ -39,8 +40,9 @@ import aiortc.rtcdtlstransport
 import pylibsrtp
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, clock
+from aiortc.codecs import depayload, is_rtx
 from aiortc.codecs.h264 import H264Encoder
-from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.jitterbuffer import MAX_MISORDER, JitterBuffer, JitterFrame
 from aiortc.rtcrtpsender import RTT_ALPHA
 from aiortc.rtp import (
@@ -342,13 +344,18 @@ class _TapQueue:
         self._codec_name = codec_name
         self._sink = sink
         self._buffer = buffer
+        #: codec names by the codec object's id (the object is kept: its id stays its own)
+        self._names: dict[int, tuple[Any, str]] = {}
 
     def put(self, item: tuple[Any, JitterFrame] | None) -> None:
         if item is None:
             self._sink(None)
             return
         codec, jf = item
-        name = self._codec_name(codec)
+        entry = self._names.get(id(codec))
+        if entry is None or entry[0] is not codec:
+            entry = self._names[id(codec)] = (codec, self._codec_name(codec))
+        name = entry[1]
         keyframe = is_keyframe(name, jf.data)
         buffer = self._buffer
         if isinstance(buffer, LowDelayJitterBuffer) and buffer.awaiting_keyframe:
@@ -397,6 +404,7 @@ def tap_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink,
     else:
         buffer = getattr(receiver, _RX + "jitter_buffer")
     setattr(receiver, _RX + "decoder_queue", _TapQueue(_codec_name, sink, buffer))
+    receiver._hearing_lean = True  # type: ignore[attr-defined]  # see LeanStream
     receiver.receive = MethodType(_receive_without_decoder, receiver)  # type: ignore[method-assign]
     return buffer
 
@@ -515,6 +523,8 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
     queued = connection.data_received
 
     unprotector: Unprotector | None = None
+    #: the publisher's media streams the relay receives leanly, by SSRC (4 bytes)
+    leans: dict[bytes, LeanStream] = {}
 
     def data_received(data: bytes, component: int) -> None:
         nonlocal unprotector
@@ -535,8 +545,12 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
                 if not receiver_reports(dtls, data):
                     _drive(handle_rtcp(data), pending)
             else:
-                _drive(handle_rtp(unprotector.unprotect(data),
-                                  arrival_time_ms=arrival_time_ms), pending)
+                data = unprotector.unprotect(data)
+                lean = leans.get(data[8:12])
+                if lean is None or not lean.receive(data, arrival_time_ms):
+                    _drive(handle_rtp(data, arrival_time_ms=arrival_time_ms), pending)
+                    if lean is None and len(leans) < _LEAN_STREAMS:
+                        _lean_route(dtls, data, leans, pending)
         except (pylibsrtp.Error, ValueError) as exc:
             _logger.debug("SRTP unprotect failed: %s", exc)
 
@@ -544,6 +558,260 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
     for protocol in connection._protocols:
         if type(protocol) is aioice.ice.StunProtocol:
             _skip_stun_parser(protocol, data_received)
+
+
+#: at most this many streams of one connection are received leanly (a peer that
+#: keeps changing SSRC takes aiortc's way for the rest)
+_LEAN_STREAMS = 8
+_RTP_HEADER = struct.Struct("!BBHII")
+_ACTIVE_RESOLUTION_MS = 100
+_EXTENSION_HEADER = struct.Struct("!HH")
+_ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+#: header extensions aiortc's parser decodes as text, and their encoding (a value that
+#: does not decode makes it drop the packet)
+_TEXT_EXTENSIONS = {"urn:ietf:params:rtp-hdrext:sdes:mid": "utf8",
+                    "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id": "ascii",
+                    "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id": "ascii"}
+#: ... and those it unpacks as numbers of a fixed size (another size: it fails)
+_SIZED_EXTENSIONS = {_ABS_SEND_TIME_URI: 3, "urn:ietf:params:rtp-hdrext:toffset": 3,
+                     "urn:ietf:params:rtp-hdrext:ssrc-audio-level": 1,
+                     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-"
+                     "extensions-01": 2}
+
+
+class LeanPacket:
+    """What a receiver, its statistics, NACK generator and jitter buffer read of an
+    ``RtpPacket``, taken from the header without building aiortc's object."""
+
+    __slots__ = ("_data", "marker", "payload", "payload_type", "sequence_number", "ssrc",
+                 "timestamp")
+
+    def __init__(self, marker: int, payload_type: int, sequence_number: int,
+                 timestamp: int, ssrc: int, payload: bytes) -> None:
+        self.marker = marker
+        self.payload_type = payload_type
+        self.sequence_number = sequence_number
+        self.timestamp = timestamp
+        self.ssrc = ssrc
+        self.payload = payload
+        self._data = b""
+
+
+def _vp8_payload(payload: bytes) -> bytes:
+    """The VP8 data after its payload descriptor (RFC 7741), as aiortc's
+    ``vp8_depayload`` gives it; a truncated descriptor raises aiortc's own error."""
+    n = len(payload)
+    if n and payload[0] & 0x80:
+        pos = 2
+        if n > 1:
+            x = payload[1]
+            if x & 0x80:
+                pos += 2 if n > 2 and payload[2] & 0x80 else 1
+            if x & 0x40:
+                pos += 1
+            if x & 0x30:
+                pos += 1
+        if pos > n or (n > 1 and payload[1] & 0x80 and n < 3):
+            return vp8_depayload(payload)  # raises the descriptor's ValueError
+        return payload[pos:]
+    if not n:
+        return vp8_depayload(payload)
+    return payload[1:]
+
+
+class LeanStream:
+    """One publisher stream (one SSRC, one media payload type) received without
+    aiortc's ``RtpPacket.parse``, router and coroutine: the same work as
+    ``RTCRtpReceiver._handle_rtp_packet`` of aiortc 1.16.0 in the same order (the
+    bandwidth estimate and its REMB, the RTCP statistics, NACKs, depayloading, the
+    jitter buffer and its PLI, the frame to the tap) with the receiver's own objects.
+    :meth:`receive` returns False for anything else (another payload type, header
+    extensions it does not read, a malformed header, a receiver that was replaced or
+    stopped), which then takes aiortc's way."""
+
+    __slots__ = ("_abs_send_time", "_active", "_active_at", "_active_ms", "_buffer",
+                 "_codec", "_depayload", "_dtls", "_estimator", "_extensions", "_fields",
+                 "_ids", "_mapper", "_nack", "_pending", "_pt", "_queue", "_receiver",
+                 "_router", "_sizes", "_ssrc", "_statistics", "_texts")
+
+    def __init__(self, dtls: Any, receiver: RTCRtpReceiver, ssrc: int, pt: int,
+                 pending: TaskSet) -> None:
+        fields = receiver.__dict__
+        self._dtls = dtls
+        self._receiver = receiver
+        self._router = dtls._rtp_router.ssrc_table
+        self._fields = fields
+        self._ssrc = ssrc
+        self._pt = pt
+        self._pending = pending
+        self._codec = fields[_RX + "codecs"][pt]
+        name = self._codec.name
+        self._depayload: Callable[[bytes], bytes] | None = (
+            _vp8_payload if name == "VP8" else None if name in ("opus", "PCMU", "PCMA")
+            else functools.partial(depayload, self._codec))
+        self._statistics = fields[_RX + "remote_streams"][ssrc]
+        self._estimator = fields[_RX + "remote_bitrate_estimator"]
+        self._nack = fields[_RX + "nack_generator"]
+        self._buffer = fields[_RX + "jitter_buffer"]
+        self._mapper = fields[_RX + "timestamp_mapper"]
+        self._queue = fields[_RX + "decoder_queue"]
+        self._active = fields[_RX + "active_ssrc"]
+        self._active_ms = 0
+        self._active_at = clock.current_datetime()
+        self._ids = _map_ids(dtls)
+        self._configure()
+
+    def _configure(self) -> None:
+        """Read the connection's extension ids (again when a renegotiation changed them)."""
+        self._extensions = dict(self._ids.__dict__)
+        ids = _extension_ids(self._dtls)
+        self._abs_send_time = next((i for i, uri in ids.items()
+                                    if uri == _ABS_SEND_TIME_URI), None)
+        self._texts = {i: _TEXT_EXTENSIONS[uri] for i, uri in ids.items()
+                       if uri in _TEXT_EXTENSIONS}
+        self._sizes = {i: _SIZED_EXTENSIONS[uri] for i, uri in ids.items()
+                       if uri in _SIZED_EXTENSIONS}
+
+    def receive(self, data: bytes, arrival_time_ms: int) -> bool:
+        """Handle one unprotected RTP packet of this stream; False: not handled."""
+        if (self._router.get(self._ssrc) is not self._receiver
+                or self._receiver._enabled is not True or len(data) < 12):
+            return False
+        if self._ids.__dict__ != self._extensions:
+            self._configure()
+        first, second, seq, ts, ssrc = _RTP_HEADER.unpack_from(data)
+        if first >> 6 != 2 or second & 0x7F != self._pt:
+            return False
+        pos = 12 + 4 * (first & 0x0F)
+        abs_send_time = None
+        if first & 0x10:
+            if len(data) < pos + 4:
+                return False
+            profile, length = _EXTENSION_HEADER.unpack_from(data, pos)
+            pos += 4
+            end = pos + 4 * length
+            if profile != 0xBEDE or len(data) < end:
+                return False
+            while pos < end:  # one-byte header extensions (RFC 8285)
+                octet = data[pos]
+                if not octet:
+                    pos += 1
+                    continue
+                x_id, x_length = octet >> 4, (octet & 0x0F) + 1
+                pos += 1
+                if pos + x_length > end:
+                    return False
+                if x_id in self._sizes:
+                    if x_length != self._sizes[x_id]:
+                        return True  # aiortc's parser fails on it: dropped (quietly)
+                    if x_id == self._abs_send_time:
+                        abs_send_time = int.from_bytes(data[pos:pos + 3], "big")
+                elif x_id in self._texts:
+                    try:
+                        data[pos:pos + x_length].decode(self._texts[x_id])
+                    except UnicodeDecodeError:
+                        return False
+                pos += x_length
+        elif len(data) < pos:
+            return False
+        padding = 0
+        if first & 0x20:
+            padding = data[-1]
+            if not padding or padding > len(data) - pos:
+                return False
+        payload = data[pos:len(data) - padding]
+        packet = LeanPacket(second >> 7, second & 0x7F, seq, ts, ssrc, payload)
+        self._handle(packet, padding, abs_send_time, arrival_time_ms)
+        return True
+
+    def _handle(self, packet: LeanPacket, padding: int, abs_send_time: int | None,
+                arrival_time_ms: int) -> None:
+        receiver, fields, pending = self._receiver, self._fields, self._pending
+        ssrc = packet.ssrc
+        estimator = self._estimator
+        if estimator is not None and abs_send_time is not None:
+            remb = estimator.add(abs_send_time=abs_send_time,
+                                 arrival_time_ms=arrival_time_ms,
+                                 payload_size=len(packet.payload) + padding, ssrc=ssrc)
+            rtcp_ssrc = fields[_RX + "rtcp_ssrc"]
+            if rtcp_ssrc is not None and remb is not None:
+                _drive(receiver._send_rtcp(RtcpPsfbPacket(
+                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
+                    fci=pack_remb_fci(*remb))), pending)
+        if arrival_time_ms - self._active_ms >= _ACTIVE_RESOLUTION_MS:
+            # the source's last-seen time (getSynchronizationSources), to 0.1 s
+            self._active_ms = arrival_time_ms
+            self._active_at = clock.current_datetime()
+        self._active[ssrc] = self._active_at
+        self._statistics.add(packet)
+        nack = self._nack
+        if nack is not None and nack.add(packet):
+            _drive(receiver._send_rtcp_nack(ssrc, sorted(nack.missing)), pending)
+        if packet.payload:
+            depay = self._depayload
+            try:
+                packet._data = packet.payload if depay is None else depay(packet.payload)
+            except ValueError as exc:
+                _logger.debug("RTP payload parsing failed: %s", exc)
+                return
+        pli, frame = self._buffer.add(packet)
+        if pli:
+            _drive(receiver._send_rtcp_pli(ssrc), pending)
+        if frame is not None:
+            frame.timestamp = self._mapper.map(frame.timestamp)
+            self._queue.put((self._codec, frame))
+
+
+#: aiortc's ``HeaderExtensions`` field of each extension URI (its map keeps the ids there)
+_EXTENSION_FIELDS = {
+    "urn:ietf:params:rtp-hdrext:sdes:mid": "mid",
+    "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id": "repaired_rtp_stream_id",
+    "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id": "rtp_stream_id",
+    _ABS_SEND_TIME_URI: "abs_send_time",
+    "urn:ietf:params:rtp-hdrext:toffset": "transmission_offset",
+    "urn:ietf:params:rtp-hdrext:ssrc-audio-level": "audio_level",
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01":
+        "transport_sequence_number",
+}
+
+
+def _map_ids(dtls: Any) -> Any:
+    ids = dtls._rtp_header_extensions_map.__dict__.get("_HeaderExtensionsMap__ids")
+    if ids is None:
+        raise IncompatibleAiortc("HeaderExtensionsMap keeps no ids")
+    return ids
+
+
+def _extension_ids(dtls: Any) -> dict[int, str]:
+    """The header extensions aiortc's parser reads on ``dtls``'s connection: id -> URI,
+    from the connection's ``HeaderExtensionsMap`` (every receiver and sender configures
+    that one map; the last id given for a URI is the one it parses)."""
+    ids = _map_ids(dtls)
+    out: dict[int, str] = {}
+    for uri, field in _EXTENSION_FIELDS.items():
+        value = getattr(ids, field)
+        if value is not None:
+            out.setdefault(value, uri)  # aiortc's parser tests the fields in this order
+    return out
+
+
+def _lean_route(dtls: Any, data: bytes, leans: dict[bytes, LeanStream],
+                pending: TaskSet) -> None:
+    """After aiortc's way handled the first packet of a stream: receive its next ones
+    leanly when the stream is a tapped receiver's media (not its retransmissions)."""
+    if len(data) < 12:
+        return
+    ssrc = int.from_bytes(data[8:12], "big")
+    receiver = dtls._rtp_router.ssrc_table.get(ssrc)
+    if receiver is None or not getattr(receiver, "_hearing_lean", False):
+        return
+    fields = receiver.__dict__
+    pt = data[1] & 0x7F
+    codec = fields[_RX + "codecs"].get(pt)
+    if (codec is None or is_rtx(codec) or ssrc in fields[_RX + "rtx_ssrc"]
+            or ssrc not in fields[_RX + "remote_streams"]):
+        return
+    leans[data[8:12]] = LeanStream(dtls, receiver, ssrc, pt, pending)
 
 
 def _skip_stun_parser(protocol: aioice.ice.StunProtocol,

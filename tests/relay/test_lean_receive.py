@@ -1,0 +1,343 @@
+"""A publisher's RTP received leanly (``LeanStream``): the same packets through
+aiortc's own path (``RtpPacket.parse``, the router, ``_handle_rtp_packet``) and
+through the lean one leave the same statistics, NACK state, REMB, NACK and PLI
+packets and frames; anything the lean path does not read goes aiortc's way."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from types import SimpleNamespace
+from typing import Any
+
+import aiortc.rtcrtpreceiver
+import pytest
+from aiortc import RTCRtpReceiver
+from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
+from aiortc.rtcrtpparameters import (
+    RTCRtpCodecParameters,
+    RTCRtpDecodingParameters,
+    RTCRtpHeaderExtensionParameters,
+    RTCRtpReceiveParameters,
+    RTCRtpRtxParameters,
+)
+from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtpPacket, wrap_rtx
+
+from hearing_server.domain.roles import Role
+from hearing_server.relay.aiortc_hook import (
+    LeanStream,
+    _drive,
+    _lean_route,
+    _vp8_payload,
+    tap_receiver,
+)
+from hearing_server.relay.frames import EncodedFrame
+from hearing_server.tasks import TaskSet
+from tests.relay.harness import Harness, wait_for
+
+MID, ABS, LEVEL = 1, 3, 2
+EXTENSIONS = [
+    RTCRtpHeaderExtensionParameters(id=MID, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
+    RTCRtpHeaderExtensionParameters(
+        id=ABS, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
+    RTCRtpHeaderExtensionParameters(
+        id=LEVEL, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
+]
+VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
+RTX = RTCRtpCodecParameters(mimeType="video/rtx", clockRate=90000, payloadType=98,
+                            parameters={"apt": 97})
+OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
+                             payloadType=111)
+VIDEO_SSRC, RTX_SSRC, AUDIO_SSRC = 0x11223344, 0x55667788, 0x0A0B0C0D
+
+
+class FakeDtls:
+    """What a receiver and the lean path use of an ``RTCDtlsTransport``."""
+
+    state = "connected"
+
+    def __init__(self) -> None:
+        self._rtp_router = RtpRouter()
+        self._rtp_header_extensions_map = HeaderExtensionsMap()
+        self._RTCDtlsTransport__log_debug = lambda *args: None
+        self.sent: list[bytes] = []
+
+    def _register_rtp_receiver(self, receiver: Any, parameters: Any) -> None:
+        RTCDtlsTransport._register_rtp_receiver(self, receiver, parameters)  # type: ignore[arg-type]
+
+    def _unregister_rtp_receiver(self, receiver: Any) -> None:
+        self._rtp_router.unregister_receiver(receiver)
+
+    async def _send_rtp(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+class Side:
+    """One receiver on its own fake transport, tapped as the relay taps it."""
+
+    def __init__(self, kind: str) -> None:
+        self.dtls = FakeDtls()
+        self.receiver = RTCRtpReceiver(kind, self.dtls)  # type: ignore[arg-type]
+        self.frames: list[EncodedFrame | None] = []
+        self.buffer = tap_receiver(self.receiver, kind, self.frames.append)
+        self.pending = TaskSet()
+        self.leans: dict[bytes, LeanStream] = {}
+
+    async def start(self, codecs: list[RTCRtpCodecParameters], ssrc: int,
+                    rtx_ssrc: int | None = None) -> None:
+        encoding = RTCRtpDecodingParameters(
+            ssrc=ssrc, payloadType=codecs[0].payloadType,
+            rtx=RTCRtpRtxParameters(ssrc=rtx_ssrc) if rtx_ssrc else None)
+        await self.receiver.receive(RTCRtpReceiveParameters(
+            codecs=codecs, headerExtensions=EXTENSIONS, encodings=[encoding], muxId="0"))
+        self.receiver._set_rtcp_ssrc(0x99999999)
+        task = self.receiver.__dict__["_RTCRtpReceiver__rtcp_task"]
+        task.cancel()  # its timed receiver reports are not what is compared here
+
+    def aiortc_way(self, data: bytes, arrival_ms: int) -> None:
+        _drive(RTCDtlsTransport._handle_rtp_data(self.dtls, data,  # type: ignore[arg-type]
+                                                 arrival_time_ms=arrival_ms), self.pending)
+
+    def lean_way(self, data: bytes, arrival_ms: int) -> bool:
+        lean = self.leans.get(data[8:12])
+        if lean is not None and lean.receive(data, arrival_ms):
+            return True
+        self.aiortc_way(data, arrival_ms)
+        if lean is None:
+            _lean_route(self.dtls, data, self.leans, self.pending)
+        return False
+
+    def state(self) -> dict[str, Any]:
+        fields = self.receiver.__dict__
+        nack = fields["_RTCRtpReceiver__nack_generator"]
+        return {
+            "streams": {s: vars(x) for s, x in
+                        fields["_RTCRtpReceiver__remote_streams"].items()},
+            "nack": None if nack is None else (nack.max_seq, sorted(nack.missing)),
+            "active": sorted(fields["_RTCRtpReceiver__active_ssrc"]),
+            "rtcp": self.dtls.sent,
+            "frames": [None if f is None else (f.data, f.timestamp, f.keyframe)
+                       for f in self.frames],
+            "lost": getattr(self.buffer, "lost_frames", None),
+        }
+
+
+def header_map() -> HeaderExtensionsMap:
+    m = HeaderExtensionsMap()
+    m.configure(SimpleNamespace(headerExtensions=EXTENSIONS))  # type: ignore[arg-type]
+    return m
+
+
+def video_packets(frames: int, rng: random.Random) -> list[bytes]:
+    """VP8 frames as a browser sends them: picture ids, a marker on each frame's last
+    packet, abs-send-time, MID on the first ones, sometimes padding."""
+    m = header_map()
+    out: list[bytes] = []
+    seq = rng.randrange(1 << 16)
+    ts = rng.randrange(1 << 32)
+    for f in range(frames):
+        size = rng.choice((300, 1200, 2500, 4000)) if f else 9000
+        data = bytes([0x10 if f else 0x90]) + rng.randbytes(size)  # keyframe first
+        payloads = Vp8Encoder._packetize(data, f & 0x7FFF)
+        for i, payload in enumerate(payloads):
+            p = RtpPacket(payload_type=97, marker=int(i == len(payloads) - 1),
+                          sequence_number=seq, timestamp=ts, ssrc=VIDEO_SSRC,
+                          payload=payload)
+            p.extensions = HeaderExtensions(abs_send_time=(f * 1311 + i) & 0xFFFFFF,
+                                            mid="0" if f < 3 else None)
+            if rng.random() < 0.05:
+                p.padding_size = rng.randrange(1, 200)
+            out.append(p.serialize(m))
+            seq = (seq + 1) & 0xFFFF
+        ts = (ts + 3000) & 0xFFFFFFFF
+    return out
+
+
+def impair(packets: list[bytes], rng: random.Random) -> list[bytes]:
+    """Loss, reordering and duplicates, as a field network gives them."""
+    out: list[bytes] = []
+    for p in packets:
+        r = rng.random()
+        if r < 0.05:
+            continue
+        if r < 0.08 and out:
+            out.insert(len(out) - 1, p)
+        elif r < 0.10:
+            out += [p, p]
+        else:
+            out.append(p)
+    return out
+
+
+async def compare(kind: str, codecs: list[RTCRtpCodecParameters], ssrc: int,
+                  packets: list[bytes], monkeypatch: pytest.MonkeyPatch,
+                  rtx_ssrc: int | None = None) -> tuple[Side, Side, int]:
+    clock = SimpleNamespace(now=1_700_000_000.0)
+    # the receivers' jitter arithmetic reads the wall clock: the same for both sides
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "time",
+                        SimpleNamespace(time=lambda: clock.now))
+    aiortc_side, lean_side = Side(kind), Side(kind)
+    await aiortc_side.start(codecs, ssrc, rtx_ssrc)
+    await lean_side.start(codecs, ssrc, rtx_ssrc)
+    lean = 0
+    arrival = 3_900_000_000_000
+    for i, data in enumerate(packets):
+        arrival += i % 3 * 7
+        clock.now = arrival / 1000 - 2208988800
+        aiortc_side.aiortc_way(data, arrival)
+        lean += lean_side.lean_way(data, arrival)
+    return aiortc_side, lean_side, lean
+
+
+async def test_a_lossy_video_stream_leaves_the_same_state_either_way(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(7)
+    packets = impair(video_packets(400, rng), rng)
+    a, b, lean = await compare("video", [VP8, RTX], VIDEO_SSRC, packets, monkeypatch,
+                               RTX_SSRC)
+    assert lean > len(packets) * 0.9  # the lean path took (almost) all of them
+    sa, sb = a.state(), b.state()
+    assert sa == sb
+    # and the comparison compared something: frames, NACKs and REMBs went out
+    assert len(sa["frames"]) > 300
+    kinds = {p[1] for p in sa["rtcp"]}
+    assert 205 in kinds and 206 in kinds  # NACK (RTPFB) and REMB/PLI (PSFB)
+
+
+async def test_retransmissions_take_aiortcs_way_and_fill_the_gap_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(11)
+    packets = video_packets(60, rng)
+    lost = packets.pop(100)
+    original = RtpPacket.parse(lost, header_map())
+    rtx = wrap_rtx(original, payload_type=98, sequence_number=5, ssrc=RTX_SSRC)
+    packets.insert(104, rtx.serialize(header_map()))
+    a, b, _ = await compare("video", [VP8, RTX], VIDEO_SSRC, packets, monkeypatch,
+                            RTX_SSRC)
+    assert a.state() == b.state()
+    assert a.state()["nack"][1] == []  # the retransmission filled it
+    assert VIDEO_SSRC.to_bytes(4, "big") in b.leans
+    assert RTX_SSRC.to_bytes(4, "big") not in b.leans
+
+
+async def test_audio_with_levels_and_reordering_leaves_the_same_state(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(3)
+    m = header_map()
+    packets = []
+    for i in range(300):
+        p = RtpPacket(payload_type=111, sequence_number=(65000 + i) & 0xFFFF,
+                      timestamp=(4294960000 + 960 * i) & 0xFFFFFFFF, ssrc=AUDIO_SSRC,
+                      payload=rng.randbytes(rng.randrange(20, 160)))
+        p.extensions = HeaderExtensions(audio_level=(i % 2 == 0, i % 127))
+        packets.append(p.serialize(m))
+    a, b, lean = await compare("audio", [OPUS], AUDIO_SSRC, impair(packets, rng),
+                               monkeypatch)
+    assert lean > 250
+    assert a.state() == b.state()
+    assert len(a.state()["frames"]) > 250
+
+
+def _with_extension_block(data: bytes, profile: int, block: bytes) -> bytes:
+    """``data`` (no extension, no CSRC) with the extension bit and ``block``."""
+    length = len(block) // 4
+    return (bytes([data[0] | 0x10]) + data[1:12] + profile.to_bytes(2, "big")
+            + length.to_bytes(2, "big") + block + data[12:])
+
+
+async def test_what_the_lean_path_does_not_read_goes_aiortcs_way_with_the_same_result(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(5)
+    base = [RtpPacket(payload_type=97, marker=1, sequence_number=100 + i,
+                      timestamp=3000 * i, ssrc=VIDEO_SSRC,
+                      payload=bytes([0x10 if i else 0x90]) + rng.randbytes(50)).serialize()
+            for i in range(12)]
+    odd = [
+        base[1],
+        bytes([base[2][0] & 0x3F]) + base[2][1:],  # RTP version 0
+        _with_extension_block(base[3], 0x1000, b"\x03\x03\x00\x01\x02\x00\x00\x00"),  # two-byte
+        _with_extension_block(base[4], 0xBEDE, bytes([MID << 4 | 1, 0xFF, 0xFE, 0])),  # bad UTF-8
+        _with_extension_block(base[5], 0xBEDE, bytes([ABS << 4 | 1, 1, 2, 0])),  # wrong size
+        _with_extension_block(base[6], 0xBEDE, bytes([ABS << 4 | 3, 1, 2, 3])),  # truncated
+        bytes([base[7][0] | 0x20]) + base[7][1:-1] + b"\x00",  # padding of length 0
+        base[8][:1] + bytes([base[8][1] & 0x80 | 96]) + base[8][2:],  # unknown payload type
+        base[9][:12] + b"\x80",  # VP8 descriptor truncated
+        base[10][:11],  # shorter than a header
+        base[11],
+    ]
+    a, b, _ = await compare("video", [VP8, RTX], VIDEO_SSRC, [base[0], *odd], monkeypatch,
+                            RTX_SSRC)
+    assert a.state() == b.state()
+    lean = b.leans[VIDEO_SSRC.to_bytes(4, "big")]
+    # aiortc's way: what the lean path does not parse, or aiortc would refuse itself
+    for data in (odd[1], odd[2], odd[3], odd[5], odd[6], odd[7], odd[9]):
+        assert not lean.receive(data, 0), data.hex()
+    # dropped by the lean path as aiortc drops them (its parser or depayloader fails)
+    for data in (odd[4], odd[8]):
+        assert lean.receive(data, 0), data.hex()
+
+
+async def test_a_receiver_that_left_the_router_is_no_longer_received_leanly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    packets = video_packets(5, random.Random(1))
+    _, b, _ = await compare("video", [VP8, RTX], VIDEO_SSRC, packets[:3], monkeypatch,
+                            RTX_SSRC)
+    lean = b.leans[VIDEO_SSRC.to_bytes(4, "big")]
+    assert lean.receive(packets[3], 0)
+    b.dtls._rtp_router.unregister_receiver(b.receiver)
+    assert not lean.receive(packets[4], 0)
+    b.receiver._enabled = False
+    b.dtls._rtp_router.ssrc_table[VIDEO_SSRC] = b.receiver
+    assert not lean.receive(packets[4], 0)
+
+
+def test_the_vp8_descriptor_is_stripped_as_aiortc_strips_it() -> None:
+    rng = random.Random(9)
+    cases: list[bytes] = []
+    for first in (0x00, 0x10, 0x80, 0x90, 0x9F):
+        for x in range(256):
+            for third in (0x00, 0x7F, 0x80, 0xFF):
+                for length in range(1, 7):
+                    cases.append(bytes([first, x, third, 0x55, 0x66, 0x77])[:length])
+    cases += [b"", *(rng.randbytes(rng.randrange(1, 12)) for _ in range(2000))]
+    for payload in cases:
+        try:
+            expected: bytes | type[ValueError] = vp8_depayload(payload)
+        except ValueError:
+            expected = ValueError
+        try:
+            got: bytes | type[ValueError] = _vp8_payload(payload)
+        except ValueError:
+            got = ValueError
+        assert got == expected, payload.hex()
+
+
+async def test_the_relay_receives_a_publishers_audio_and_video_leanly() -> None:
+    h = Harness()
+    try:
+        await h.join("judge", Role.JUDGE)
+        party = await h.join("party", Role.PARTY, publish=False)
+        await wait_for(lambda: party.frames("video") > 30 and party.frames("audio") > 30, 15)
+        judge = h.router.peers["judge"]
+        counts = {"audio": 0, "video": 0}
+        receive = LeanStream.receive
+
+        def counting(self: LeanStream, data: bytes, arrival: int) -> bool:
+            handled = receive(self, data, arrival)
+            if handled:
+                counts["video" if self._codec.name == "VP8" else "audio"] += 1
+            return handled
+
+        LeanStream.receive = counting  # type: ignore[method-assign]
+        try:
+            before = party.frames("video"), party.frames("audio")
+            await wait_for(lambda: counts["audio"] > 50 and counts["video"] > 50, 10)
+            await wait_for(lambda: party.frames("video") > before[0] + 30
+                           and party.frames("audio") > before[1] + 30, 10)
+        finally:
+            LeanStream.receive = receive  # type: ignore[method-assign]
+        assert judge.connected.is_set()
+    finally:
+        await h.close()
+        await asyncio.sleep(0)
