@@ -496,7 +496,20 @@ class Unprotector:
         return out
 
     def unprotect(self, data: bytes) -> bytes:
-        return self._run(data, self._rtp)
+        # _run's body, for the packet every publisher sends most
+        n = len(data)
+        if n > 1500:
+            raise ValueError("packet is too long")
+        buffer = self._buffer
+        buffer[0:n] = data
+        length = self._length
+        length[0] = n
+        status = self._rtp(self._srtp, self._cdata, length)
+        if status:
+            raise pylibsrtp.Error(_SRTP_ERRORS[status] if status < len(_SRTP_ERRORS)
+                                  else f"libsrtp error {status}")
+        out: bytes = buffer[0:length[0]]
+        return out
 
     def unprotect_rtcp(self, data: bytes) -> bytes:
         return self._run(data, self._rtcp)
@@ -521,6 +534,7 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
     if rx_bytes not in fields or rx_packets not in fields:
         raise IncompatibleAiortc("RTCDtlsTransport's receive counters are missing")
     queued = connection.data_received
+    waiting = queue._queue  # asyncio.Queue's deque: what aioice still holds for aiortc
 
     unprotector: Unprotector | None = None
     #: the publisher's media streams the relay receives leanly, by SSRC (4 bytes)
@@ -529,7 +543,7 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
     def data_received(data: bytes, component: int) -> None:
         nonlocal unprotector
         srtp = dtls._rx_srtp
-        if (srtp is None or len(data) < 2 or not 127 < data[0] < 192 or not queue.empty()
+        if (srtp is None or len(data) < 2 or not 127 < data[0] < 192 or waiting
                 or dtls._state is not _CONNECTED):
             queued(data, component)
             return
@@ -564,7 +578,8 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
 #: keeps changing SSRC takes aiortc's way for the rest)
 _LEAN_STREAMS = 8
 _RTP_HEADER = struct.Struct("!BBHII")
-_ACTIVE_RESOLUTION_MS = 100
+_RX_RTCP_SSRC = _RX + "rtcp_ssrc"
+_REFRESH_MS = 100
 _EXTENSION_HEADER = struct.Struct("!HH")
 _ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 #: header extensions aiortc's parser decodes as text, and their encoding (a value that
@@ -661,6 +676,14 @@ class LeanStream:
         self._ids = _map_ids(dtls)
         self._configure()
 
+    def _refresh(self, arrival_time_ms: int) -> None:
+        """Each 0.1 s: the source's last-seen time (``getSynchronizationSources``), and
+        the extension ids again if a renegotiation changed them."""
+        self._active_ms = arrival_time_ms
+        self._active_at = clock.current_datetime()
+        if self._ids.__dict__ != self._extensions:
+            self._configure()
+
     def _configure(self) -> None:
         """Read the connection's extension ids (again when a renegotiation changed them)."""
         self._extensions = dict(self._ids.__dict__)
@@ -677,8 +700,8 @@ class LeanStream:
         if (self._router.get(self._ssrc) is not self._receiver
                 or self._receiver._enabled is not True or len(data) < 12):
             return False
-        if self._ids.__dict__ != self._extensions:
-            self._configure()
+        if arrival_time_ms - self._active_ms >= _REFRESH_MS:
+            self._refresh(arrival_time_ms)
         first, second, seq, ts, ssrc = _RTP_HEADER.unpack_from(data)
         if first >> 6 != 2 or second & 0x7F != self._pt:
             return False
@@ -733,15 +756,11 @@ class LeanStream:
             remb = estimator.add(abs_send_time=abs_send_time,
                                  arrival_time_ms=arrival_time_ms,
                                  payload_size=len(packet.payload) + padding, ssrc=ssrc)
-            rtcp_ssrc = fields[_RX + "rtcp_ssrc"]
+            rtcp_ssrc = fields[_RX_RTCP_SSRC]
             if rtcp_ssrc is not None and remb is not None:
                 _drive(receiver._send_rtcp(RtcpPsfbPacket(
                     fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
                     fci=pack_remb_fci(*remb))), pending)
-        if arrival_time_ms - self._active_ms >= _ACTIVE_RESOLUTION_MS:
-            # the source's last-seen time (getSynchronizationSources), to 0.1 s
-            self._active_ms = arrival_time_ms
-            self._active_at = clock.current_datetime()
         self._active[ssrc] = self._active_at
         self._statistics.add(packet)
         nack = self._nack
