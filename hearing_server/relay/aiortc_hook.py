@@ -13,6 +13,9 @@ frame with ``encoder.pack``. The relay therefore:
 * gives a sender a pack-only :class:`Packer` as its "encoder" and routes the
   sender's keyframe requests (PLI/FIR from the subscriber) to the relay
   (:func:`install_packer`).
+* hands SRTP from the socket's callback to the handlers (:func:`fast_ingest`) and
+  receives a publisher's streams without ``RtpPacket`` or the router
+  (:class:`LeanStream`).
 
 ``tests/relay/test_aiortc_hook.py`` fails loudly if aiortc changes underneath.
 """
