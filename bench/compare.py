@@ -43,6 +43,8 @@ PY_SPY_RATE = os.environ.get("PY_SPY_RATE", "50")
 PY_SPY_MODE = os.environ.get("PY_SPY_MODE", "nonblocking")
 #: a folder: also ``perf record`` the server at each K (Linux perf, by shared object)
 PERF_DIR = os.environ.get("PERF_DIR", "")
+#: perf's sampling frequency (Hz)
+PERF_FREQ = os.environ.get("PERF_FREQ", "499")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -227,7 +229,7 @@ def measure(target: Target, procs: list[Proc], subs: list[Proc], k: int,
     perf = None
     if PERF_DIR:  # perf's own view: which shared object (python, uvloop, libsrtp, kernel)
         Path(PERF_DIR).mkdir(parents=True, exist_ok=True)
-        perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(target.pid),
+        perf = subprocess.Popen(["perf", "record", "-F", PERF_FREQ, "-g", "-p", str(target.pid),
                                  "-o", str(Path(PERF_DIR) / f"{target.name}-K{k}.data"),
                                  "--", "sleep", str(int(seconds))],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1017,19 +1017,36 @@ class PacketHistory(dict[int, Any]):
         super().__init__(packets)
         #: (first seq, count, pt, timestamp, ssrc, payloads, mid, abs-send-time), newest last
         self.frames: deque[tuple[Any, ...]] = deque(maxlen=RTP_HISTORY_SIZE)
+        #: the packets the C fan-out sent (:meth:`FastSender.c_history`): key -> (seq, packet)
+        self.c_lookup: Callable[[int], tuple[int, RtpPacket] | None] | None = None
+        #: the sender's next sequence number (which of two candidates is the newer)
+        self.next_seq: Callable[[], int] = lambda: 0
 
     def record(self, entry: tuple[Any, ...]) -> None:
         self.frames.append(entry)
 
     def get(self, key: int, default: Any = None) -> Any:
-        packet = self._from_frames(key)
+        packet = self._newest(key)
         if packet is not None:
             return packet
         return dict.get(self, key, default)
 
     def __getitem__(self, key: int) -> Any:
-        packet = self._from_frames(key)
+        packet = self._newest(key)
         return packet if packet is not None else dict.__getitem__(self, key)
+
+    def _newest(self, key: int) -> RtpPacket | None:
+        """The newest of what the Python send path and the C fan-out sent for ``key``."""
+        packet = self._from_frames(key)
+        found = self.c_lookup(key) if self.c_lookup is not None else None
+        if found is None:
+            return packet
+        if packet is None:
+            return found[1]
+        last = self.next_seq() - 1
+        if (last - found[0]) & 0xFFFF < (last - packet.sequence_number) & 0xFFFF:
+            return found[1]
+        return packet
 
     def _from_frames(self, key: int) -> RtpPacket | None:
         """The newest packet among the last ``RTP_HISTORY_SIZE`` sent whose sequence
@@ -1165,12 +1182,20 @@ class FastSender:
         self._stale = False
         #: the SDES chunk (it only changes with the SSRC or CNAME)
         self._sdes: tuple[tuple[int, str], bytes] | None = None
+        #: while its frames go through the producer's C fan-out (:mod:`.fanout`): leaves it
+        self.member: Callable[[], None] | None = None
+        #: the C route whose history holds what the fan-out sent (NACKs)
+        self._kept: sendpath.CRoute | None = None
+        self._history.c_lookup = self.c_history
+        self._history.next_seq = self._next_sequence
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
             self.payload_type = parameters.codecs[0].payloadType
             self.mid = parameters.muxId
             self._stale = True
+            if self.member is not None:
+                self.member()
             await original_send(parameters)
 
         sender.send = send  # type: ignore[method-assign]
@@ -1208,6 +1233,9 @@ class FastSender:
         """A sender report and SDES, byte for byte as aiortc's sender would write them
         (``RtcpSrPacket`` and ``RtcpSdesPacket``), packed directly."""
         fields = self._fields
+        route = self._route
+        if self.member is not None and route is not None and route.c is not None:
+            self.take(route.c)  # the fan-out's counters first
         ssrc = self.sender._ssrc
         ntp = fields[_TX_NTP]
         payload = _SENDER_REPORT.pack(0x80, 200, 6, ssrc, ntp >> 32, ntp & 0xFFFFFFFF,
@@ -1275,6 +1303,8 @@ class FastSender:
         one system call (:mod:`.gso`) when the socket allows it, and the history keeps
         a tuple per packet, not an ``RtpPacket``.
         """
+        if self.member is not None:  # called directly: the fan-out hands this sender back
+            self.member()
         fields = self._fields
         dtls = fields[_TX_TRANSPORT]
         route = self._route
@@ -1314,6 +1344,88 @@ class FastSender:
         fields[_TX_OCTETS] += octets
         fields[_TX_PACKETS] += count
         return True
+
+    # -- in its producer's fan-out (:class:`.fanout.FanOut`) --------------------------
+
+    def c_member(self) -> sendpath.CRoute | None:
+        """The C route through which the producer's fan-out can send this sender's
+        frames: its connection carries media through a plain socket with the C path,
+        and its timestamps (and VP8 picture ids) are already based on the current
+        publisher. None: its frames go this sender's own way (:meth:`send`)."""
+        route = self._route
+        packer = self.packer
+        if (route is None or self._stale or route.c is None or route.c_send is None
+                or packer._offset == -1 or (packer._vp8 is not None and packer._pid_offset == -1)
+                or not route.valid(self._fields[_TX_TRANSPORT])):
+            return None
+        return route.c
+
+    def still_member(self, c: sendpath.CRoute) -> bool:
+        """Can ``c`` (this sender's route when it joined) still carry its frames?"""
+        route = self._route
+        return (route is not None and route.c is c and not self._stale
+                and route.valid(self._fields[_TX_TRANSPORT]))
+
+    def load(self, c: sendpath.CRoute) -> None:
+        """Hand the sequence number, timestamps and picture ids to ``c``: from now on the
+        fan-out sends this sender's frames, until :meth:`take` takes them back."""
+        r = c.route
+        packer = self.packer
+        r.seq = self._sequence
+        r.origin = self._timestamp_origin
+        r.offset = packer._offset
+        r.last_out = packer._last_out
+        r.vp8 = int(packer._vp8 is not None)
+        r.pid_offset = packer._pid_offset if packer._vp8 is not None else 0
+        r.last_pid = packer._last_pid
+        r.packets = 0
+        r.octets = 0
+        c.keep_history(self._kept)
+        self._kept = c
+
+    def take(self, c: sendpath.CRoute) -> None:
+        """What the fan-out sent through ``c`` since the last call: the sequence number,
+        timestamps and picture ids back to this sender, its counters to the sender's
+        fields (its sender reports and ``getStats`` read them)."""
+        r = c.route
+        packer = self.packer
+        self._sequence = r.seq
+        packer._last_out = r.last_out
+        if packer._vp8 is not None:
+            packer._last_pid = r.last_pid
+        count = r.packets
+        if count:
+            fields = self._fields
+            octets = r.octets
+            r.packets = 0
+            r.octets = 0
+            self.packets += count
+            fields[_TX_PACKETS] += count
+            fields[_TX_OCTETS] += octets
+            fields[_TX_NTP] = r.ntp
+            fields[_TX_RTP] = r.rtp
+
+    def c_queue(self, sent: int, n: int) -> None:
+        """The fan-out protected a frame's ``n`` packets for this sender but its socket
+        took only ``sent`` (or refused them): the loop's transport sends the rest."""
+        route = self._route
+        if route is not None and route.transport is not None:
+            for i in range(max(sent, 0), n):
+                route.transport.sendto(sendpath.packet(i), route.addr)
+
+    def c_history(self, key: int) -> tuple[int, RtpPacket] | None:
+        """What the fan-out last sent for sequence numbers congruent to ``key``."""
+        kept = self._kept
+        found = kept.history(key) if kept is not None else None
+        if found is None:
+            return None
+        return found[0], RtpPacket.parse(found[1], self._extensions)
+
+    def _next_sequence(self) -> int:
+        route = self._route
+        if self.member is not None and route is not None and route.c is not None:
+            return int(route.c.route.seq)
+        return self._sequence
 
     def _c_incomplete(self, route: _Route, sent: int, n: int) -> bool:
         """The C send path wrote ``sent`` of a frame's ``n`` packets (or returned an

@@ -18,6 +18,7 @@ from aiortc.mediastreams import MediaStreamError
 from ..domain.policy import Source
 from ..tasks import TaskSet
 from .aiortc_hook import FastSender, Packer, Packetiser, send_pli
+from .fanout import FanOut
 from .frames import DELAY_BUCKETS_MS, DelayHistogram, EncodedFrame, TrackCounters
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ class Producer:
         self.live = False
         self.closed = False
         self.consumers: set[Slot] = set()
+        #: the consumers whose frames the C fan-out sends in one call per frame ...
+        self.fanout = FanOut(self._rejoined)
+        #: ... and the others (their senders' own way)
+        self.direct: set[Slot] = set()
         self.sinks: list[Callable[[EncodedFrame], None]] = []
         self.counters = TrackCounters()
         #: cuts each frame into RTP payloads once for every slot it is sent to
@@ -75,7 +80,12 @@ class Producer:
         if not self.forwarded:
             return
         packetiser = self.packetiser
-        sent = [slot for slot in self.consumers if slot.push(frame, packetiser)]
+        fanout = self.fanout
+        if fanout.members:  # they count the frame themselves
+            ms = (time.perf_counter() - frame.arrived_at) * 1000.0
+            fanout.send(frame, packetiser, bisect.bisect_left(DELAY_BUCKETS_MS, ms), ms)
+        direct = self.direct
+        sent = [slot for slot in direct if slot.push(frame, packetiser)] if direct else None
         if sent:  # counted once per fan-out: the delay is the last subscriber's
             ms = (time.perf_counter() - frame.arrived_at) * 1000.0
             bucket = bisect.bisect_left(DELAY_BUCKETS_MS, ms)
@@ -88,10 +98,26 @@ class Producer:
                 d.counts[bucket] += 1
                 d.total += 1
                 d.sum_ms += ms
+                if slot.fast is not None and fanout.join(slot):
+                    direct.discard(slot)
         if self.sinks:
             c.recorded_bytes += len(frame.data)
         for sink in self.sinks:
             sink(frame)
+
+    def add_consumer(self, slot: Slot) -> None:
+        self.consumers.add(slot)
+        self.direct.add(slot)
+
+    def remove_consumer(self, slot: Slot) -> None:
+        self.fanout.leave(slot)
+        self.consumers.discard(slot)
+        self.direct.discard(slot)
+
+    def _rejoined(self, slot: Slot) -> None:
+        """``slot`` left the fan-out: its frames go its sender's own way (for now)."""
+        if slot in self.consumers:
+            self.direct.add(slot)
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe: at once, or (rate-limited) as soon as allowed."""
@@ -132,6 +158,7 @@ class Producer:
         self._pli.cancel()
         for slot in list(self.consumers):
             slot.detach()
+        self.fanout.close()
         self.sinks.clear()
 
     def stats(self) -> dict[str, Any]:
@@ -228,7 +255,7 @@ class Slot(MediaStreamTrack):
             return
         self.detach()
         self.producer = producer
-        producer.consumers.add(self)
+        producer.add_consumer(self)
         self.packer.set_source(producer)
         self._queue.clear()
         self._waiting_keyframe = self.kind == "video"
@@ -237,7 +264,7 @@ class Slot(MediaStreamTrack):
 
     def detach(self) -> None:
         if self.producer is not None:
-            self.producer.consumers.discard(self)
+            self.producer.remove_consumer(self)
             self.producer = None
         self._queue.clear()
 

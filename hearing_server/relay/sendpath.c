@@ -31,6 +31,18 @@
 
 typedef int (*hs_protect_t)(void *ctx, void *rtp, int *len);
 
+/* The last HS_HISTORY packets a route sent through hs_fanout, before protection, by
+ * sequence number modulo HS_HISTORY (aiortc's RTP_HISTORY_SIZE, a divisor of 2^16):
+ * what a NACK asks for again. */
+#define HS_HISTORY 128
+/* frames.DELAY_BUCKETS_MS has 17 edges: 18 buckets */
+#define HS_DELAY_BUCKETS 18
+typedef struct {
+    uint16_t seq[HS_HISTORY];
+    uint16_t len[HS_HISTORY];   /* 0: empty */
+    uint8_t packet[HS_HISTORY][1500];
+} hs_history;
+
 typedef struct {
     void *srtp;             /* the connection's srtp_t */
     uintptr_t protect;      /* srtp_protect of the libsrtp that made srtp */
@@ -41,6 +53,24 @@ typedef struct {
     int header_len;         /* 12 + the extension block */
     int abs_at;             /* where abs-send-time's 3 bytes are, or -1 */
     uint8_t header[HS_HEADER_MAX];
+    /* -- a fan-out member's own state (hs_fanout), loaded from and given back to
+     *    Python when the route joins and leaves its producer's fan-out -- */
+    uint16_t seq;           /* the next sequence number */
+    uint32_t origin;        /* the sender's random timestamp origin */
+    int64_t offset;         /* the producer's timestamp + offset: this subscriber's */
+    int64_t last_out;       /* the last timestamp sent (before the origin) */
+    int vp8;                /* VP8: picture ids continue across a change of publisher */
+    int pid_offset;         /* ... shifted by this (0: the producer's own) */
+    int last_pid;
+    uint32_t packets;       /* counted since Python last took them (hs_take) */
+    uint64_t octets;
+    uint32_t rtp;           /* the last timestamp sent, and its NTP time (sender reports) */
+    uint64_t ntp;
+    uint32_t frames;        /* the slot's counters since Python last took them: frames, */
+    uint64_t bytes;         /* their encoded bytes, the delay added (histogram, sum) */
+    uint32_t delay[HS_DELAY_BUCKETS];
+    double delay_ms;
+    hs_history *hist;       /* where the plain packets go for NACKs (or NULL) */
 } hs_route;
 
 static uint8_t hs_out[HS_MAX_PACKETS][HS_SLOT];
@@ -133,25 +163,38 @@ static int hs_send_each(hs_route *r, int first, int n)
     return first + sent;
 }
 
-/* Packetise, protect and send one frame: n payloads laid end to end in data, the
- * i-th sizes[i] bytes long (sizes_raw: n native 16-bit numbers), with sequence numbers from seq, RTP timestamp ts and
- * abs-send-time abs (6.18 fixed point, 24 bits); the last packet has the marker.
- *
- * Returns the number of packets written to the socket (n when all went), or a
- * negative errno when the socket refused the first of them (-EAGAIN: its buffer
- * is full). Packets from the return value on stay protected in the buffer
- * (hs_packet) for the caller to queue. -EMSGSIZE/-EINVAL: nothing was protected;
- * below -1000: libsrtp's error (1000 + srtp_err_status_t), nothing was sent. */
-int hs_send(hs_route *r, uint16_t seq, uint32_t ts, uint32_t abs,
-            const uint8_t *data, const char *sizes_raw, int n)
+/* Write and protect one frame's packets into hs_out: n payloads laid end to end in
+ * data, the i-th sizes[i] bytes long (sizes_raw: n native 16-bit numbers), with
+ * sequence numbers from seq, RTP timestamp ts and abs-send-time abs (6.18 fixed
+ * point, 24 bits); the last packet has the marker. pid >= 0: a VP8 payload
+ * descriptor's picture id is rewritten to pid in two bytes (M bit set), as the
+ * Python Packer does for a subscriber that changed publisher. A route with a
+ * history keeps each plain packet there. Returns the payload octets, or
+ * -EMSGSIZE/-EINVAL (nothing protected) or below -1000 (libsrtp's error). */
+static int hs_protect_frame(hs_route *r, uint16_t seq, uint32_t ts, uint32_t abs,
+                            const uint8_t *data, const char *sizes_raw, int n, int pid)
 {
-    int i, hl = r->header_len, result;
+    int i, hl = r->header_len, octets = 0;
     uint16_t sizes[HS_MAX_PACKETS];
     uint8_t *h = r->header;
     hs_protect_t protect = (hs_protect_t)r->protect;
     if (n < 1 || n > HS_MAX_PACKETS || hl < 12 || hl > HS_HEADER_MAX)
         return -EINVAL;
     memcpy(sizes, sizes_raw, sizeof(uint16_t) * (size_t)n);
+    for (i = 0; i < n; i++) {
+        int grow = 0;
+        if (pid >= 0) {  /* the descriptor must hold X, I and a picture id */
+            const uint8_t *p = data;
+            int k;
+            for (k = 0; k < i; k++)
+                p += sizes[k];
+            if (sizes[i] < 3 || !(p[0] & 0x80) || !(p[1] & 0x80) || (p[2] & 0x80 && sizes[i] < 4))
+                return -EINVAL;
+            grow = p[2] & 0x80 ? 0 : 1;
+        }
+        if (hl + sizes[i] + grow > 1500)
+            return -EMSGSIZE;
+    }
     h[4] = (uint8_t)(ts >> 24);
     h[5] = (uint8_t)(ts >> 16);
     h[6] = (uint8_t)(ts >> 8);
@@ -161,24 +204,49 @@ int hs_send(hs_route *r, uint16_t seq, uint32_t ts, uint32_t abs,
         h[r->abs_at + 1] = (uint8_t)(abs >> 8);
         h[r->abs_at + 2] = (uint8_t)abs;
     }
-    for (i = 0; i < n; i++)
-        if (hl + sizes[i] > 1500)
-            return -EMSGSIZE;
     for (i = 0; i < n; i++) {
         uint8_t *o = hs_out[i];
         uint16_t s = (uint16_t)(seq + i);
-        int len = hl + sizes[i], err;
+        int size = sizes[i], len, err;
         memcpy(o, h, (size_t)hl);
         o[1] = (uint8_t)((h[1] & 0x7f) | (i == n - 1 ? 0x80 : 0));
         o[2] = (uint8_t)(s >> 8);
         o[3] = (uint8_t)s;
-        memcpy(o + hl, data, sizes[i]);
-        data += sizes[i];
+        if (pid >= 0) {
+            int skip = data[2] & 0x80 ? 4 : 3;
+            o[hl] = data[0];
+            o[hl + 1] = data[1];
+            o[hl + 2] = (uint8_t)(0x80 | (pid >> 8));
+            o[hl + 3] = (uint8_t)pid;
+            memcpy(o + hl + 4, data + skip, (size_t)(size - skip));
+            len = hl + 4 + size - skip;
+        } else {
+            memcpy(o + hl, data, (size_t)size);
+            len = hl + size;
+        }
+        data += size;
+        octets += len - hl;
+        if (r->hist != NULL) {
+            hs_history *hist = r->hist;
+            int at = s % HS_HISTORY;
+            memcpy(hist->packet[at], o, (size_t)len);
+            hist->seq[at] = s;
+            hist->len[at] = (uint16_t)len;
+        }
         err = protect(r->srtp, o, &len);
         if (err != 0)
             return -1000 - err;
         hs_out_len[i] = len;
     }
+    return octets;
+}
+
+/* Send the n packets in hs_out: the number written to the socket (n when all went),
+ * or a negative errno when the socket refused the first of them (-EAGAIN: its
+ * buffer is full). The packets not written stay in hs_out (hs_packet). */
+static int hs_transmit(hs_route *r, int n)
+{
+    int i, result;
     if (n > 1 && r->gso) {
         int even = hs_out_len[n - 1] <= hs_out_len[0];
         for (i = 1; even && i < n - 1; i++)
@@ -201,6 +269,97 @@ int hs_send(hs_route *r, uint16_t seq, uint32_t ts, uint32_t abs,
         result = sent;
     }
     return result;
+}
+
+/* Packetise, protect and send one frame (hs_protect_frame, hs_transmit).
+ *
+ * Returns the number of packets written to the socket (n when all went), or a
+ * negative errno when the socket refused the first of them (-EAGAIN: its buffer
+ * is full). Packets from the return value on stay protected in the buffer
+ * (hs_packet) for the caller to queue. -EMSGSIZE/-EINVAL: nothing was protected;
+ * below -1000: libsrtp's error (1000 + srtp_err_status_t), nothing was sent. */
+int hs_send(hs_route *r, uint16_t seq, uint32_t ts, uint32_t abs,
+            const uint8_t *data, const char *sizes_raw, int n)
+{
+    int octets = hs_protect_frame(r, seq, ts, abs, data, sizes_raw, n, -1);
+    if (octets < 0)
+        return octets;
+    return hs_transmit(r, n);
+}
+
+/* One frame to every member of a producer's fan-out (routes[first..m-1]), each with
+ * its own sequence numbers, timestamps, picture ids and counters (the fields after
+ * the header in hs_route). ts: the producer's timestamp; pid: its VP8 picture id;
+ * frame_bytes, bucket and ms: what each member's counters add (the frame's encoded
+ * size, the delay histogram's bucket and the delay in milliseconds).
+ *
+ * A member whose timestamp would not move forward, or whose frame cannot be
+ * protected, is left untouched and marked in status[i] (HS_PYTHON, or the error):
+ * Python sends it that frame its own way. When a member's socket takes only part
+ * of the frame (or none: status[i] is what hs_send would return), the rest stays in
+ * hs_out and this returns i at once, for Python to queue them and call again from
+ * i + 1. Otherwise returns m. *failed counts the members marked. */
+#define HS_PYTHON (-2000000)
+int hs_fanout(hs_route **routes, int first, int m, int64_t ts, uint64_t ntp, uint32_t abs,
+              int pid, const uint8_t *data, const char *sizes_raw, int n,
+              uint32_t frame_bytes, int bucket, double ms, int *status, int *failed)
+{
+    int i;
+    if (bucket < 0 || bucket >= HS_DELAY_BUCKETS)
+        bucket = HS_DELAY_BUCKETS - 1;
+    for (i = first; i < m; i++) {
+        hs_route *r = routes[i];
+        int64_t out = ts + r->offset;
+        int pidv = 0, octets, sent;
+        uint32_t wire;
+        status[i] = 0;
+        if (out <= r->last_out) {
+            status[i] = HS_PYTHON;
+            (*failed)++;
+            continue;
+        }
+        if (r->vp8)
+            pidv = (pid + r->pid_offset) & 0x7fff;
+        wire = (uint32_t)(r->origin + (uint64_t)out);
+        octets = hs_protect_frame(r, r->seq, wire, abs, data, sizes_raw, n,
+                                  r->vp8 && r->pid_offset ? pidv : -1);
+        if (octets < 0) {
+            status[i] = octets;
+            (*failed)++;
+            continue;
+        }
+        r->last_out = out;
+        if (r->vp8)
+            r->last_pid = pidv;
+        r->seq = (uint16_t)(r->seq + n);
+        r->packets += (uint32_t)n;
+        r->octets += (uint64_t)octets;
+        r->rtp = wire;
+        r->ntp = ntp;
+        r->frames++;
+        r->bytes += frame_bytes;
+        r->delay[bucket]++;
+        r->delay_ms += ms;
+        sent = hs_transmit(r, n);
+        if (sent != n) {
+            status[i] = sent;
+            return i;
+        }
+    }
+    return m;
+}
+
+/* The packet a route keeps for sequence numbers congruent to key (mod HS_HISTORY):
+ * its bytes before protection, *seq and *len; NULL when there is none. */
+const uint8_t *hs_history_get(hs_route *r, int key, int *seq, int *len)
+{
+    hs_history *hist = r->hist;
+    int at = key % HS_HISTORY;
+    if (hist == NULL || key < 0 || hist->len[at] == 0)
+        return NULL;
+    *seq = hist->seq[at];
+    *len = hist->len[at];
+    return hist->packet[at];
 }
 
 /* The i-th protected packet of the last hs_send, and its length. */

@@ -37,6 +37,10 @@ MAX_PACKETS = 64
 NOT_PROTECTED = (-errno.EMSGSIZE, -errno.EINVAL)
 #: below this, ``hs_send`` reports a libsrtp error (1000 + its status)
 SRTP_ERROR = -1000
+#: how many packets a route keeps for NACKs (aiortc's ``RTP_HISTORY_SIZE``)
+HISTORY = 128
+#: ``hs_fanout``'s mark for a member it did not send the frame to (the Python way does)
+PYTHON = -2000000
 
 _PROTECT = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
 
@@ -55,7 +59,7 @@ class CRoute:
     (the first byte, payload type and SSRC; the extension block, with abs-send-time
     at ``abs_at`` or -1)."""
 
-    __slots__ = ("_route", "_send", "_session")
+    __slots__ = ("_history", "_route", "_send", "_session")
 
     def __init__(self, session: Any, fd: int, family: int, addr: tuple[Any, ...],
                  header: bytes, abs_at: int, gso: bool) -> None:
@@ -73,6 +77,8 @@ class CRoute:
         self._route = route
         self._session = session  # the srtp_t lives as long as its Session
         self._send = lib.hs_send
+        #: the plain packets it sent through :func:`fanout` (for NACKs), once asked for
+        self._history: Any = None
 
     @classmethod
     def for_socket(cls, session: Any, sock: socket.socket, addr: tuple[Any, ...],
@@ -105,10 +111,48 @@ class CRoute:
         result: int = self._send(self._route, seq, timestamp, abs_send_time, data, sizes, n)
         return result
 
+    @property
+    def route(self) -> Any:
+        """The ``hs_route *`` itself: its fan-out state and counters are its fields."""
+        return self._route
+
+    def keep_history(self, previous: CRoute | None = None) -> None:
+        """Keep the plain packets :func:`fanout` sends (``HISTORY`` of them, by sequence
+        number), in ``previous``'s history when given (the same sender's route before
+        a renegotiation: its sequence numbers go on)."""
+        if self._history is not None:
+            return
+        if previous is not None and previous._history is not None:
+            self._history = previous._history
+        else:
+            assert _sendpath is not None
+            self._history = _sendpath.ffi.new("hs_history *")
+        self._route.hist = self._history
+
+    def history(self, key: int) -> tuple[int, bytes] | None:
+        """The sequence number and plain bytes of the packet kept for sequence numbers
+        congruent to ``key`` modulo ``HISTORY``, or None."""
+        if self._history is None:
+            return None
+        assert _sendpath is not None
+        ffi, lib = _sendpath.ffi, _sendpath.lib
+        seq, size = ffi.new("int *"), ffi.new("int *")
+        pointer = lib.hs_history_get(self._route, key, seq, size)
+        if pointer == ffi.NULL:
+            return None
+        return seq[0], bytes(ffi.buffer(pointer, size[0]))
+
     def close(self) -> None:
         """The socket is gone: any later send fails with EBADF instead of writing to
         a descriptor the process may have reused."""
         self._route.fd = -1
+
+
+def fanout_function() -> tuple[Any, Any]:
+    """``hs_fanout`` and cffi's ``new`` (for its arrays), or (None, None) when not built."""
+    if _sendpath is None:
+        return None, None
+    return _sendpath.lib.hs_fanout, _sendpath.ffi.new
 
 
 def packet(i: int) -> bytes:

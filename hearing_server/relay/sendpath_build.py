@@ -14,20 +14,42 @@ from cffi import FFI  # type: ignore[import-untyped]
 HERE = Path(__file__).resolve().parent
 
 CDEF = """
+typedef struct { ...; } hs_history;
 typedef struct {
     void *srtp;
     uintptr_t protect;
     int fd;
     int gso;
     int addrlen;
+    uint16_t seq;
+    uint32_t origin;
+    int64_t offset;
+    int64_t last_out;
+    int vp8;
+    int pid_offset;
+    int last_pid;
+    uint32_t packets;
+    uint64_t octets;
+    uint32_t rtp;
+    uint64_t ntp;
+    uint32_t frames;
+    uint64_t bytes;
+    uint32_t delay[18];
+    double delay_ms;
+    hs_history *hist;
     ...;
 } hs_route;
 int hs_route_header(hs_route *r, const uint8_t *header, int header_len, int abs_at);
 int hs_set_address(hs_route *r, int family, const char *host, int port);
 int hs_send(hs_route *r, uint16_t seq, uint32_t ts, uint32_t abs,
             const uint8_t *data, const char *sizes_raw, int n);
+int hs_fanout(hs_route **routes, int first, int m, int64_t ts, uint64_t ntp, uint32_t abs,
+              int pid, const uint8_t *data, const char *sizes_raw, int n,
+              uint32_t frame_bytes, int bucket, double ms, int *status, int *failed);
+const uint8_t *hs_history_get(hs_route *r, int key, int *seq, int *len);
 const uint8_t *hs_packet(int i, int *len);
 #define HS_MAX_PACKETS 64
+#define HS_PYTHON -2000000
 """
 
 
@@ -43,7 +65,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         built = Path(builder().compile(tmpdir=tmp, verbose=False))
         target = HERE / built.name
-        target.write_bytes(built.read_bytes())
+        # a new file renamed over the old one: a running relay keeps the module it mapped
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(built.read_bytes())
+        partial.replace(target)
     print(f"built {target.relative_to(HERE.parent.parent)}", file=sys.stderr)
 
 
