@@ -35,7 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from types import MethodType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aioice.ice
 import aiortc
@@ -117,6 +117,10 @@ def restrict_host_addresses(addresses: list[str]) -> None:
 # ---- host ports: a UDP range an operator can open ------------------------------------
 
 _AIOICE_COMPONENT_CANDIDATES = aioice.ice.Connection.get_component_candidates
+
+if TYPE_CHECKING:
+    from .fanout import Membership
+
 _logger = logging.getLogger(__name__)
 
 
@@ -1182,8 +1186,8 @@ class FastSender:
         self._stale = False
         #: the SDES chunk (it only changes with the SSRC or CNAME)
         self._sdes: tuple[tuple[int, str], bytes] | None = None
-        #: while its frames go through the producer's C fan-out (:mod:`.fanout`): leaves it
-        self.member: Callable[[], None] | None = None
+        #: while its frames go through the producer's C fan-out (:mod:`.fanout`)
+        self.member: Membership | None = None
         #: the C route whose history holds what the fan-out sent (NACKs)
         self._kept: sendpath.CRoute | None = None
         self._history.c_lookup = self.c_history
@@ -1195,7 +1199,7 @@ class FastSender:
             self.mid = parameters.muxId
             self._stale = True
             if self.member is not None:
-                self.member()
+                self.member.leave()
             await original_send(parameters)
 
         sender.send = send  # type: ignore[method-assign]
@@ -1233,9 +1237,8 @@ class FastSender:
         """A sender report and SDES, byte for byte as aiortc's sender would write them
         (``RtcpSrPacket`` and ``RtcpSdesPacket``), packed directly."""
         fields = self._fields
-        route = self._route
-        if self.member is not None and route is not None and route.c is not None:
-            self.take(route.c)  # the fan-out's counters first
+        if self.member is not None:
+            self.member.take()  # what the fan-out counted first
         ssrc = self.sender._ssrc
         ntp = fields[_TX_NTP]
         payload = _SENDER_REPORT.pack(0x80, 200, 6, ssrc, ntp >> 32, ntp & 0xFFFFFFFF,
@@ -1304,7 +1307,7 @@ class FastSender:
         a tuple per packet, not an ``RtpPacket``.
         """
         if self.member is not None:  # called directly: the fan-out hands this sender back
-            self.member()
+            self.member.leave()
         fields = self._fields
         dtls = fields[_TX_TRANSPORT]
         route = self._route
@@ -1383,27 +1386,24 @@ class FastSender:
         c.keep_history(self._kept)
         self._kept = c
 
-    def take(self, c: sendpath.CRoute) -> None:
-        """What the fan-out sent through ``c`` since the last call: the sequence number,
-        timestamps and picture ids back to this sender, its counters to the sender's
-        fields (its sender reports and ``getStats`` read them)."""
-        r = c.route
+    def take(self, values: list[int]) -> None:
+        """What the fan-out sent for this sender since it last took it
+        (:meth:`.sendpath.CRoute.take`): the sequence number, timestamps and picture
+        ids back to this sender, its counters to the sender's fields (its sender
+        reports and ``getStats`` read them)."""
+        packets, octets, rtp, ntp = values[0], values[1], values[2], values[3]
         packer = self.packer
-        self._sequence = r.seq
-        packer._last_out = r.last_out
+        self._sequence = values[7]
+        packer._last_out = values[8]
         if packer._vp8 is not None:
-            packer._last_pid = r.last_pid
-        count = r.packets
-        if count:
+            packer._last_pid = values[9]
+        if packets:
             fields = self._fields
-            octets = r.octets
-            r.packets = 0
-            r.octets = 0
-            self.packets += count
-            fields[_TX_PACKETS] += count
+            self.packets += packets
+            fields[_TX_PACKETS] += packets
             fields[_TX_OCTETS] += octets
-            fields[_TX_NTP] = r.ntp
-            fields[_TX_RTP] = r.rtp
+            fields[_TX_NTP] = ntp & 0xFFFFFFFFFFFFFFFF
+            fields[_TX_RTP] = rtp
 
     def c_queue(self, sent: int, n: int) -> None:
         """The fan-out protected a frame's ``n`` packets for this sender but its socket

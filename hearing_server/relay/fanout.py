@@ -35,8 +35,45 @@ if TYPE_CHECKING:
 
 #: the longest a slot's counters (and its sender's) lag behind what the fan-out sent,
 #: and how soon a connection that stopped carrying media is noticed
-FLUSH_INTERVAL = 0.1
-_BUCKETS = len(DELAY_BUCKETS_MS) + 1
+FLUSH_INTERVAL = 0.25
+_BUCKETS_AT = len(sendpath.TAKE)
+assert sendpath.TAKE_FIELDS == _BUCKETS_AT + len(DELAY_BUCKETS_MS) + 1
+
+
+class Membership:
+    """One slot's place in its producer's fan-out (``FastSender.member``)."""
+
+    __slots__ = ("c", "fanout", "slot")
+
+    def __init__(self, fanout: FanOut, slot: Slot, c: sendpath.CRoute) -> None:
+        self.fanout, self.slot, self.c = fanout, slot, c
+
+    def leave(self) -> None:
+        self.fanout.leave(self.slot)
+
+    def take(self) -> None:
+        """What the fan-out counted for this slot, to the slot and its sender now."""
+        take(self.slot, self.c)
+
+
+def take(slot: Slot, c: sendpath.CRoute) -> None:
+    """What ``c`` counted since the last take, to ``slot``'s counters and sender."""
+    values = c.take()
+    fast = slot.fast
+    if fast is not None:
+        fast.take(values)
+    frames = values[4]
+    if not frames:
+        return
+    counters, delay = slot.counters, slot.delay
+    counters.frames += frames
+    counters.bytes += values[5]
+    delay.total += frames
+    delay.sum_ms += values[6] / 1000.0
+    counts = delay.counts
+    for i, count in enumerate(values[_BUCKETS_AT:]):
+        if count:
+            counts[i] += count
 
 
 class FanOut:
@@ -65,7 +102,7 @@ class FanOut:
         if c is None:
             return False
         fast.load(c)
-        fast.member = lambda: self.leave(slot)
+        fast.member = Membership(self, slot, c)
         self.members.append(slot)
         self._routes.append(c)
         self._arrays()
@@ -77,8 +114,7 @@ class FanOut:
             i = self.members.index(slot)
         except ValueError:
             return
-        c = self._routes[i]
-        self._take(slot, c)
+        take(slot, self._routes[i])
         del self.members[i]
         del self._routes[i]
         self._arrays()
@@ -123,7 +159,7 @@ class FanOut:
             if fast is None or not fast.still_member(c):
                 self.leave(slot)
             else:
-                self._take(slot, c)
+                take(slot, c)
 
     def close(self) -> None:
         for slot in list(self.members):
@@ -131,28 +167,6 @@ class FanOut:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-    def _take(self, slot: Slot, c: sendpath.CRoute) -> None:
-        fast = slot.fast
-        if fast is not None:
-            fast.take(c)
-        r = c.route
-        frames = r.frames
-        if not frames:
-            return
-        counters, delay = slot.counters, slot.delay
-        counters.frames += frames
-        counters.bytes += r.bytes
-        delay.total += frames
-        delay.sum_ms += r.delay_ms
-        counts = delay.counts
-        for i in range(_BUCKETS):
-            if r.delay[i]:
-                counts[i] += r.delay[i]
-                r.delay[i] = 0
-        r.frames = 0
-        r.bytes = 0
-        r.delay_ms = 0.0
 
     def _arrays(self) -> None:
         m = len(self.members)

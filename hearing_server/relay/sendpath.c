@@ -349,6 +349,36 @@ int hs_fanout(hs_route **routes, int first, int m, int64_t ts, uint64_t ntp, uin
     return m;
 }
 
+/* What a fan-out member's route counted since the last call, into out (and zeroed
+ * there): packets, octets, the last RTP timestamp and its NTP time, frames, bytes,
+ * the delay's sum in microseconds, then the HS_DELAY_BUCKETS bucket counts; and its
+ * state: the next sequence number, the last timestamp (before the origin) and the
+ * last picture id. HS_TAKE numbers in all. */
+#define HS_TAKE (10 + HS_DELAY_BUCKETS)
+void hs_take(hs_route *r, int64_t *out)
+{
+    int i;
+    out[0] = r->packets;
+    out[1] = (int64_t)r->octets;
+    out[2] = r->rtp;
+    out[3] = (int64_t)r->ntp;
+    out[4] = r->frames;
+    out[5] = (int64_t)r->bytes;
+    out[6] = (int64_t)(r->delay_ms * 1000.0 + 0.5);
+    out[7] = r->seq;
+    out[8] = r->last_out;
+    out[9] = r->last_pid;
+    for (i = 0; i < HS_DELAY_BUCKETS; i++) {
+        out[10 + i] = r->delay[i];
+        r->delay[i] = 0;
+    }
+    r->packets = 0;
+    r->octets = 0;
+    r->frames = 0;
+    r->bytes = 0;
+    r->delay_ms = 0.0;
+}
+
 /* The packet a route keeps for sequence numbers congruent to key (mod HS_HISTORY):
  * its bytes before protection, *seq and *len; NULL when there is none. */
 const uint8_t *hs_history_get(hs_route *r, int key, int *seq, int *len)

@@ -39,6 +39,10 @@ NOT_PROTECTED = (-errno.EMSGSIZE, -errno.EINVAL)
 SRTP_ERROR = -1000
 #: how many packets a route keeps for NACKs (aiortc's ``RTP_HISTORY_SIZE``)
 HISTORY = 128
+#: what ``hs_take`` writes, in this order (the delay in microseconds, then its buckets)
+TAKE = ("packets", "octets", "rtp", "ntp", "frames", "bytes", "delay_us", "seq", "last_out",
+        "last_pid")
+TAKE_FIELDS = len(TAKE) + 18
 #: ``hs_fanout``'s mark for a member it did not send the frame to (the Python way does)
 PYTHON = -2000000
 
@@ -59,7 +63,7 @@ class CRoute:
     (the first byte, payload type and SSRC; the extension block, with abs-send-time
     at ``abs_at`` or -1)."""
 
-    __slots__ = ("_history", "_route", "_send", "_session")
+    __slots__ = ("_history", "_route", "_send", "_session", "_take_buffer")
 
     def __init__(self, session: Any, fd: int, family: int, addr: tuple[Any, ...],
                  header: bytes, abs_at: int, gso: bool) -> None:
@@ -79,6 +83,7 @@ class CRoute:
         self._send = lib.hs_send
         #: the plain packets it sent through :func:`fanout` (for NACKs), once asked for
         self._history: Any = None
+        self._take_buffer = ffi.new("int64_t[]", TAKE_FIELDS)
 
     @classmethod
     def for_socket(cls, session: Any, sock: socket.socket, addr: tuple[Any, ...],
@@ -115,6 +120,15 @@ class CRoute:
     def route(self) -> Any:
         """The ``hs_route *`` itself: its fan-out state and counters are its fields."""
         return self._route
+
+    def take(self) -> list[int]:
+        """``hs_take``: what the fan-out counted since the last call (then zeroed) and
+        the member's state; see :data:`TAKE`."""
+        assert _sendpath is not None
+        out = self._take_buffer
+        _sendpath.lib.hs_take(self._route, out)
+        values: list[int] = _sendpath.ffi.unpack(out, TAKE_FIELDS)
+        return values
 
     def keep_history(self, previous: CRoute | None = None) -> None:
         """Keep the plain packets :func:`fanout` sends (``HISTORY`` of them, by sequence

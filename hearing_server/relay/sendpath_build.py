@@ -46,6 +46,8 @@ int hs_send(hs_route *r, uint16_t seq, uint32_t ts, uint32_t abs,
 int hs_fanout(hs_route **routes, int first, int m, int64_t ts, uint64_t ntp, uint32_t abs,
               int pid, const uint8_t *data, const char *sizes_raw, int n,
               uint32_t frame_bytes, int bucket, double ms, int *status, int *failed);
+void hs_take(hs_route *r, int64_t *out);
+#define HS_TAKE 28
 const uint8_t *hs_history_get(hs_route *r, int key, int *seq, int *len);
 const uint8_t *hs_packet(int i, int *len);
 #define HS_MAX_PACKETS 64
