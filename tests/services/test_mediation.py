@@ -28,8 +28,35 @@ class Isolation:
         self.violations: list[str] = []
         self.checked = 0
         self._wrapped: set[int] = set()
+        self._subscriber: dict[int, str] = {}
+
+    def subscriber(self, slot: Any) -> str:
+        """Whose connection ``slot`` sends to (a slot added since the last wrap too)."""
+        sub = self._subscriber.get(id(slot))
+        if sub is None:
+            sub = next((peer.participant_id for peer in self.router.peers.values()
+                        if slot in peer.slots), "?")
+            self._subscriber[id(slot)] = sub
+        return sub
+
+    def _check(self, slot: Any, sub: str) -> None:
+        p = slot.producer
+        session = self.router.session
+        self.checked += 1
+        if p is None or session is None or not may_receive(
+                session, sub, p.participant_id, p.source):
+            self.violations.append(f"{p and p.participant_id} -> {sub}")
 
     def wrap(self) -> None:
+        for peer in self.router.peers.values():
+            for slot in peer.slots:
+                self._subscriber[id(slot)] = peer.participant_id
+        # the frames each producer's C fan-out sends (relay/fanout.py), one call for all
+        for producer in self.router.producers.values():
+            if id(producer) not in self._wrapped:
+                self._wrapped.add(id(producer))
+                producer.fanout = _CheckedFanOut(producer.fanout, self)
+        # ... and those a sender sends its own way
         for peer in self.router.peers.values():
             for slot in peer.slots:
                 if id(slot) in self._wrapped:
@@ -42,17 +69,30 @@ class Isolation:
                 def check(frame: Any, packetiser: Any = None, slot: Any = slot,
                           sub: str = peer.participant_id, inner: Any = inner) -> bool:
                     sent: bool = inner(frame, packetiser)
-                    if not sent:
-                        return sent
-                    p = slot.producer
-                    session = self.router.session
-                    self.checked += 1
-                    if p is None or session is None or not may_receive(
-                            session, sub, p.participant_id, p.source):
-                        self.violations.append(f"{p and p.participant_id} -> {sub}")
+                    if sent:
+                        self._check(slot, sub)
                     return sent
 
                 fast.send = check  # type: ignore[method-assign]
+
+
+class _CheckedFanOut:
+    """A producer's fan-out whose every frame is checked for each member it went to."""
+
+    def __init__(self, inner: Any, isolation: Isolation) -> None:
+        self._inner = inner
+        self._isolation = isolation
+
+    def send(self, frame: Any, packetiser: Any, bucket: int, ms: float) -> list[Any]:
+        members = list(self._inner.members)
+        late: list[Any] = self._inner.send(frame, packetiser, bucket, ms)
+        for slot in members:
+            if slot not in late:
+                self._isolation._check(slot, self._isolation.subscriber(slot))
+        return late
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 async def test_caucus_media_never_reaches_the_other_side_even_during_moves(
