@@ -1357,7 +1357,7 @@ class FastSender:
         publisher. None: its frames go this sender's own way (:meth:`send`)."""
         route = self._route
         packer = self.packer
-        if (route is None or self._stale or route.c is None or route.c_send is None
+        if (route is None or self._stale or route.c is None
                 or packer._offset == -1 or (packer._vp8 is not None and packer._pid_offset == -1)
                 or not route.valid(self._fields[_TX_TRANSPORT])):
             return None

@@ -48,7 +48,7 @@ class Producer:
         self.closed = False
         self.consumers: set[Slot] = set()
         #: the consumers whose frames the C fan-out sends in one call per frame ...
-        self.fanout = FanOut(self._rejoined)
+        self.fanout = FanOut(self._left_fanout)
         #: ... and the others (their senders' own way)
         self.direct: set[Slot] = set()
         self.sinks: list[Callable[[EncodedFrame], None]] = []
@@ -98,7 +98,7 @@ class Producer:
                 d.counts[bucket] += 1
                 d.total += 1
                 d.sum_ms += ms
-                if slot.fast is not None and fanout.join(slot):
+                if fanout.join(slot):
                     direct.discard(slot)
         if self.sinks:
             c.recorded_bytes += len(frame.data)
@@ -114,7 +114,7 @@ class Producer:
         self.consumers.discard(slot)
         self.direct.discard(slot)
 
-    def _rejoined(self, slot: Slot) -> None:
+    def _left_fanout(self, slot: Slot) -> None:
         """``slot`` left the fan-out: its frames go its sender's own way (for now)."""
         if slot in self.consumers:
             self.direct.add(slot)
