@@ -39,7 +39,7 @@ PY_SPY = os.environ.get("PY_SPY", "py-spy")
 #: samples a second (more: a finer profile, at the cost of py-spy's own CPU on the other core)
 PY_SPY_RATE = os.environ.get("PY_SPY_RATE", "50")
 #: "native": native frames too (where the C extensions and the kernel calls spend it);
-#: "blocking": exact Python stacks
+#: "blocking": exact Python stacks; "gil": exact stacks of the thread holding the GIL only
 PY_SPY_MODE = os.environ.get("PY_SPY_MODE", "nonblocking")
 #: a folder: also ``perf record`` the server at each K (Linux perf, by shared object)
 PERF_DIR = os.environ.get("PERF_DIR", "")
@@ -221,7 +221,8 @@ def measure(target: Target, procs: list[Proc], subs: list[Proc], k: int,
         # non-blocking by default; "native" or "blocking" pause the server for each sample
         # (exact stacks, slower server): a non-blocking sample read while the interpreter
         # changes frames lands on the event loop's frame
-        how = {"native": ["--native"], "blocking": []}.get(PY_SPY_MODE, ["--nonblocking"])
+        how = {"native": ["--native"], "blocking": [], "gil": ["--gil"]}.get(PY_SPY_MODE,
+                                                                        ["--nonblocking"])
         spy = subprocess.Popen([PY_SPY, "record", *how, "-r", PY_SPY_RATE, "-f", "raw",
                                 "-p", str(target.pid), "-d", str(int(seconds)), "-o",
                                 str(profile / f"{target.name}-K{k}.txt")],

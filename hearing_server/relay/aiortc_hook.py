@@ -69,6 +69,7 @@ from pylibsrtp._binding import lib as _srtp_lib
 from ..tasks import TaskSet
 from . import gso as _gso
 from . import sendpath
+from .estimator import remote_bitrate_estimator
 from .frames import EncodedFrame, is_keyframe
 from .gso import GsoSender
 
@@ -411,6 +412,8 @@ def tap_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink,
     else:
         buffer = getattr(receiver, _RX + "jitter_buffer")
     setattr(receiver, _RX + "decoder_queue", _TapQueue(_codec_name, sink, buffer))
+    if getattr(receiver, _RX + "remote_bitrate_estimator") is not None:  # video: in C
+        setattr(receiver, _RX + "remote_bitrate_estimator", remote_bitrate_estimator())
     receiver._hearing_lean = True  # type: ignore[attr-defined]  # see LeanStream
     receiver.receive = MethodType(_receive_without_decoder, receiver)  # type: ignore[method-assign]
     return buffer

@@ -32,6 +32,8 @@ except ImportError:  # not built: the Python send path
     _sendpath = None
 
 AVAILABLE: bool = _sendpath is not None
+#: the built module (its cffi ``ffi`` and ``lib``), or None
+MODULE: Any = _sendpath
 MAX_PACKETS = 64
 #: what ``hs_send`` returns when nothing was protected (the Python path takes the frame)
 NOT_PROTECTED = (-errno.EMSGSIZE, -errno.EINVAL)

@@ -1,5 +1,5 @@
-"""Builds :mod:`hearing_server.relay._sendpath` from ``sendpath.c`` with cffi (API
-mode): ``python -m hearing_server.relay.sendpath_build`` (``scripts/setup.sh`` runs
+"""Builds :mod:`hearing_server.relay._sendpath` from ``sendpath.c`` and ``estimator.c``
+with cffi (API mode): ``python -m hearing_server.relay.sendpath_build`` (``scripts/setup.sh`` runs
 it; it needs a C compiler and Python's headers). Without the built module the relay
 sends through its Python path (:mod:`.sendpath` says which is in use)."""
 
@@ -52,14 +52,26 @@ const uint8_t *hs_history_get(hs_route *r, int key, int *seq, int *len);
 const uint8_t *hs_packet(int i, int *len);
 #define HS_MAX_PACKETS 64
 #define HS_PYTHON -2000000
+typedef struct { ...; } hs_estimator;
+void hs_estimator_init(hs_estimator *e);
+int hs_estimator_add(hs_estimator *e, int64_t arrival_time_ms, uint32_t abs_send_time,
+                     int64_t payload_size, uint32_t ssrc, int64_t *bitrate, int *n_ssrcs);
+const uint32_t *hs_estimator_ssrcs(hs_estimator *e);
+#define HS_REMB_SSRCS 16
+#define HS_ESTIMATOR_STATE 8
+void hs_estimator_state(const hs_estimator *e, double out[HS_ESTIMATOR_STATE]);
 """
+#: the module's C sources, one per concept, compiled as one unit
+SOURCES = ("sendpath.c", "estimator.c")
 
 
 def builder() -> FFI:
     ffi = FFI()
     ffi.cdef(CDEF)
-    ffi.set_source("hearing_server.relay._sendpath", (HERE / "sendpath.c").read_text(),
-                   extra_compile_args=["-O2", "-std=gnu11", "-Wall", "-Wextra"])
+    source = "\n".join((HERE / name).read_text() for name in SOURCES)
+    ffi.set_source("hearing_server.relay._sendpath", source, libraries=["m"],
+                   extra_compile_args=["-O2", "-std=gnu11", "-Wall", "-Wextra",
+                                       "-fno-fast-math", "-ffp-contract=off"])
     return ffi
 
 
