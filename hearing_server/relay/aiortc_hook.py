@@ -439,6 +439,13 @@ async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
 _DTLS = "_RTCDtlsTransport__"
 #: libsrtp's error messages by status, as pylibsrtp raises them
 _SRTP_ERRORS: list[str] = list(pylibsrtp.ERRORS)
+#: ``hs_receive`` (receive.c), or None when the C module is not built: the Python read
+_RECEIVE: Any = (getattr(sendpath.MODULE.lib, "hs_receive", None)
+                 if sendpath.MODULE is not None else None)
+_UNPROTECT = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_unprotect")))
+#: its answers (receive.c)
+_RX_OTHER, _RX_READ, _RX_DROPPED, _RX_TOO_LONG, _RX_SRTP_ERROR = 0, 1, 2, -1, -1000
+_NULL: Any = sendpath.MODULE.ffi.NULL if sendpath.MODULE is not None else None
 
 
 def _drive(coro: Any, pending: TaskSet) -> None:
@@ -480,7 +487,8 @@ class Unprotector:
     the session's own buffer (what ``pylibsrtp.Session`` does per call, without its
     checks and allocation): the same bytes, the same errors."""
 
-    __slots__ = ("_buffer", "_cdata", "_length", "_rtcp", "_rtp", "_srtp", "session")
+    __slots__ = ("_buffer", "_cdata", "_length", "_receive", "_rtcp", "_rtp", "_rx",
+                 "_srtp", "out", "session", "view")
 
     def __init__(self, session: pylibsrtp.Session) -> None:
         self.session = session
@@ -490,6 +498,40 @@ class Unprotector:
         self._length = _srtp_ffi.new("int *")
         self._rtp = _srtp_lib.srtp_unprotect
         self._rtcp = _srtp_lib.srtp_unprotect_rtcp
+        #: the C receive (unprotect and read in one call), when the module is built
+        self._rx: Any = None
+        self._receive = _RECEIVE
+        if _RECEIVE is not None:
+            ffi, lib = sendpath.MODULE.ffi, sendpath.MODULE.lib
+            self._rx = ffi.new("hs_rx *")
+            self._rx.srtp = ffi.cast("void *", int(_srtp_ffi.cast("uintptr_t", self._srtp)))
+            self._rx.unprotect = _UNPROTECT
+            #: the last packet :meth:`receive` unprotected, and what it read of it
+            self.view = ffi.buffer(lib.hs_rx_buffer(self._rx), lib.HS_RX_MAX)
+            self.out = ffi.new("int64_t[]", lib.HS_RX_FIELDS)
+
+    @property
+    def direct(self) -> bool:
+        """Whether :meth:`receive` can be used."""
+        return self._rx is not None
+
+    def receive(self, stream: Any, data: bytes) -> int:
+        """``hs_receive``: unprotect ``data`` into :attr:`view` (the same errors as
+        :meth:`unprotect`) and read it as ``stream``'s (an ``hs_rx_stream``)."""
+        assert self._receive is not None
+        status: int = self._receive(self._rx, stream, data, len(data), self.out)
+        if status < 0:
+            if status == _RX_TOO_LONG:
+                raise ValueError("packet is too long")
+            code = _RX_SRTP_ERROR - status
+            raise pylibsrtp.Error(_SRTP_ERRORS[code] if code < len(_SRTP_ERRORS)
+                                  else f"libsrtp error {code}")
+        return status
+
+    def plain(self) -> bytes:
+        """The packet :meth:`receive` unprotected."""
+        out: bytes = self.view[0:self.out[0]]
+        return out
 
     def _run(self, data: bytes, function: Any) -> bytes:
         n = len(data)
@@ -569,12 +611,11 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
                 if not receiver_reports(dtls, data):
                     _drive(handle_rtcp(data), pending)
             else:
-                data = unprotector.unprotect(data)
-                lean = leans.get(data[8:12])
-                if lean is None or not lean.receive(data, arrival_time_ms):
-                    _drive(handle_rtp(data, arrival_time_ms=arrival_time_ms), pending)
-                    if lean is None and len(leans) < _LEAN_STREAMS:
-                        _lean_route(dtls, data, leans, pending)
+                plain = receive_rtp(unprotector, leans, data, arrival_time_ms)
+                if plain is not None:
+                    _drive(handle_rtp(plain, arrival_time_ms=arrival_time_ms), pending)
+                    if len(leans) < _LEAN_STREAMS and plain[8:12] not in leans:
+                        _lean_route(dtls, plain, leans, pending)
         except (pylibsrtp.Error, ValueError) as exc:
             _logger.debug("SRTP unprotect failed: %s", exc)
 
@@ -582,6 +623,22 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
     for protocol in connection._protocols:
         if type(protocol) is aioice.ice.StunProtocol:
             _skip_stun_parser(protocol, data_received)
+
+
+def receive_rtp(unprotector: Unprotector, leans: dict[bytes, LeanStream], data: bytes,
+                arrival_time_ms: int) -> bytes | None:
+    """One SRTP packet of a connection: handled by its stream's :class:`LeanStream`
+    (None), or unprotected for aiortc's way (the plain packet). Raises the unprotect's
+    errors."""
+    lean = leans.get(data[8:12])  # the SSRC: SRTP leaves the header in the clear
+    if lean is not None and lean.direct and unprotector.direct:
+        if lean.receive_protected(unprotector, data, arrival_time_ms):
+            return None
+        return unprotector.plain()
+    plain = unprotector.unprotect(data)
+    if lean is not None and lean.receive(plain, arrival_time_ms):
+        return None
+    return plain
 
 
 #: at most this many streams of one connection are received leanly (a peer that
@@ -656,8 +713,9 @@ class LeanStream:
 
     __slots__ = ("_abs_send_time", "_active", "_active_at", "_active_ms", "_buffer",
                  "_codec", "_depayload", "_dtls", "_estimator", "_extensions", "_fields",
-                 "_ids", "_mapper", "_nack", "_pending", "_pt", "_queue", "_receiver",
-                 "_router", "_sizes", "_ssrc", "_statistics", "_texts")
+                 "_ids", "_mapper", "_nack", "_out", "_pending", "_pt", "_queue",
+                 "_read", "_receiver", "_router", "_sizes", "_ssrc", "_statistics",
+                 "_texts", "_unpack")
 
     def __init__(self, dtls: Any, receiver: RTCRtpReceiver, ssrc: int, pt: int,
                  pending: TaskSet) -> None:
@@ -684,15 +742,29 @@ class LeanStream:
         self._active_ms = 0
         self._active_at = clock.current_datetime()
         self._ids = _map_ids(dtls)
+        #: how ``hs_receive`` reads this stream (an ``hs_rx_stream``), when built
+        self._read: Any = None
+        if _RECEIVE is not None:
+            ffi = sendpath.MODULE.ffi
+            self._read = ffi.new("hs_rx_stream *")
+            self._out = ffi.new("int64_t[]", sendpath.MODULE.lib.HS_RX_FIELDS)
+            self._unpack = ffi.unpack
         self._configure()
 
-    def _refresh(self, arrival_time_ms: int) -> None:
+    @property
+    def direct(self) -> bool:
+        """Whether :meth:`receive_protected` can be used."""
+        return self._read is not None
+
+    def _refresh(self, arrival_time_ms: int) -> bool:
         """Each 0.1 s: the source's last-seen time (``getSynchronizationSources``), and
-        the extension ids again if a renegotiation changed them."""
+        the extension ids again if a renegotiation changed them (then True)."""
         self._active_ms = arrival_time_ms
         self._active_at = clock.current_datetime()
         if self._ids.__dict__ != self._extensions:
             self._configure()
+            return True
+        return False
 
     def _configure(self) -> None:
         """Read the connection's extension ids (again when a renegotiation changed them)."""
@@ -704,6 +776,38 @@ class LeanStream:
                        if uri in _TEXT_EXTENSIONS}
         self._sizes = {i: _SIZED_EXTENSIONS[uri] for i, uri in ids.items()
                        if uri in _SIZED_EXTENSIONS}
+        read = self._read
+        if read is not None:
+            read.pt = self._pt
+            read.abs_id = -1 if self._abs_send_time is None else self._abs_send_time
+            for i in range(16):  # one-byte ids (1-14; 0 and 15 are never given)
+                read.ext[i] = self._sizes.get(i, -1 if i in self._texts else 0)
+
+    def receive_protected(self, unprotector: Unprotector, data: bytes,
+                          arrival_time_ms: int) -> bool:
+        """Unprotect (``unprotector``'s errors) and handle one SRTP packet of this
+        stream in one C call; False: not handled (``unprotector.plain()`` is the packet,
+        for aiortc's way)."""
+        status = unprotector.receive(self._read, data)
+        if (self._router.get(self._ssrc) is not self._receiver
+                or self._receiver._enabled is not True):
+            return False
+        if arrival_time_ms - self._active_ms >= _REFRESH_MS and self._refresh(arrival_time_ms):
+            return self.receive(unprotector.plain(), arrival_time_ms)  # the new ids
+        return self._take(status, unprotector.out, unprotector.view, arrival_time_ms)
+
+    def _take(self, status: int, out: Any, source: Any, arrival_time_ms: int) -> bool:
+        """What ``hs_receive`` read of a packet (``source`` holds its bytes)."""
+        if status != _RX_READ:
+            if status == _RX_DROPPED:  # a numeric extension aiortc's parser fails on
+                return True
+            # a text extension (the MID) or what the C read leaves: the Python read
+            return self._read_python(source[0:out[0]], arrival_time_ms)
+        _, marker, seq, ts, ssrc, start, end, padding, abs_send_time = self._unpack(out, 9)
+        packet = LeanPacket(marker, self._pt, seq, ts, ssrc, source[start:end])
+        self._handle(packet, padding, None if abs_send_time < 0 else abs_send_time,
+                     arrival_time_ms)
+        return True
 
     def receive(self, data: bytes, arrival_time_ms: int) -> bool:
         """Handle one unprotected RTP packet of this stream; False: not handled."""
@@ -712,6 +816,16 @@ class LeanStream:
             return False
         if arrival_time_ms - self._active_ms >= _REFRESH_MS:
             self._refresh(arrival_time_ms)
+        read = self._read
+        if read is not None:
+            out = self._out
+            return self._take(_RECEIVE(_NULL, read, data, len(data), out), out, data,
+                              arrival_time_ms)
+        return self._read_python(data, arrival_time_ms)
+
+    def _read_python(self, data: bytes, arrival_time_ms: int) -> bool:
+        """The read in Python: what ``hs_receive`` leaves (text extensions, anything
+        it does not read), and every packet when the C module is not built."""
         first, second, seq, ts, ssrc = _RTP_HEADER.unpack_from(data)
         if first >> 6 != 2 or second & 0x7F != self._pt:
             return False

@@ -1,7 +1,7 @@
-"""Builds :mod:`hearing_server.relay._sendpath` from ``sendpath.c`` and ``estimator.c``
-with cffi (API mode): ``python -m hearing_server.relay.sendpath_build`` (``scripts/setup.sh`` runs
-it; it needs a C compiler and Python's headers). Without the built module the relay
-sends through its Python path (:mod:`.sendpath` says which is in use)."""
+"""Builds :mod:`hearing_server.relay._sendpath` from ``sendpath.c``, ``estimator.c`` and
+``receive.c`` with cffi (API mode): ``python -m hearing_server.relay.sendpath_build``
+(``scripts/setup.sh`` runs it; it needs a C compiler and Python's headers). Without the
+built module the relay sends through its Python path (:mod:`.sendpath` says which is in use)."""
 
 from __future__ import annotations
 
@@ -60,9 +60,15 @@ const uint32_t *hs_estimator_ssrcs(hs_estimator *e);
 #define HS_REMB_SSRCS 16
 #define HS_ESTIMATOR_STATE 8
 void hs_estimator_state(const hs_estimator *e, double out[HS_ESTIMATOR_STATE]);
+typedef struct { void *srtp; uintptr_t unprotect; ...; } hs_rx;
+typedef struct { int pt; int abs_id; int8_t ext[16]; } hs_rx_stream;
+uint8_t *hs_rx_buffer(hs_rx *rx);
+int hs_receive(hs_rx *rx, const hs_rx_stream *s, const uint8_t *data, int n, int64_t *out);
+#define HS_RX_MAX 1500
+#define HS_RX_FIELDS 9
 """
 #: the module's C sources, one per concept, compiled as one unit
-SOURCES = ("sendpath.c", "estimator.c")
+SOURCES = ("sendpath.c", "estimator.c", "receive.c")
 
 
 def builder() -> FFI:

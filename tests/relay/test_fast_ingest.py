@@ -29,6 +29,7 @@ from aiortc.rtp import (
 from pylibsrtp import Policy, Session
 
 from hearing_server.domain.roles import Role
+from hearing_server.relay import sendpath
 from hearing_server.relay.aiortc_hook import Unprotector, _drive, receiver_reports
 from hearing_server.tasks import TaskSet
 from tests.relay.harness import Harness, wait_for
@@ -195,3 +196,33 @@ def test_the_direct_unprotect_returns_what_pylibsrtp_returns_and_refuses_the_sam
         assert str(got.value) == str(expected.value)
     with pytest.raises(ValueError):
         fast.unprotect(b"\x80" * 1501)
+
+
+def test_unprotect_and_read_in_one_call_returns_and_refuses_what_pylibsrtp_does() -> None:
+    key = os.urandom(28)
+
+    def session(direction: int) -> Session:
+        return Session(Policy(key=key, ssrc_type=direction,
+                              srtp_profile=Policy.SRTP_PROFILE_AEAD_AES_128_GCM))
+
+    tx = session(Policy.SSRC_ANY_OUTBOUND)
+    rtp = [tx.protect(RtpPacket(payload_type=96, sequence_number=i, timestamp=i * 3000,
+                                ssrc=7, payload=os.urandom(40 + i)).serialize()) for i in range(5)]
+    reference, direct = session(Policy.SSRC_ANY_INBOUND), session(Policy.SSRC_ANY_INBOUND)
+    fast = Unprotector(direct)
+    assert fast.direct
+    stream = sendpath.MODULE.ffi.new("hs_rx_stream *")
+    stream.pt, stream.abs_id = 96, -1
+    for p in rtp:
+        assert fast.receive(stream, p) == 1  # read
+        plain = reference.unprotect(p)
+        assert fast.plain() == plain
+        assert list(fast.out)[5:7] == [12, len(plain)]  # the payload's place
+    for bad in (rtp[0], rtp[1][:-1] + bytes([rtp[1][-1] ^ 1])):  # a replay, a forgery
+        with pytest.raises(pylibsrtp.Error) as expected:
+            reference.unprotect(bad)
+        with pytest.raises(pylibsrtp.Error) as got:
+            fast.receive(stream, bad)
+        assert str(got.value) == str(expected.value)
+    with pytest.raises(ValueError):
+        fast.receive(stream, b"\x80" * 1501)

@@ -6,11 +6,13 @@ packets and frames; anything the lean path does not read goes aiortc's way."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from types import SimpleNamespace
 from typing import Any
 
 import aiortc.rtcrtpreceiver
+import pylibsrtp
 import pytest
 from aiortc import RTCRtpReceiver
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
@@ -23,14 +25,17 @@ from aiortc.rtcrtpparameters import (
     RTCRtpRtxParameters,
 )
 from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtpPacket, wrap_rtx
+from pylibsrtp import Policy, Session
 
 from hearing_server.domain.roles import Role
 from hearing_server.relay import aiortc_hook
 from hearing_server.relay.aiortc_hook import (
     LeanStream,
+    Unprotector,
     _drive,
     _lean_route,
     _vp8_payload,
+    receive_rtp,
     tap_receiver,
 )
 from hearing_server.relay.frames import EncodedFrame
@@ -51,6 +56,8 @@ RTX = RTCRtpCodecParameters(mimeType="video/rtx", clockRate=90000, payloadType=9
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
                              payloadType=111)
 VIDEO_SSRC, RTX_SSRC, AUDIO_SSRC = 0x11223344, 0x55667788, 0x0A0B0C0D
+#: the longest RTP packet pylibsrtp protects (its 1500-byte buffer, less the trailer)
+SRTP_MAX = 1500 - 144
 
 
 class FakeDtls:
@@ -109,6 +116,19 @@ class Side:
             _lean_route(self.dtls, data, self.leans, self.pending)
         return False
 
+    def srtp_way(self, unprotector: Unprotector, data: bytes, arrival_ms: int) -> bool:
+        """As the relay's socket callback does it (fast_ingest): SRTP in."""
+        try:
+            plain = receive_rtp(unprotector, self.leans, data, arrival_ms)
+        except pylibsrtp.Error:
+            return False
+        if plain is None:
+            return True
+        self.aiortc_way(plain, arrival_ms)
+        if plain[8:12] not in self.leans:
+            _lean_route(self.dtls, plain, self.leans, self.pending)
+        return False
+
     def state(self) -> dict[str, Any]:
         fields = self.receiver.__dict__
         nack = fields["_RTCRtpReceiver__nack_generator"]
@@ -150,7 +170,11 @@ def video_packets(frames: int, rng: random.Random) -> list[bytes]:
                                             mid="0" if f < 3 else None)
             if rng.random() < 0.05:
                 p.padding_size = rng.randrange(1, 200)
-            out.append(p.serialize(m))
+            raw = p.serialize(m)
+            if len(raw) > SRTP_MAX:
+                p.padding_size = 0
+                raw = p.serialize(m)
+            out.append(raw)
             seq = (seq + 1) & 0xFFFF
         ts = (ts + 3000) & 0xFFFFFFFF
     return out
@@ -172,9 +196,32 @@ def impair(packets: list[bytes], rng: random.Random) -> list[bytes]:
     return out
 
 
+@pytest.fixture(params=["c", "python", "srtp"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How the lean side reads: the C read of plain packets (``LeanStream.receive``),
+    the Python read (the C module as if not built), or SRTP packets unprotected and
+    read in one C call (``receive_rtp``, as the relay does)."""
+    assert aiortc_hook._RECEIVE is not None  # the C module is built here
+    if request.param == "python":
+        monkeypatch.setattr(aiortc_hook, "_RECEIVE", None)
+    return str(request.param)
+
+
+def srtp_pair() -> tuple[Session, Session, Session]:
+    """A sending session and two receiving ones (the two sides) on one key."""
+    key = os.urandom(28)
+
+    def session(direction: int) -> Session:
+        return Session(Policy(key=key, ssrc_type=direction,
+                              srtp_profile=Policy.SRTP_PROFILE_AEAD_AES_128_GCM))
+
+    return (session(Policy.SSRC_ANY_OUTBOUND), session(Policy.SSRC_ANY_INBOUND),
+            session(Policy.SSRC_ANY_INBOUND))
+
+
 async def compare(kind: str, codecs: list[RTCRtpCodecParameters], ssrc: int,
                   packets: list[bytes], monkeypatch: pytest.MonkeyPatch,
-                  rtx_ssrc: int | None = None) -> tuple[Side, Side, int]:
+                  rtx_ssrc: int | None = None, way: str = "c") -> tuple[Side, Side, int]:
     clock = SimpleNamespace(now=1_700_000_000.0)
     # the receivers' jitter arithmetic reads the wall clock: the same for both sides,
     fake_time = SimpleNamespace(time=lambda: clock.now, perf_counter=lambda: clock.now,
@@ -187,20 +234,38 @@ async def compare(kind: str, codecs: list[RTCRtpCodecParameters], ssrc: int,
     await lean_side.start(codecs, ssrc, rtx_ssrc)
     lean = 0
     arrival = 3_900_000_000_000
+    protected = way != "c"
+    tx, reference, receiving = srtp_pair()
+    unprotector = Unprotector(receiving)
+    assert unprotector.direct == (way != "python")
+    wire: dict[bytes, bytes] = {}  # a duplicate is the same SRTP packet again (a replay)
     for i, data in enumerate(packets):
         arrival += i % 3 * 7
         clock.now = arrival / 1000 - 2208988800
-        aiortc_side.aiortc_way(data, arrival)
-        lean += lean_side.lean_way(data, arrival)
+        if not protected:
+            aiortc_side.aiortc_way(data, arrival)
+            lean += lean_side.lean_way(data, arrival)
+            continue
+        if data not in wire:
+            try:
+                wire[data] = tx.protect(data)
+            except pylibsrtp.Error:  # libsrtp protects no such packet: none comes in
+                continue
+        srtp = wire[data]
+        try:
+            aiortc_side.aiortc_way(reference.unprotect(srtp), arrival)
+        except pylibsrtp.Error:
+            pass  # both sides refuse the replay
+        lean += lean_side.srtp_way(unprotector, srtp, arrival)
     return aiortc_side, lean_side, lean
 
 
 async def test_a_lossy_video_stream_leaves_the_same_state_either_way(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, way: str) -> None:
     rng = random.Random(7)
     packets = impair(video_packets(400, rng), rng)
     a, b, lean = await compare("video", [VP8, RTX], VIDEO_SSRC, packets, monkeypatch,
-                               RTX_SSRC)
+                               RTX_SSRC, way)
     assert lean > len(packets) * 0.9  # the lean path took (almost) all of them
     sa, sb = a.state(), b.state()
     assert sa == sb
@@ -211,7 +276,7 @@ async def test_a_lossy_video_stream_leaves_the_same_state_either_way(
 
 
 async def test_retransmissions_take_aiortcs_way_and_fill_the_gap_the_same(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, way: str) -> None:
     rng = random.Random(11)
     packets = video_packets(60, rng)
     lost = packets.pop(100)
@@ -219,7 +284,7 @@ async def test_retransmissions_take_aiortcs_way_and_fill_the_gap_the_same(
     rtx = wrap_rtx(original, payload_type=98, sequence_number=5, ssrc=RTX_SSRC)
     packets.insert(104, rtx.serialize(header_map()))
     a, b, _ = await compare("video", [VP8, RTX], VIDEO_SSRC, packets, monkeypatch,
-                            RTX_SSRC)
+                            RTX_SSRC, way)
     assert a.state() == b.state()
     assert a.state()["nack"][1] == []  # the retransmission filled it
     assert VIDEO_SSRC.to_bytes(4, "big") in b.leans
@@ -227,7 +292,7 @@ async def test_retransmissions_take_aiortcs_way_and_fill_the_gap_the_same(
 
 
 async def test_audio_with_levels_and_reordering_leaves_the_same_state(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, way: str) -> None:
     rng = random.Random(3)
     m = header_map()
     packets = []
@@ -238,7 +303,7 @@ async def test_audio_with_levels_and_reordering_leaves_the_same_state(
         p.extensions = HeaderExtensions(audio_level=(i % 2 == 0, i % 127))
         packets.append(p.serialize(m))
     a, b, lean = await compare("audio", [OPUS], AUDIO_SSRC, impair(packets, rng),
-                               monkeypatch)
+                               monkeypatch, way=way)
     assert lean > 250
     assert a.state() == b.state()
     assert len(a.state()["frames"]) > 250
@@ -252,7 +317,7 @@ def _with_extension_block(data: bytes, profile: int, block: bytes) -> bytes:
 
 
 async def test_what_the_lean_path_does_not_read_goes_aiortcs_way_with_the_same_result(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, way: str) -> None:
     rng = random.Random(5)
     base = [RtpPacket(payload_type=97, marker=1, sequence_number=100 + i,
                       timestamp=3000 * i, ssrc=VIDEO_SSRC,
@@ -272,7 +337,7 @@ async def test_what_the_lean_path_does_not_read_goes_aiortcs_way_with_the_same_r
         base[11],
     ]
     a, b, _ = await compare("video", [VP8, RTX], VIDEO_SSRC, [base[0], *odd], monkeypatch,
-                            RTX_SSRC)
+                            RTX_SSRC, way)
     assert a.state() == b.state()
     lean = b.leans[VIDEO_SSRC.to_bytes(4, "big")]
     # aiortc's way: what the lean path does not parse, or aiortc would refuse itself
@@ -325,24 +390,115 @@ async def test_the_relay_receives_a_publishers_audio_and_video_leanly() -> None:
         party = await h.join("party", Role.PARTY, publish=False)
         await wait_for(lambda: party.frames("video") > 30 and party.frames("audio") > 30, 15)
         judge = h.router.peers["judge"]
-        counts = {"audio": 0, "video": 0}
-        receive = LeanStream.receive
+        counts = {"audio": 0, "video": 0, "one call": 0}
+        handle, receive = LeanStream._handle, LeanStream.receive_protected
 
-        def counting(self: LeanStream, data: bytes, arrival: int) -> bool:
-            handled = receive(self, data, arrival)
-            if handled:
-                counts["video" if self._codec.name == "VP8" else "audio"] += 1
+        def counting(self: LeanStream, *args: Any) -> None:
+            counts["video" if self._codec.name == "VP8" else "audio"] += 1
+            handle(self, *args)
+
+        def in_one_call(self: LeanStream, *args: Any) -> bool:
+            handled = receive(self, *args)
+            counts["one call"] += handled
             return handled
 
-        LeanStream.receive = counting  # type: ignore[method-assign]
+        LeanStream._handle = counting  # type: ignore[method-assign]
+        LeanStream.receive_protected = in_one_call  # type: ignore[method-assign]
         try:
             before = party.frames("video"), party.frames("audio")
             await wait_for(lambda: counts["audio"] > 50 and counts["video"] > 50, 10)
+            # unprotected and read in C (hs_receive), nearly every one of them
+            assert counts["one call"] >= (counts["audio"] + counts["video"]) * 0.9
             await wait_for(lambda: party.frames("video") > before[0] + 30
                            and party.frames("audio") > before[1] + 30, 10)
         finally:
-            LeanStream.receive = receive  # type: ignore[method-assign]
+            LeanStream._handle = handle  # type: ignore[method-assign]
+            LeanStream.receive_protected = receive  # type: ignore[method-assign]
         assert judge.connected.is_set()
     finally:
         await h.close()
         await asyncio.sleep(0)
+
+
+def fuzzed_packets(rng: random.Random, count: int) -> list[bytes]:
+    """RTP packets a careless or hostile publisher sends: the stream's and other payload
+    types, CSRCs, MID, abs-send-time and audio-level extensions, random extension
+    blocks (any id, any size, zero bytes between), padding (some of it impossible),
+    and bytes of the header flipped or cut."""
+    m = header_map()
+    out: list[bytes] = []
+    for i in range(count):
+        p = RtpPacket(payload_type=rng.choice([97, 97, 97, 96, 98]), marker=rng.randrange(2),
+                      sequence_number=rng.randrange(1 << 16), timestamp=rng.randrange(1 << 32),
+                      ssrc=VIDEO_SSRC, payload=rng.randbytes(rng.randrange(0, 300)))
+        p.csrc = [rng.randrange(1 << 32) for _ in range(rng.choice([0, 0, 1, 3]))]
+        p.extensions = HeaderExtensions(
+            abs_send_time=rng.choice([None, rng.randrange(1 << 24)]),
+            mid=rng.choice([None, None, "0"]),
+            audio_level=rng.choice([None, (True, rng.randrange(128))]))
+        custom = rng.random() < 0.4  # an extension block of its own
+        if custom:
+            p.csrc, p.extensions = [], HeaderExtensions()
+        if rng.random() < 0.2:
+            p.padding_size = rng.randrange(1, 40)
+        raw = bytearray(p.serialize(m))
+        if custom:
+            block = b"".join(bytes([rng.choice([ABS, LEVEL, MID, rng.randrange(16)]) << 4
+                                    | (n - 1)]) + rng.randbytes(n)
+                             if rng.random() < 0.8 else b"\0"
+                             for n in (rng.randint(1, 16) for _ in range(rng.randint(1, 4))))
+            block += b"\0" * (-len(block) % 4)
+            raw = bytearray(_with_extension_block(bytes(raw), 0xBEDE, block))
+        r = rng.random()
+        if r < 0.15:
+            at = rng.randrange(min(len(raw), 40))
+            raw[at] ^= 1 << rng.randrange(8)
+        elif r < 0.2:
+            raw[-1] = rng.randrange(256)  # the padding count
+        elif r < 0.25:
+            del raw[rng.randrange(1, len(raw)):]
+        if i % 2 == 0:
+            raw[0] = raw[0] & 0x3F | 0x80  # version 2, so most reach the extensions
+        out.append(bytes(raw))
+    return out
+
+
+async def test_the_c_read_and_the_python_read_agree_on_every_packet(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    side = Side("video")
+    await side.start([VP8, RTX], VIDEO_SSRC, RTX_SSRC)
+    first = video_packets(1, random.Random(2))[0]
+    side.lean_way(first, 0)
+    lean = side.leans[VIDEO_SSRC.to_bytes(4, "big")]
+    handled: list[tuple[Any, ...]] = []
+
+    def record(self: LeanStream, packet: Any, padding: int, abs_send_time: int | None,
+               arrival_time_ms: int) -> None:
+        handled.append((packet.marker, packet.payload_type, packet.sequence_number,
+                        packet.timestamp, packet.ssrc, bytes(packet.payload), padding,
+                        abs_send_time))
+
+    monkeypatch.setattr(LeanStream, "_handle", record)
+    ffi = aiortc_hook.sendpath.MODULE.ffi
+    out = ffi.new("int64_t[]", 9)
+    answers = {aiortc_hook._RX_READ: 0, aiortc_hook._RX_DROPPED: 0, aiortc_hook._RX_OTHER: 0}
+    python_handled = 0
+    for data in fuzzed_packets(random.Random(17), 6000):
+        status = aiortc_hook._RECEIVE(ffi.NULL, lean._read, data, len(data), out)
+        answers[status] += 1
+        handled.clear()
+        if len(data) < 12:  # receive() itself refuses it before either read
+            assert status == aiortc_hook._RX_OTHER
+            continue
+        by_python = lean._read_python(data, 0)
+        python_handled += by_python
+        if status == aiortc_hook._RX_READ:
+            _, marker, seq, ts, ssrc, start, end, padding, abs_ = ffi.unpack(out, 9)
+            assert by_python, data.hex()
+            assert handled == [(marker, 97, seq, ts, ssrc, data[start:end], padding,
+                                None if abs_ < 0 else abs_)], data.hex()
+        elif status == aiortc_hook._RX_DROPPED:
+            assert by_python and not handled, data.hex()
+    # every kind of answer came up, and the C read took most of what Python handles
+    assert min(answers.values()) > 200, answers
+    assert answers[aiortc_hook._RX_READ] > python_handled * 0.5, (answers, python_handled)
