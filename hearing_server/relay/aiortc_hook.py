@@ -488,7 +488,7 @@ class Unprotector:
     checks and allocation): the same bytes, the same errors."""
 
     __slots__ = ("_buffer", "_cdata", "_length", "_receive", "_rtcp", "_rtp", "_rx",
-                 "_srtp", "out", "session", "view")
+                 "_srtp", "direct", "out", "session", "view")
 
     def __init__(self, session: pylibsrtp.Session) -> None:
         self.session = session
@@ -509,11 +509,8 @@ class Unprotector:
             #: the last packet :meth:`receive` unprotected, and what it read of it
             self.view = ffi.buffer(lib.hs_rx_buffer(self._rx), lib.HS_RX_MAX)
             self.out = ffi.new("int64_t[]", lib.HS_RX_FIELDS)
-
-    @property
-    def direct(self) -> bool:
-        """Whether :meth:`receive` can be used."""
-        return self._rx is not None
+        #: whether :meth:`receive` can be used
+        self.direct = self._rx is not None
 
     def receive(self, stream: Any, data: bytes) -> int:
         """``hs_receive``: unprotect ``data`` into :attr:`view` (the same errors as
@@ -715,7 +712,7 @@ class LeanStream:
                  "_codec", "_depayload", "_dtls", "_estimator", "_extensions", "_fields",
                  "_ids", "_mapper", "_nack", "_out", "_pending", "_pt", "_queue",
                  "_read", "_receiver", "_router", "_sizes", "_ssrc", "_statistics",
-                 "_texts", "_unpack")
+                 "_texts", "_unpack", "direct")
 
     def __init__(self, dtls: Any, receiver: RTCRtpReceiver, ssrc: int, pt: int,
                  pending: TaskSet) -> None:
@@ -749,12 +746,10 @@ class LeanStream:
             self._read = ffi.new("hs_rx_stream *")
             self._out = ffi.new("int64_t[]", sendpath.MODULE.lib.HS_RX_FIELDS)
             self._unpack = ffi.unpack
+        #: whether :meth:`receive_protected` can be used
+        self.direct = self._read is not None
         self._configure()
 
-    @property
-    def direct(self) -> bool:
-        """Whether :meth:`receive_protected` can be used."""
-        return self._read is not None
 
     def _refresh(self, arrival_time_ms: int) -> bool:
         """Each 0.1 s: the source's last-seen time (``getSynchronizationSources``), and

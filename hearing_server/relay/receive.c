@@ -4,10 +4,11 @@
  * The read is LeanStream.receive's (aiortc_hook.py), which reads what aiortc's
  * RtpPacket.parse reads: version 2, the stream's payload type, CSRCs, one-byte header
  * extensions (RFC 8285; abs-send-time's value; a numeric extension of the wrong size
- * makes aiortc's parser fail, so the packet is dropped), padding. Anything else
- * (another payload type, two-byte extensions, a text extension such as the MID, which
- * aiortc decodes, a malformed header) is left to the Python side, which then reads it
- * its own way (tests/relay/test_receive.py holds the two reads to the same answers).
+ * makes aiortc's parser fail, so the packet is dropped; a text extension such as
+ * the MID, which aiortc decodes, in ASCII), padding. Anything else (another payload
+ * type, two-byte extensions, text beyond ASCII, a malformed header) is left to the
+ * Python side, which then reads it its own way (tests/relay/test_lean_receive.py
+ * holds the two reads to the same answers).
  *
  * Compiled into hearing_server.relay._sendpath with sendpath.c (sendpath_build.py).
  */
@@ -79,8 +80,10 @@ static int hs_read_rtp(const hs_rx_stream *s, const uint8_t *p, int len, int64_t
                     return HS_RX_DROPPED;
                 if (id == s->abs_id)
                     abs = (int64_t)p[pos] << 16 | p[pos + 1] << 8 | p[pos + 2];
-            } else if (kind < 0) {
-                return HS_RX_OTHER;  /* text: the Python side decodes it */
+            } else if (kind < 0) {  /* text (the MID): ASCII decodes as aiortc does */
+                for (int i = 0; i < size; i++)
+                    if (p[pos + i] & 0x80)
+                        return HS_RX_OTHER;  /* beyond ASCII: the Python side decodes it */
             }
             pos += size;
         }

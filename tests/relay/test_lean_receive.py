@@ -390,8 +390,9 @@ async def test_the_relay_receives_a_publishers_audio_and_video_leanly() -> None:
         party = await h.join("party", Role.PARTY, publish=False)
         await wait_for(lambda: party.frames("video") > 30 and party.frames("audio") > 30, 15)
         judge = h.router.peers["judge"]
-        counts = {"audio": 0, "video": 0, "one call": 0}
-        handle, receive = LeanStream._handle, LeanStream.receive_protected
+        counts = {"audio": 0, "video": 0, "one call": 0, "python": 0}
+        handle, receive, read = (LeanStream._handle, LeanStream.receive_protected,
+                                 LeanStream._read_python)
 
         def counting(self: LeanStream, *args: Any) -> None:
             counts["video" if self._codec.name == "VP8" else "audio"] += 1
@@ -402,18 +403,26 @@ async def test_the_relay_receives_a_publishers_audio_and_video_leanly() -> None:
             counts["one call"] += handled
             return handled
 
+        def in_python(self: LeanStream, *args: Any) -> bool:
+            counts["python"] += 1
+            return read(self, *args)
+
         LeanStream._handle = counting  # type: ignore[method-assign]
         LeanStream.receive_protected = in_one_call  # type: ignore[method-assign]
+        LeanStream._read_python = in_python  # type: ignore[method-assign]
         try:
             before = party.frames("video"), party.frames("audio")
             await wait_for(lambda: counts["audio"] > 50 and counts["video"] > 50, 10)
-            # unprotected and read in C (hs_receive), nearly every one of them
-            assert counts["one call"] >= (counts["audio"] + counts["video"]) * 0.9
+            # unprotected and read in C (hs_receive), nearly every one of them (aiortc's
+            # publisher sends the MID in every packet: read in C too)
+            total = counts["audio"] + counts["video"]
+            assert counts["one call"] >= total * 0.9 and counts["python"] < total * 0.05
             await wait_for(lambda: party.frames("video") > before[0] + 30
                            and party.frames("audio") > before[1] + 30, 10)
         finally:
             LeanStream._handle = handle  # type: ignore[method-assign]
             LeanStream.receive_protected = receive  # type: ignore[method-assign]
+            LeanStream._read_python = read  # type: ignore[method-assign]
         assert judge.connected.is_set()
     finally:
         await h.close()
@@ -434,7 +443,7 @@ def fuzzed_packets(rng: random.Random, count: int) -> list[bytes]:
         p.csrc = [rng.randrange(1 << 32) for _ in range(rng.choice([0, 0, 1, 3]))]
         p.extensions = HeaderExtensions(
             abs_send_time=rng.choice([None, rng.randrange(1 << 24)]),
-            mid=rng.choice([None, None, "0"]),
+            mid=rng.choice([None, None, "0", "audio-1", "é"]),
             audio_level=rng.choice([None, (True, rng.randrange(128))]))
         custom = rng.random() < 0.4  # an extension block of its own
         if custom:
@@ -501,4 +510,6 @@ async def test_the_c_read_and_the_python_read_agree_on_every_packet(
             assert by_python and not handled, data.hex()
     # every kind of answer came up, and the C read took most of what Python handles
     assert min(answers.values()) > 200, answers
-    assert answers[aiortc_hook._RX_READ] > python_handled * 0.5, (answers, python_handled)
+    # (what it leaves to Python here: mostly MIDs beyond ASCII)
+    in_c = answers[aiortc_hook._RX_READ] + answers[aiortc_hook._RX_DROPPED]
+    assert in_c > python_handled * 0.8, (answers, python_handled)
