@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
+
+import pylibsrtp
 
 from bench.client import MediaClient
 from bench.impair import (
@@ -108,3 +111,18 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05
             return
         await asyncio.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+def srtp_pair() -> tuple[pylibsrtp.Session, pylibsrtp.Session, pylibsrtp.Session]:
+    """A sending SRTP session and two receiving ones on one key (a reference and the
+    one under test)."""
+    key = os.urandom(28)
+
+    def session(direction: int) -> pylibsrtp.Session:
+        return pylibsrtp.Session(pylibsrtp.Policy(
+            key=key, ssrc_type=direction,
+            srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM))
+
+    return (session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND),
+            session(pylibsrtp.Policy.SSRC_ANY_INBOUND),
+            session(pylibsrtp.Policy.SSRC_ANY_INBOUND))

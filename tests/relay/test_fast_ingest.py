@@ -26,13 +26,13 @@ from aiortc.rtp import (
     RtpPacket,
     pack_remb_fci,
 )
-from pylibsrtp import Policy, Session
+from pylibsrtp import Session
 
 from hearing_server.domain.roles import Role
 from hearing_server.relay import sendpath
 from hearing_server.relay.aiortc_hook import Unprotector, _drive, receiver_reports
 from hearing_server.tasks import TaskSet
-from tests.relay.harness import Harness, wait_for
+from tests.relay.harness import Harness, srtp_pair, wait_for
 
 
 def dtls_of(h: Harness, pid: str) -> object:
@@ -173,18 +173,16 @@ def test_anything_but_reports_sdes_and_remb_is_left_to_aiortc() -> None:
         assert not receiver_reports(untouched, data)
 
 
+def protected_rtp(tx: Session) -> list[bytes]:
+    return [tx.protect(RtpPacket(payload_type=96, sequence_number=i, timestamp=i * 3000,
+                                 ssrc=7, payload=os.urandom(40 + i)).serialize())
+            for i in range(5)]
+
+
 def test_the_direct_unprotect_returns_what_pylibsrtp_returns_and_refuses_the_same() -> None:
-    key = os.urandom(28)
-
-    def session(direction: int) -> Session:
-        return Session(Policy(key=key, ssrc_type=direction,
-                              srtp_profile=Policy.SRTP_PROFILE_AEAD_AES_128_GCM))
-
-    tx = session(Policy.SSRC_ANY_OUTBOUND)
-    rtp = [tx.protect(RtpPacket(payload_type=96, sequence_number=i, timestamp=i * 3000,
-                                ssrc=7, payload=os.urandom(40 + i)).serialize()) for i in range(5)]
+    tx, reference, direct = srtp_pair()
+    rtp = protected_rtp(tx)
     rtcp = tx.protect_rtcp(bytes(RtcpRrPacket(ssrc=7, reports=[])))
-    reference, direct = session(Policy.SSRC_ANY_INBOUND), session(Policy.SSRC_ANY_INBOUND)
     fast = Unprotector(direct)
     assert [fast.unprotect(p) for p in rtp] == [reference.unprotect(p) for p in rtp]
     assert fast.unprotect_rtcp(rtcp) == reference.unprotect_rtcp(rtcp)
@@ -199,16 +197,8 @@ def test_the_direct_unprotect_returns_what_pylibsrtp_returns_and_refuses_the_sam
 
 
 def test_unprotect_and_read_in_one_call_returns_and_refuses_what_pylibsrtp_does() -> None:
-    key = os.urandom(28)
-
-    def session(direction: int) -> Session:
-        return Session(Policy(key=key, ssrc_type=direction,
-                              srtp_profile=Policy.SRTP_PROFILE_AEAD_AES_128_GCM))
-
-    tx = session(Policy.SSRC_ANY_OUTBOUND)
-    rtp = [tx.protect(RtpPacket(payload_type=96, sequence_number=i, timestamp=i * 3000,
-                                ssrc=7, payload=os.urandom(40 + i)).serialize()) for i in range(5)]
-    reference, direct = session(Policy.SSRC_ANY_INBOUND), session(Policy.SSRC_ANY_INBOUND)
+    tx, reference, direct = srtp_pair()
+    rtp = protected_rtp(tx)
     fast = Unprotector(direct)
     assert fast.direct
     stream = sendpath.MODULE.ffi.new("hs_rx_stream *")

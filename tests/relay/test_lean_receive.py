@@ -6,7 +6,6 @@ packets and frames; anything the lean path does not read goes aiortc's way."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from types import SimpleNamespace
 from typing import Any
@@ -25,7 +24,6 @@ from aiortc.rtcrtpparameters import (
     RTCRtpRtxParameters,
 )
 from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtpPacket, wrap_rtx
-from pylibsrtp import Policy, Session
 
 from hearing_server.domain.roles import Role
 from hearing_server.relay import aiortc_hook
@@ -40,7 +38,7 @@ from hearing_server.relay.aiortc_hook import (
 )
 from hearing_server.relay.frames import EncodedFrame
 from hearing_server.tasks import TaskSet
-from tests.relay.harness import Harness, wait_for
+from tests.relay.harness import Harness, srtp_pair, wait_for
 
 MID, ABS, LEVEL = 1, 3, 2
 EXTENSIONS = [
@@ -205,18 +203,6 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "python":
         monkeypatch.setattr(aiortc_hook, "_RECEIVE", None)
     return str(request.param)
-
-
-def srtp_pair() -> tuple[Session, Session, Session]:
-    """A sending session and two receiving ones (the two sides) on one key."""
-    key = os.urandom(28)
-
-    def session(direction: int) -> Session:
-        return Session(Policy(key=key, ssrc_type=direction,
-                              srtp_profile=Policy.SRTP_PROFILE_AEAD_AES_128_GCM))
-
-    return (session(Policy.SSRC_ANY_OUTBOUND), session(Policy.SSRC_ANY_INBOUND),
-            session(Policy.SSRC_ANY_INBOUND))
 
 
 async def compare(kind: str, codecs: list[RTCRtpCodecParameters], ssrc: int,
