@@ -47,7 +47,6 @@ from aiortc.codecs import depayload, is_rtx
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.jitterbuffer import MAX_MISORDER, JitterBuffer, JitterFrame
-from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtcrtpsender import RTT_ALPHA
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -415,8 +414,6 @@ def tap_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink,
     setattr(receiver, _RX + "decoder_queue", _TapQueue(_codec_name, sink, buffer))
     if getattr(receiver, _RX + "remote_bitrate_estimator") is not None:  # video: in C
         setattr(receiver, _RX + "remote_bitrate_estimator", remote_bitrate_estimator())
-    if getattr(receiver, _RX + "nack_generator") is not None:
-        setattr(receiver, _RX + "nack_generator", LeanNackGenerator())
     receiver._hearing_lean = True  # type: ignore[attr-defined]  # see LeanStream
     receiver.receive = MethodType(_receive_without_decoder, receiver)  # type: ignore[method-assign]
     return buffer
@@ -661,71 +658,6 @@ _SIZED_EXTENSIONS = {_ABS_SEND_TIME_URI: 3, "urn:ietf:params:rtp-hdrext:toffset"
                      "extensions-01": 2}
 
 
-class LeanStatistics(StreamStatistics):
-    """aiortc 1.16.0's ``StreamStatistics`` (what the receiver reports are made from),
-    its ``add`` with the sequence comparison inlined: the same state, packet for packet."""
-
-    __slots__ = ()
-
-    @classmethod
-    def taking_over(cls, streams: dict[int, StreamStatistics], ssrc: int) -> LeanStatistics:
-        """Put one in the place of ``streams[ssrc]`` (aiortc made it), with its state."""
-        old = streams[ssrc]
-        if type(old) is cls:
-            return old
-        new = cls.__new__(cls)
-        new.__dict__.update(old.__dict__)
-        streams[ssrc] = new
-        return new
-
-    def add(self, packet: Any) -> None:
-        seq = packet.sequence_number
-        last = self.max_seq
-        self.packets_received += 1
-        if self.base_seq is None:
-            self.base_seq = seq
-        if last is None or (last < seq and seq - last < 0x8000) or (
-                seq < last and last - seq > 0x8000):  # in order (aiortc's uint16_gt)
-            arrival = int(time.time() * self._clockrate)
-            if last is not None and seq < last:
-                self.cycles += 1 << 16
-            self.max_seq = seq
-            ts = packet.timestamp
-            if ts != self._last_timestamp and self.packets_received > 1:
-                diff = abs((arrival - self._last_arrival) - (ts - self._last_timestamp))  # type: ignore[operator]
-                self._jitter_q4 += diff - ((self._jitter_q4 + 8) >> 4)
-            self._last_arrival = arrival
-            self._last_timestamp = ts
-
-
-class LeanNackGenerator(NackGenerator):
-    """aiortc 1.16.0's ``NackGenerator``, its ``add`` with the sequence arithmetic
-    inlined and the truncation skipped when nothing is missing: the same state."""
-
-    __slots__ = ()
-
-    def add(self, packet: Any) -> bool:
-        seq = packet.sequence_number
-        last = self.max_seq
-        if last is None:
-            self.max_seq = seq
-            return False
-        missed = False
-        missing = self.missing
-        if (last < seq and seq - last < 0x8000) or (last > seq and last - seq > 0x8000):  # after
-            s = (last + 1) & 0xFFFF
-            while s != seq:  # every number between the last one and this one
-                missing.add(s)
-                missed = True
-                s = (s + 1) & 0xFFFF
-            self.max_seq = seq
-        else:
-            missing.discard(seq)
-        if missing:
-            self.truncate()
-        return missed
-
-
 class LeanPacket:
     """What a receiver, its statistics, NACK generator and jitter buffer read of an
     ``RtpPacket``, taken from the header without building aiortc's object."""
@@ -797,7 +729,7 @@ class LeanStream:
         self._depayload: Callable[[bytes], bytes] | None = (
             _vp8_payload if name == "VP8" else None if name in ("opus", "PCMU", "PCMA")
             else functools.partial(depayload, self._codec))
-        self._statistics = LeanStatistics.taking_over(fields[_RX + "remote_streams"], ssrc)
+        self._statistics = fields[_RX + "remote_streams"][ssrc]
         self._estimator = fields[_RX + "remote_bitrate_estimator"]
         self._nack = fields[_RX + "nack_generator"]
         self._buffer = fields[_RX + "jitter_buffer"]
