@@ -15,6 +15,7 @@ import pylibsrtp
 import pytest
 from aiortc import RTCRtpReceiver
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcrtpparameters import (
     RTCRtpCodecParameters,
@@ -36,6 +37,7 @@ from hearing_server.relay.aiortc_hook import (
     receive_rtp,
     tap_receiver,
 )
+from hearing_server.relay.estimator import CEstimator
 from hearing_server.relay.frames import EncodedFrame
 from hearing_server.tasks import TaskSet
 from tests.relay.harness import Harness, srtp_pair, wait_for
@@ -56,6 +58,9 @@ OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
 VIDEO_SSRC, RTX_SSRC, AUDIO_SSRC = 0x11223344, 0x55667788, 0x0A0B0C0D
 #: the longest RTP packet pylibsrtp protects (its 1500-byte buffer, less the trailer)
 SRTP_MAX = 1500 - 144
+
+
+ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 
 
 class FakeDtls:
@@ -216,6 +221,12 @@ async def compare(kind: str, codecs: list[RTCRtpCodecParameters], ssrc: int,
     # ... and so do the jitter buffer's waits: what passes between the sides is not
     monkeypatch.setattr(aiortc_hook, "time", fake_time)
     aiortc_side, lean_side = Side(kind), Side(kind)
+    # the reference keeps aiortc's own bandwidth estimator (the relay's tapped
+    # receivers take the C one): their REMBs are compared byte for byte
+    fields = aiortc_side.receiver.__dict__
+    if fields[ESTIMATOR] is not None:
+        assert type(lean_side.receiver.__dict__[ESTIMATOR]) is CEstimator
+        fields[ESTIMATOR] = RemoteBitrateEstimator()
     await aiortc_side.start(codecs, ssrc, rtx_ssrc)
     await lean_side.start(codecs, ssrc, rtx_ssrc)
     lean = 0
@@ -259,6 +270,8 @@ async def test_a_lossy_video_stream_leaves_the_same_state_either_way(
     assert len(sa["frames"]) > 150 and sa["lost"] > 0
     kinds = {p[1] for p in sa["rtcp"]}
     assert 205 in kinds and 206 in kinds  # NACK (RTPFB) and REMB/PLI (PSFB)
+    # REMBs (PSFB, format 15): the C estimator's against aiortc's, byte for byte
+    assert sum(p[1] == 206 and p[0] & 0x1F == 15 for p in sa["rtcp"]) > 3
 
 
 async def test_retransmissions_take_aiortcs_way_and_fill_the_gap_the_same(
