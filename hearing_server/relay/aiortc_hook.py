@@ -448,6 +448,12 @@ _RX_OTHER, _RX_READ, _RX_DROPPED, _RX_TOO_LONG, _RX_SRTP_ERROR = 0, 1, 2, -1, -1
 _NULL: Any = sendpath.MODULE.ffi.NULL if sendpath.MODULE is not None else None
 
 
+def _srtp_error(status: int) -> pylibsrtp.Error:
+    """libsrtp's ``status`` as pylibsrtp raises it."""
+    return pylibsrtp.Error(_SRTP_ERRORS[status] if status < len(_SRTP_ERRORS)
+                           else f"libsrtp error {status}")
+
+
 def _drive(coro: Any, pending: TaskSet) -> None:
     """Run ``coro`` now, synchronously, as far as it goes. aiortc's RTP and RTCP
     handlers are coroutines that almost never wait (their sends end in a datagram
@@ -520,9 +526,7 @@ class Unprotector:
         if status < 0:
             if status == _RX_TOO_LONG:
                 raise ValueError("packet is too long")
-            code = _RX_SRTP_ERROR - status
-            raise pylibsrtp.Error(_SRTP_ERRORS[code] if code < len(_SRTP_ERRORS)
-                                  else f"libsrtp error {code}")
+            raise _srtp_error(_RX_SRTP_ERROR - status)
         return status
 
     def plain(self) -> bytes:
@@ -539,8 +543,7 @@ class Unprotector:
         self._length[0] = n
         status = function(self._srtp, self._cdata, self._length)
         if status:
-            raise pylibsrtp.Error(_SRTP_ERRORS[status] if status < len(_SRTP_ERRORS)
-                                  else f"libsrtp error {status}")
+            raise _srtp_error(status)
         out: bytes = buffer[0:self._length[0]]
         return out
 
@@ -555,8 +558,7 @@ class Unprotector:
         length[0] = n
         status = self._rtp(self._srtp, self._cdata, length)
         if status:
-            raise pylibsrtp.Error(_SRTP_ERRORS[status] if status < len(_SRTP_ERRORS)
-                                  else f"libsrtp error {status}")
+            raise _srtp_error(status)
         out: bytes = buffer[0:length[0]]
         return out
 
@@ -750,7 +752,6 @@ class LeanStream:
         self.direct = self._read is not None
         self._configure()
 
-
     def _refresh(self, arrival_time_ms: int) -> bool:
         """Each 0.1 s: the source's last-seen time (``getSynchronizationSources``), and
         the extension ids again if a renegotiation changed them (then True)."""
@@ -796,7 +797,7 @@ class LeanStream:
         if status != _RX_READ:
             if status == _RX_DROPPED:  # a numeric extension aiortc's parser fails on
                 return True
-            # a text extension (the MID) or what the C read leaves: the Python read
+            # what the C read leaves (text beyond ASCII, ...): the Python read
             return self._read_python(source[0:out[0]], arrival_time_ms)
         _, marker, seq, ts, ssrc, start, end, padding, abs_send_time = self._unpack(out, 9)
         packet = LeanPacket(marker, self._pt, seq, ts, ssrc, source[start:end])
@@ -819,7 +820,7 @@ class LeanStream:
         return self._read_python(data, arrival_time_ms)
 
     def _read_python(self, data: bytes, arrival_time_ms: int) -> bool:
-        """The read in Python: what ``hs_receive`` leaves (text extensions, anything
+        """The read in Python: what ``hs_receive`` leaves (text beyond ASCII, anything
         it does not read), and every packet when the C module is not built."""
         first, second, seq, ts, ssrc = _RTP_HEADER.unpack_from(data)
         if first >> 6 != 2 or second & 0x7F != self._pt:

@@ -7,10 +7,10 @@
  * Python's round() is round-half-even (nearbyint), int() truncates.
  *
  * Two differences, both where aiortc would misbehave: the SSRCs it reports are at
- * most HS_REMB_SSRCS (aiortc's list grows with every SSRC ever seen), and a jump of
- * the arrival clock by more than the rate window clears the window at once (aiortc
- * walks it a millisecond at a time). A zero current bitrate, where aiortc divides by
- * zero, takes the 4000 bit/s floor.
+ * most HS_REMB_SSRCS (aiortc's list grows with every SSRC ever seen), and a zero
+ * current bitrate, where aiortc divides by zero, takes the 4000 bit/s floor. (A jump
+ * of the arrival clock by more than the rate window clears the window at once, where
+ * aiortc walks it a millisecond at a time: the same result, without the walk.)
  *
  * Compiled into hearing_server.relay._sendpath with sendpath.c (sendpath_build.py).
  */
