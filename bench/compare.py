@@ -334,9 +334,15 @@ def ratios(results: list[dict[str, Any]]) -> list[str]:
     mine = ours.get("marginal_cores_per_subscriber")
     lines = []
     for r in results:
-        if r is ours or not mine or not r.get("marginal_cores_per_subscriber"):
+        theirs = r.get("marginal_cores_per_subscriber")
+        if r is ours or mine is None or theirs is None:
             continue
-        ratio = r["marginal_cores_per_subscriber"] / mine
+        # a short window can measure no CPU step at all (0: a clock tick is 0.01 s)
+        if mine <= 0:
+            lines.append(f"{r['server']} / hearing-server, marginal CPU per subscriber: "
+                         f"no ratio (hearing-server measured {mine} in this run)")
+            continue
+        ratio = theirs / mine
         word = "below" if ratio >= 1 else "above"
         lines.append(f"{r['server']} / hearing-server, marginal CPU per subscriber: "
                      f"{ratio:.2f}x (hearing-server is {word} it)")

@@ -26,3 +26,21 @@ def test_benchmark_smoke_run_measures_the_real_server_janus_and_the_baseline(
         assert result["points"][-1]["video_delivery_mean"] > 0.5
         assert result["marginal_cores_per_subscriber"] is not None
     assert len(report["ratios"]) == 3
+
+
+def test_a_server_whose_short_window_measured_no_step_still_gets_its_ratio_line() -> None:
+    from bench.compare import ratios
+
+    def result(server: str, marginal: float | None) -> dict[str, object]:
+        return {"server": server, "marginal_cores_per_subscriber": marginal}
+
+    lines = ratios([result("hearing-server", 0.005), result("janus default", 0.0),
+                    result("janus event_loops=2", 0.0025), result("unmeasured", None)])
+    assert lines == [
+        "janus default / hearing-server, marginal CPU per subscriber: 0.00x"
+        " (hearing-server is above it)",
+        "janus event_loops=2 / hearing-server, marginal CPU per subscriber: 0.50x"
+        " (hearing-server is above it)"]
+    assert ratios([result("hearing-server", 0.0), result("janus default", 0.003)]) == [
+        "janus default / hearing-server, marginal CPU per subscriber: no ratio"
+        " (hearing-server measured 0.0 in this run)"]
