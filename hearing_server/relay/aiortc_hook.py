@@ -46,7 +46,7 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.codecs import depayload, is_rtx
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
-from aiortc.jitterbuffer import MAX_MISORDER, JitterBuffer, JitterFrame
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpsender import RTT_ALPHA
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -68,10 +68,12 @@ from pylibsrtp._binding import lib as _srtp_lib
 
 from ..tasks import TaskSet
 from . import gso as _gso
-from . import sendpath
-from .estimator import remote_bitrate_estimator
+from . import ingest, sendpath
+from .estimator import CEstimator, remote_bitrate_estimator
 from .frames import EncodedFrame, is_keyframe
 from .gso import GsoSender
+from .ingest import CNackGenerator, CStreamStatistics, nack_generator
+from .jitter import CJitterBuffer, LowDelayJitterBuffer, low_delay_buffer
 
 PINNED_AIORTC_VERSION = "1.16.0"
 PINNED_AIOICE_VERSION = "0.13.0"
@@ -200,143 +202,6 @@ async def _bind_in_range(connection: aioice.ice.Connection, address: str, low: i
 # ---- receive side --------------------------------------------------------------
 
 
-#: how long a video frame with a missing packet waits for its retransmission before the
-#: buffer gives it up, skips to the next whole frame and waits for a keyframe
-RECOVERY_WAIT = 0.25
-#: while waiting for a keyframe, ask again this often (the request may be lost too)
-KEYFRAME_RETRY = 1.0
-#: a new video stream's first frame waits this long for packets that overtook its head
-STARTUP_WAIT = 0.06
-#: an audio packet later than this (48 kHz clock: 1 s) behind the newest is dropped
-AUDIO_REORDER_WINDOW = 48000
-
-
-class LowDelayJitterBuffer(JitterBuffer):
-    """Releases a frame the moment it is complete.
-
-    Video: when every packet from the buffer's origin up to a packet with the
-    marker bit shares one timestamp. Audio (one packet per frame): at once,
-    dropping packets older than the last one released.
-
-    A video frame whose missing packet has not come back (NACK/RTX) within
-    :data:`RECOVERY_WAIT` while later packets arrive is given up: the buffer skips to
-    the next whole frame, asks for a keyframe (``on_unrecoverable``, else a PLI of its
-    own) and sets ``awaiting_keyframe``, so the tap drops the frames that cannot be
-    decoded without the lost one until the keyframe comes (a short freeze, not a stall
-    until the buffer overflows nor a corrupt picture).
-    """
-
-    def __init__(self, capacity: int, is_video: bool,
-                 startup_wait: float | None = None) -> None:
-        super().__init__(capacity=capacity, prefetch=0, is_video=is_video)
-        self._startup_wait = STARTUP_WAIT if startup_wait is None else startup_wait
-        self.media_ssrc: int | None = None
-        self.arrived_at = 0.0
-        self._last_audio_ts: int | None = None
-        self._recent_audio: deque[int] = deque(maxlen=64)
-        #: the relay's rate-limited keyframe request (None: a PLI from aiortc itself)
-        self.on_unrecoverable: Callable[[], None] | None = None
-        self.awaiting_keyframe = False
-        #: frames given up (a packet never came back) and frames dropped awaiting a keyframe
-        self.lost_frames = 0
-        self.discarded_frames = 0
-        self._blocked_since: float | None = None
-        self._last_request = 0.0
-        self._first_at: float | None = None
-        self._released_any = False
-
-    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        now = self.arrived_at = time.perf_counter()
-        self.media_ssrc = packet.ssrc
-        if not self._is_video:
-            # released at once, also when it comes late (out of order, from a jittery
-            # link: the receiving browser's own jitter buffer puts it back in place);
-            # only duplicates and packets older than a second are dropped
-            ts = packet.timestamp
-            last = self._last_audio_ts
-            if last is not None and ((ts - last) & 0xFFFFFFFF) >= 0x80000000:
-                if (last - ts) & 0xFFFFFFFF > AUDIO_REORDER_WINDOW or ts in self._recent_audio:
-                    return False, None
-            else:
-                self._last_audio_ts = ts
-            self._recent_audio.append(ts)
-            return False, JitterFrame(data=packet._data, timestamp=ts)  # type: ignore[attr-defined]
-        if self._first_at is None:
-            self._first_at = now
-        if not self._released_any:
-            # the first packet to arrive need not be the first one sent: until the first
-            # frame is out, an earlier packet moves the origin back, and nothing is
-            # released for STARTUP_WAIT (else a frame missing its head goes out)
-            seq = packet.sequence_number
-            if self._origin is None or 0 < ((self._origin - seq) & 0xFFFF) < MAX_MISORDER:
-                self._origin = seq
-            if (now - self._first_at < self._startup_wait
-                    and (seq - self._origin) & 0xFFFF < self._capacity):
-                self._packets[seq % self._capacity] = packet
-                return False, None
-        pli, frame = super().add(packet)
-        if frame is None:
-            frame = self._complete_at_origin()
-        if frame is not None:
-            self._released_any = True
-        if frame is not None:
-            self._blocked_since = None
-        elif self._origin is not None and packet.sequence_number != self._origin:
-            # something before this packet is still missing
-            if self._blocked_since is None:
-                self._blocked_since = now
-            elif now - self._blocked_since > RECOVERY_WAIT and self._skip_to_next_frame():
-                self._blocked_since = None
-                self.lost_frames += 1
-                self.awaiting_keyframe = True
-                self._last_request = 0.0
-                frame = self._complete_at_origin()
-        if self.awaiting_keyframe and now - self._last_request > KEYFRAME_RETRY:
-            self._last_request = now
-            if self.on_unrecoverable is not None:
-                self.on_unrecoverable()
-            else:
-                pli = True
-        return pli, frame
-
-    def keyframe_arrived(self) -> None:
-        self.awaiting_keyframe = False
-
-    def _skip_to_next_frame(self) -> bool:
-        """Drop packets from the origin up to the first packet after a marker; False
-        when no whole frame start is in the buffer yet."""
-        assert self._origin is not None
-        for count in range(1, self._capacity):
-            before = self._packets[(self._origin + count - 1) % self._capacity]
-            p = self._packets[(self._origin + count) % self._capacity]
-            if before is not None and before.marker and p is not None:
-                self.remove(count)
-                return True
-        return False
-
-    def _complete_at_origin(self) -> JitterFrame | None:
-        if self._origin is None:
-            return None
-        packets: list[RtpPacket] = []
-        timestamp = None
-        for count in range(self._capacity):
-            p = self._packets[(self._origin + count) % self._capacity]
-            if p is None:
-                return None
-            if timestamp is None:
-                timestamp = p.timestamp
-            elif p.timestamp != timestamp:
-                return None
-            packets.append(p)
-            if p.marker:
-                self.remove(count + 1)
-                return JitterFrame(
-                    data=b"".join(x._data for x in packets),  # type: ignore[attr-defined]
-                    timestamp=timestamp,
-                )
-        return None
-
-
 class _NoDecoderThread:
     """Stands where aiortc keeps its decoder thread: truthy, nothing to join."""
 
@@ -406,9 +271,10 @@ def tap_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink,
         raise IncompatibleAiortc("tap_receiver must be called before the receiver starts")
     buffer: JitterBuffer
     if low_delay:
-        buffer = LowDelayJitterBuffer(capacity=512 if kind == "video" else 16,
-                                      is_video=kind == "video")
+        buffer = low_delay_buffer(512 if kind == "video" else 16, kind == "video")
         setattr(receiver, _RX + "jitter_buffer", buffer)
+        if getattr(receiver, _RX + "nack_generator") is not None:  # video: in C
+            setattr(receiver, _RX + "nack_generator", nack_generator())
     else:
         buffer = getattr(receiver, _RX + "jitter_buffer")
     setattr(receiver, _RX + "decoder_queue", _TapQueue(_codec_name, sink, buffer))
@@ -446,6 +312,11 @@ _UNPROTECT = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srt
 #: its answers (receive.c)
 _RX_OTHER, _RX_READ, _RX_DROPPED, _RX_TOO_LONG, _RX_SRTP_ERROR = 0, 1, 2, -1, -1000
 _NULL: Any = sendpath.MODULE.ffi.NULL if sendpath.MODULE is not None else None
+#: ``hs_ingest_packet`` (ingest.c): a packet received in one C call, when built
+_INGEST: Any = sendpath.MODULE.lib.hs_ingest_packet if ingest.AVAILABLE else None
+_HANDLED = ingest.HANDLED
+#: codecs whose RTP payload is the frame's data as it is
+_AS_IS = ("opus", "PCMU", "PCMA")
 
 
 def _srtp_error(status: int) -> pylibsrtp.Error:
@@ -493,8 +364,20 @@ class Unprotector:
     the session's own buffer (what ``pylibsrtp.Session`` does per call, without its
     checks and allocation): the same bytes, the same errors."""
 
-    __slots__ = ("_buffer", "_cdata", "_length", "_receive", "_rtcp", "_rtp", "_rx",
-                 "_srtp", "direct", "out", "session", "view")
+    __slots__ = (
+        "_buffer",
+        "_cdata",
+        "_length",
+        "_receive",
+        "_rtcp",
+        "_rtp",
+        "_srtp",
+        "direct",
+        "out",
+        "rx",
+        "session",
+        "view",
+    )
 
     def __init__(self, session: pylibsrtp.Session) -> None:
         self.session = session
@@ -505,24 +388,24 @@ class Unprotector:
         self._rtp = _srtp_lib.srtp_unprotect
         self._rtcp = _srtp_lib.srtp_unprotect_rtcp
         #: the C receive (unprotect and read in one call), when the module is built
-        self._rx: Any = None
+        self.rx: Any = None
         self._receive = _RECEIVE
         if _RECEIVE is not None:
             ffi, lib = sendpath.MODULE.ffi, sendpath.MODULE.lib
-            self._rx = ffi.new("hs_rx *")
-            self._rx.srtp = ffi.cast("void *", int(_srtp_ffi.cast("uintptr_t", self._srtp)))
-            self._rx.unprotect = _UNPROTECT
+            self.rx = ffi.new("hs_rx *")
+            self.rx.srtp = ffi.cast("void *", int(_srtp_ffi.cast("uintptr_t", self._srtp)))
+            self.rx.unprotect = _UNPROTECT
             #: the last packet :meth:`receive` unprotected, and what it read of it
-            self.view = ffi.buffer(lib.hs_rx_buffer(self._rx), lib.HS_RX_MAX)
+            self.view = ffi.buffer(lib.hs_rx_buffer(self.rx), lib.HS_RX_MAX)
             self.out = ffi.new("int64_t[]", lib.HS_RX_FIELDS)
         #: whether :meth:`receive` can be used
-        self.direct = self._rx is not None
+        self.direct = self.rx is not None
 
     def receive(self, stream: Any, data: bytes) -> int:
         """``hs_receive``: unprotect ``data`` into :attr:`view` (the same errors as
         :meth:`unprotect`) and read it as ``stream``'s (an ``hs_rx_stream``)."""
         assert self._receive is not None
-        status: int = self._receive(self._rx, stream, data, len(data), self.out)
+        status: int = self._receive(self.rx, stream, data, len(data), self.out)
         if status < 0:
             if status == _RX_TOO_LONG:
                 raise ValueError("packet is too long")
@@ -602,19 +485,19 @@ def fast_ingest(dtls: Any, pending: TaskSet) -> None:
             unprotector = Unprotector(srtp)
         fields[rx_bytes] += len(data)
         fields[rx_packets] += 1
-        # aiortc's clock.current_ms(), milliseconds since 1900, without datetime
-        arrival_time_ms = int((time.time() + NTP_EPOCH_OFFSET) * 1000)
         try:
             if 191 < data[1] < 209:  # RTCP, as aiortc's is_rtcp() tells it
                 data = unprotector.unprotect_rtcp(data)
                 if not receiver_reports(dtls, data):
                     _drive(handle_rtcp(data), pending)
-            else:
-                plain = receive_rtp(unprotector, leans, data, arrival_time_ms)
-                if plain is not None:
-                    _drive(handle_rtp(plain, arrival_time_ms=arrival_time_ms), pending)
-                    if len(leans) < _LEAN_STREAMS and plain[8:12] not in leans:
-                        _lean_route(dtls, plain, leans, pending)
+                return
+            plain = receive_rtp(unprotector, leans, data, -1)
+            if plain is not None:
+                # aiortc's clock.current_ms(), milliseconds since 1900, without datetime
+                arrival_time_ms = int((time.time() + NTP_EPOCH_OFFSET) * 1000)
+                _drive(handle_rtp(plain, arrival_time_ms=arrival_time_ms), pending)
+                if len(leans) < _LEAN_STREAMS and plain[8:12] not in leans:
+                    _lean_route(dtls, plain, leans, pending)
         except (pylibsrtp.Error, ValueError) as exc:
             _logger.debug("SRTP unprotect failed: %s", exc)
 
@@ -628,16 +511,22 @@ def receive_rtp(unprotector: Unprotector, leans: dict[bytes, LeanStream], data: 
                 arrival_time_ms: int) -> bytes | None:
     """One SRTP packet of a connection: handled by its stream's :class:`LeanStream`
     (None), or unprotected for aiortc's way (the plain packet). Raises the unprotect's
-    errors."""
+    errors. ``arrival_time_ms`` below 0: now."""
     lean = leans.get(data[8:12])  # the SSRC: SRTP leaves the header in the clear
-    if lean is not None and lean.direct and unprotector.direct:
-        if lean.receive_protected(unprotector, data, arrival_time_ms):
-            return None
-        return unprotector.plain()
-    plain = unprotector.unprotect(data)
-    if lean is not None and lean.receive(plain, arrival_time_ms):
-        return None
-    return plain
+    if lean is not None:
+        receiver = lean.receiver
+        if lean.router.get(lean.ssrc) is receiver and receiver._enabled is True:
+            if lean.ingest is not None and unprotector.direct:  # all of it in one C call
+                status = _INGEST(unprotector.rx, lean.ingest, data, len(data),
+                                 arrival_time_ms, lean.out)
+                if status == _HANDLED:
+                    return None
+                return lean.follow(status, unprotector.view)
+            plain = unprotector.unprotect(data)
+            if lean.receive(plain, arrival_time_ms):
+                return None
+            return plain
+    return unprotector.unprotect(data)
 
 
 #: at most this many streams of one connection are received leanly (a peer that
@@ -705,31 +594,34 @@ class LeanStream:
     aiortc's ``RtpPacket.parse``, router and coroutine: the same work as
     ``RTCRtpReceiver._handle_rtp_packet`` of aiortc 1.16.0 in the same order (the
     bandwidth estimate and its REMB, the RTCP statistics, NACKs, depayloading, the
-    jitter buffer and its PLI, the frame to the tap) with the receiver's own objects.
+    jitter buffer and its PLI, the frame to the tap) on the receiver's own objects.
+    With the C module built that is one C call per packet (``ingest.c``: the
+    receiver's statistics, NACK generator and jitter buffer are its C objects) and
+    Python only sends the feedback it asks for and hands the frame on.
     :meth:`receive` returns False for anything else (another payload type, header
     extensions it does not read, a malformed header, a receiver that was replaced or
     stopped), which then takes aiortc's way."""
 
     __slots__ = ("_abs_send_time", "_active", "_active_at", "_active_ms", "_buffer",
                  "_codec", "_depayload", "_dtls", "_estimator", "_extensions", "_fields",
-                 "_ids", "_mapper", "_nack", "_out", "_pending", "_pt", "_queue",
-                 "_read", "_receiver", "_router", "_sizes", "_ssrc", "_statistics",
-                 "_texts", "_unpack", "direct")
+                 "_ids", "_mapper", "_nack", "_pending", "_pt", "_queue", "_read",
+                 "_sizes", "_ssrcs", "_statistics", "_texts", "_unpack", "ingest", "out",
+                 "receiver", "router", "ssrc")
 
     def __init__(self, dtls: Any, receiver: RTCRtpReceiver, ssrc: int, pt: int,
                  pending: TaskSet) -> None:
         fields = receiver.__dict__
         self._dtls = dtls
-        self._receiver = receiver
-        self._router = dtls._rtp_router.ssrc_table
+        self.receiver = receiver
+        self.router = dtls._rtp_router.ssrc_table
         self._fields = fields
-        self._ssrc = ssrc
+        self.ssrc = ssrc
         self._pt = pt
         self._pending = pending
         self._codec = fields[_RX + "codecs"][pt]
         name = self._codec.name
         self._depayload: Callable[[bytes], bytes] | None = (
-            _vp8_payload if name == "VP8" else None if name in ("opus", "PCMU", "PCMA")
+            _vp8_payload if name == "VP8" else None if name in _AS_IS
             else functools.partial(depayload, self._codec))
         self._statistics = fields[_RX + "remote_streams"][ssrc]
         self._estimator = fields[_RX + "remote_bitrate_estimator"]
@@ -741,22 +633,50 @@ class LeanStream:
         self._active_ms = 0
         self._active_at = clock.current_datetime()
         self._ids = _map_ids(dtls)
-        #: how ``hs_receive`` reads this stream (an ``hs_rx_stream``), when built
+        #: the stream's ``hs_ingest`` (ingest.c) when the C module is built and the
+        #: receiver's parts are its C ones, and what a call of it writes
+        self.ingest: Any = None
+        self.out: Any = None
+        #: how the C read reads this stream (an ``hs_rx_stream``)
         self._read: Any = None
-        if _RECEIVE is not None:
-            ffi = sendpath.MODULE.ffi
-            self._read = ffi.new("hs_rx_stream *")
-            self._out = ffi.new("int64_t[]", sendpath.MODULE.lib.HS_RX_FIELDS)
-            self._unpack = ffi.unpack
-        #: whether :meth:`receive_protected` can be used
-        self.direct = self._read is not None
+        if (ingest.AVAILABLE and isinstance(self._buffer, CJitterBuffer)
+                and (self._nack is None or isinstance(self._nack, CNackGenerator))
+                and (self._estimator is None or isinstance(self._estimator, CEstimator))):
+            self._in_c(fields)
         self._configure()
+
+    def _in_c(self, fields: dict[str, Any]) -> None:
+        """Put the stream's statistics in C and tie its C parts to one ``hs_ingest``."""
+        ffi = sendpath.MODULE.ffi
+        statistics = CStreamStatistics(self._codec.clockRate, like=self._statistics)
+        fields[_RX + "remote_streams"][self.ssrc] = self._statistics = statistics
+        g = self.ingest = ffi.new("hs_ingest *")
+        g.stats = statistics.stats
+        g.jb = self._buffer.jb
+        g.nack = ffi.NULL if self._nack is None else self._nack.nack
+        g.estimator = ffi.NULL if self._estimator is None else self._estimator.c
+        name = self._codec.name
+        g.depay = (ingest.DEPAY_VP8 if name == "VP8" else ingest.DEPAY_NONE
+                   if name in _AS_IS else ingest.DEPAY_PYTHON)
+        self._read = ffi.addressof(g, "read")
+        self.out = ffi.new("int64_t[]", ingest.FIELDS)
+        self._unpack = ffi.unpack
+        self._ssrcs = (None if self._estimator is None
+                       else sendpath.MODULE.lib.hs_estimator_ssrcs(self._estimator.c))
+
+    @property
+    def direct(self) -> bool:
+        """Whether a packet is received in one C call, SRTP included."""
+        return self.ingest is not None
 
     def _refresh(self, arrival_time_ms: int) -> bool:
         """Each 0.1 s: the source's last-seen time (``getSynchronizationSources``), and
         the extension ids again if a renegotiation changed them (then True)."""
         self._active_ms = arrival_time_ms
         self._active_at = clock.current_datetime()
+        self._active[self.ssrc] = self._active_at
+        if self.ingest is not None:
+            self.ingest.active_ms = arrival_time_ms
         if self._ids.__dict__ != self._extensions:
             self._configure()
             return True
@@ -779,45 +699,66 @@ class LeanStream:
             for i in range(16):  # one-byte ids (1-14; 0 and 15 are never given)
                 read.ext[i] = self._sizes.get(i, -1 if i in self._texts else 0)
 
-    def receive_protected(self, unprotector: Unprotector, data: bytes,
-                          arrival_time_ms: int) -> bool:
-        """Unprotect (``unprotector``'s errors) and handle one SRTP packet of this
-        stream in one C call; False: not handled (``unprotector.plain()`` is the packet,
-        for aiortc's way)."""
-        status = unprotector.receive(self._read, data)
-        if (self._router.get(self._ssrc) is not self._receiver
-                or self._receiver._enabled is not True):
-            return False
-        if arrival_time_ms - self._active_ms >= _REFRESH_MS and self._refresh(arrival_time_ms):
-            return self.receive(unprotector.plain(), arrival_time_ms)  # the new ids
-        return self._take(status, unprotector.out, unprotector.view, arrival_time_ms)
-
-    def _take(self, status: int, out: Any, source: Any, arrival_time_ms: int) -> bool:
-        """What ``hs_receive`` read of a packet (``source`` holds its bytes)."""
-        if status != _RX_READ:
-            if status == _RX_DROPPED:  # a numeric extension aiortc's parser fails on
-                return True
-            # what the C read leaves (text beyond ASCII, ...): the Python read
-            return self._read_python(source[0:out[0]], arrival_time_ms)
-        _, marker, seq, ts, ssrc, start, end, padding, abs_send_time = self._unpack(out, 9)
-        packet = LeanPacket(marker, self._pt, seq, ts, ssrc, source[start:end])
-        self._handle(packet, padding, None if abs_send_time < 0 else abs_send_time,
-                     arrival_time_ms)
-        return True
-
     def receive(self, data: bytes, arrival_time_ms: int) -> bool:
-        """Handle one unprotected RTP packet of this stream; False: not handled."""
-        if (self._router.get(self._ssrc) is not self._receiver
-                or self._receiver._enabled is not True or len(data) < 12):
+        """Handle one unprotected RTP packet of this stream; False: not handled.
+        ``arrival_time_ms`` below 0: now."""
+        if (self.router.get(self.ssrc) is not self.receiver
+                or self.receiver._enabled is not True or len(data) < 12):
             return False
+        g = self.ingest
+        if g is not None:
+            return self.follow(_INGEST(_NULL, g, data, len(data), arrival_time_ms, self.out),
+                               data) is None
+        if arrival_time_ms < 0:
+            arrival_time_ms = int((time.time() + NTP_EPOCH_OFFSET) * 1000)
         if arrival_time_ms - self._active_ms >= _REFRESH_MS:
             self._refresh(arrival_time_ms)
-        read = self._read
-        if read is not None:
-            out = self._out
-            return self._take(_RECEIVE(_NULL, read, data, len(data), out), out, data,
-                              arrival_time_ms)
         return self._read_python(data, arrival_time_ms)
+
+    def follow(self, status: int, source: Any) -> bytes | None:
+        """What an ``hs_ingest_packet`` answer other than a plain "handled" asks for
+        (``source`` holds the plain packet): the RTCP feedback and the frame, or the
+        packet's bytes when it is to take aiortc's way (else None). Raises the
+        unprotect's errors."""
+        out = self.out
+        if status < 0:
+            if status == _RX_TOO_LONG:
+                raise ValueError("packet is too long")
+            raise _srtp_error(_RX_SRTP_ERROR - status)
+        if status & ingest.REFRESH:
+            arrival: int = out[ingest.ARRIVAL]
+            plain: bytes = source[0:out[0]]
+            self._refresh(arrival)
+            return None if self.receive(plain, arrival) else plain
+        if status & ingest.OTHER:  # what the C read leaves (text beyond ASCII, ...)
+            plain = source[0:out[0]]
+            return None if self._read_python(plain, out[ingest.ARRIVAL]) else plain
+        receiver, pending = self.receiver, self._pending
+        ssrc: int = out[4]
+        if status & ingest.REMB:
+            rtcp_ssrc = self._fields[_RX_RTCP_SSRC]
+            if rtcp_ssrc is not None:
+                ssrcs = self._unpack(self._ssrcs, out[ingest.COUNT])
+                _drive(receiver._send_rtcp(RtcpPsfbPacket(
+                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
+                    fci=pack_remb_fci(out[ingest.BITRATE], ssrcs))), pending)
+        if status & ingest.NACK:
+            _drive(receiver._send_rtcp_nack(ssrc, sorted(self._nack.missing)), pending)
+        if status & ingest.DEPAY_ERROR:
+            _logger.debug("RTP payload parsing failed: malformed VP8 descriptor")
+            return None
+        if status & ingest.DEPAY:  # a codec depayloaded in Python (H.264)
+            _, marker, seq, ts, _, start, end = self._unpack(out, 7)
+            packet = LeanPacket(marker, self._pt, seq, ts, ssrc, source[start:end])
+            self._frame(packet)
+            return None
+        pli, frame = self._buffer.answer(status >> 3 & 7)
+        if pli:
+            _drive(receiver._send_rtcp_pli(ssrc), pending)
+        if frame is not None:
+            frame.timestamp = self._mapper.map(frame.timestamp)
+            self._queue.put((self._codec, frame))
+        return None
 
     def _read_python(self, data: bytes, arrival_time_ms: int) -> bool:
         """The read in Python: what ``hs_receive`` leaves (text beyond ASCII, anything
@@ -869,7 +810,7 @@ class LeanStream:
 
     def _handle(self, packet: LeanPacket, padding: int, abs_send_time: int | None,
                 arrival_time_ms: int) -> None:
-        receiver, fields, pending = self._receiver, self._fields, self._pending
+        receiver, fields, pending = self.receiver, self._fields, self._pending
         ssrc = packet.ssrc
         estimator = self._estimator
         if estimator is not None and abs_send_time is not None:
@@ -886,6 +827,10 @@ class LeanStream:
         nack = self._nack
         if nack is not None and nack.add(packet):
             _drive(receiver._send_rtcp_nack(ssrc, sorted(nack.missing)), pending)
+        self._frame(packet)
+
+    def _frame(self, packet: LeanPacket) -> None:
+        """Depayload, the jitter buffer and its PLI, the frame to the tap."""
         if packet.payload:
             depay = self._depayload
             try:
@@ -895,7 +840,7 @@ class LeanStream:
                 return
         pli, frame = self._buffer.add(packet)
         if pli:
-            _drive(receiver._send_rtcp_pli(ssrc), pending)
+            _drive(self.receiver._send_rtcp_pli(packet.ssrc), self._pending)
         if frame is not None:
             frame.timestamp = self._mapper.map(frame.timestamp)
             self._queue.put((self._codec, frame))

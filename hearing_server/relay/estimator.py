@@ -32,24 +32,25 @@ class CEstimator:
     """``RemoteBitrateEstimator.add`` of aiortc 1.16.0 in C: None, or the bitrate to
     announce and the SSRCs it covers."""
 
-    __slots__ = ("_add", "_bitrate", "_count", "_estimator", "_ssrcs", "_unpack")
+    __slots__ = ("_add", "_bitrate", "_count", "_ssrcs", "_unpack", "c")
 
     def __init__(self) -> None:
         module: Any = sendpath.MODULE
         if module is None:
             raise RuntimeError("the C module is not built (scripts/setup.sh builds it)")
         ffi, lib = module.ffi, module.lib
-        self._estimator = ffi.new("hs_estimator *")
-        lib.hs_estimator_init(self._estimator)
+        #: the ``hs_estimator *`` (the C ingest adds to it directly)
+        self.c = ffi.new("hs_estimator *")
+        lib.hs_estimator_init(self.c)
         self._bitrate = ffi.new("int64_t *")
         self._count = ffi.new("int *")
-        self._ssrcs = lib.hs_estimator_ssrcs(self._estimator)
+        self._ssrcs = lib.hs_estimator_ssrcs(self.c)
         self._add = lib.hs_estimator_add
         self._unpack = ffi.unpack
 
     def add(self, arrival_time_ms: int, abs_send_time: int, payload_size: int,
             ssrc: int) -> tuple[int, list[int]] | None:
-        if not self._add(self._estimator, arrival_time_ms, abs_send_time & 0xFFFFFF,
+        if not self._add(self.c, arrival_time_ms, abs_send_time & 0xFFFFFF,
                          payload_size, ssrc, self._bitrate, self._count):
             return None
         ssrcs: list[int] = self._unpack(self._ssrcs, self._count[0])
@@ -60,7 +61,7 @@ class CEstimator:
         diagonal, the detector's threshold, the bitrate), for tests."""
         module: Any = sendpath.MODULE
         out = module.ffi.new("double[]", STATE)
-        module.lib.hs_estimator_state(self._estimator, out)
+        module.lib.hs_estimator_state(self.c, out)
         values: list[float] = self._unpack(out, STATE)
         return values
 

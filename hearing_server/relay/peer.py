@@ -32,7 +32,6 @@ from ..domain.errors import Code, HearingError, MediaError
 from ..domain.policy import Source
 from ..tasks import TaskSet
 from .aiortc_hook import (
-    LowDelayJitterBuffer,
     Packer,
     bind_host_ports,
     cap_remb,
@@ -47,6 +46,7 @@ from .aiortc_hook import (
 )
 from .candidates import CandidatePolicy, filter_answer
 from .forwarding import Producer, Slot
+from .jitter import LowDelayJitterBuffer
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
-"""Builds :mod:`hearing_server.relay._sendpath` from ``sendpath.c``, ``estimator.c`` and
-``receive.c`` with cffi (API mode): ``python -m hearing_server.relay.sendpath_build``
+"""Builds :mod:`hearing_server.relay._sendpath` from ``sendpath.c``, ``estimator.c``,
+``receive.c`` and ``ingest.c`` with cffi (API mode):
+``python -m hearing_server.relay.sendpath_build``
 (``scripts/setup.sh`` runs it; it needs a C compiler and Python's headers). Without the
 built module the relay sends through its Python path (:mod:`.sendpath` says which is in use)."""
 
@@ -66,9 +67,51 @@ uint8_t *hs_rx_buffer(hs_rx *rx);
 int hs_receive(hs_rx *rx, const hs_rx_stream *s, const uint8_t *data, int n, int64_t *out);
 #define HS_RX_MAX 1500
 #define HS_RX_FIELDS 9
+void hs_set_fake_clock(double now);
+double hs_wall_clock(void);
+typedef struct {
+    int has_base, has_max, has_last;
+    int base_seq, max_seq;
+    int64_t cycles, packets_received, clockrate;
+    int64_t jitter_q4, last_arrival, last_timestamp;
+} hs_stats;
+void hs_stats_add(hs_stats *s, int seq, int64_t timestamp, double now);
+typedef struct { int has_max, max_seq; ...; } hs_nack;
+int hs_nack_has(const hs_nack *n, int seq);
+int hs_nack_add(hs_nack *n, int seq);
+typedef struct {
+    int capacity, is_video;
+    int has_origin, origin;
+    double startup_wait, recovery_wait, keyframe_retry;
+    int64_t media_ssrc;
+    double arrived_at;
+    int awaiting_keyframe;
+    int64_t lost_frames, discarded_frames;
+    int frame_len;
+    uint32_t frame_ts;
+    ...;
+} hs_jb;
+hs_jb *hs_jb_new(int capacity, int is_video, double startup_wait, double recovery_wait,
+                 double keyframe_retry);
+void hs_jb_free(hs_jb *jb);
+const char *hs_jb_frame(const hs_jb *jb);
+int hs_jb_add(hs_jb *jb, int seq, uint32_t ts, int marker, uint32_t ssrc,
+              const uint8_t *data, int len, double now);
+int hs_vp8_start(const uint8_t *p, int n);
+typedef struct {
+    hs_rx_stream read;
+    hs_estimator *estimator;
+    hs_stats *stats;
+    hs_nack *nack;
+    hs_jb *jb;
+    int depay;
+    int64_t active_ms;
+} hs_ingest;
+int hs_ingest_packet(hs_rx *rx, hs_ingest *g, const uint8_t *data, int n, int64_t arrival_ms,
+              int64_t *out);
 """
 #: the module's C sources, one per concept, compiled as one unit
-SOURCES = ("sendpath.c", "estimator.c", "receive.c")
+SOURCES = ("sendpath.c", "estimator.c", "receive.c", "ingest.c")
 
 
 def builder() -> FFI:

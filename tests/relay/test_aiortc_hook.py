@@ -12,12 +12,19 @@ from aiortc.rtp import RtpPacket
 
 from hearing_server.relay.aiortc_hook import (
     PINNED_AIORTC_VERSION,
-    LowDelayJitterBuffer,
     Packer,
     check_aiortc,
     tap_receiver,
 )
 from hearing_server.relay.frames import EncodedFrame, is_keyframe
+from hearing_server.relay.jitter import CJitterBuffer, LowDelayJitterBuffer
+
+
+@pytest.fixture(params=[LowDelayJitterBuffer, CJitterBuffer], ids=["python", "c"])
+def buffer_type(request: pytest.FixtureRequest) -> type[LowDelayJitterBuffer]:
+    """The relay's jitter buffer: the Python one and the C one (what the relay uses)."""
+    cls: type[LowDelayJitterBuffer] = request.param
+    return cls
 
 
 def packet(seq: int, ts: int, marker: int, data: bytes = b"x") -> RtpPacket:
@@ -47,8 +54,9 @@ async def test_tapped_receiver_has_the_private_fields_the_hook_replaces() -> Non
     await pc.close()
 
 
-def test_audio_frames_are_released_the_moment_they_arrive() -> None:
-    jb = LowDelayJitterBuffer(capacity=16, is_video=False)
+def test_audio_frames_are_released_the_moment_they_arrive(
+        buffer_type: type[LowDelayJitterBuffer]) -> None:
+    jb = buffer_type(capacity=16, is_video=False)
     _, frame = jb.add(packet(10, 960, 1, b"a"))
     assert frame is not None and frame.data == b"a"
     _, frame = jb.add(packet(11, 1920, 1, b"b"))
@@ -70,8 +78,9 @@ def test_a_late_audio_packet_is_packed_with_its_own_timestamp() -> None:
     assert (t2 - t1, late - t1, t3 - t1) == (1920, 960, 2880)
 
 
-def test_video_frame_is_released_on_its_last_packet_not_the_next_frame() -> None:
-    jb = LowDelayJitterBuffer(capacity=128, is_video=True, startup_wait=0)
+def test_video_frame_is_released_on_its_last_packet_not_the_next_frame(
+        buffer_type: type[LowDelayJitterBuffer]) -> None:
+    jb = buffer_type(capacity=128, is_video=True, startup_wait=0)
     assert jb.add(packet(100, 3000, 0, b"A"))[1] is None
     assert jb.add(packet(101, 3000, 0, b"B"))[1] is None
     _, frame = jb.add(packet(102, 3000, 1, b"C"))
@@ -129,8 +138,9 @@ def test_fast_sender_writes_the_same_bytes_as_aiortc_serialize() -> None:
         assert ours == packet.serialize(extmap)
 
 
-def test_a_new_video_streams_head_that_arrives_late_still_leads_its_first_frame() -> None:
-    jb = LowDelayJitterBuffer(capacity=128, is_video=True, startup_wait=10.0)
+def test_a_new_video_streams_head_that_arrives_late_still_leads_its_first_frame(
+        buffer_type: type[LowDelayJitterBuffer]) -> None:
+    jb = buffer_type(capacity=128, is_video=True, startup_wait=10.0)
     assert jb.add(packet(201, 3000, 1, b"B"))[1] is None  # overtook its frame's head
     assert jb.add(packet(200, 3000, 0, b"A"))[1] is None  # held: the start-up wait
     jb._startup_wait = 0.0
@@ -139,10 +149,10 @@ def test_a_new_video_streams_head_that_arrives_late_still_leads_its_first_frame(
 
 
 def test_a_frame_whose_packet_never_returns_is_given_up_for_a_keyframe(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("hearing_server.relay.aiortc_hook.RECOVERY_WAIT", 0.0)
+        buffer_type: type[LowDelayJitterBuffer], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hearing_server.relay.jitter.RECOVERY_WAIT", 0.0)
     asked: list[int] = []
-    jb = LowDelayJitterBuffer(capacity=128, is_video=True, startup_wait=0)
+    jb = buffer_type(capacity=128, is_video=True, startup_wait=0)
     jb.on_unrecoverable = lambda: asked.append(1)
     assert jb.add(packet(300, 3000, 1, b"A"))[1] is not None
     # 301 (frame 6000's head) is lost for good; 302 ends that frame, 303 is a whole frame
