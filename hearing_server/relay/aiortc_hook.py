@@ -72,7 +72,13 @@ from . import ingest, sendpath
 from .estimator import CEstimator, remote_bitrate_estimator
 from .frames import EncodedFrame, is_keyframe
 from .gso import GsoSender
-from .ingest import CNackGenerator, CStreamStatistics, nack_generator
+from .ingest import (
+    CNackGenerator,
+    CStreamStatistics,
+    CTimestampMapper,
+    nack_generator,
+    timestamp_mapper,
+)
 from .jitter import CJitterBuffer, LowDelayJitterBuffer, low_delay_buffer
 
 PINNED_AIORTC_VERSION = "1.16.0"
@@ -275,6 +281,7 @@ def tap_receiver(receiver: RTCRtpReceiver, kind: str, sink: FrameSink,
         setattr(receiver, _RX + "jitter_buffer", buffer)
         if getattr(receiver, _RX + "nack_generator") is not None:  # video: in C
             setattr(receiver, _RX + "nack_generator", nack_generator())
+        setattr(receiver, _RX + "timestamp_mapper", timestamp_mapper())
     else:
         buffer = getattr(receiver, _RX + "jitter_buffer")
     setattr(receiver, _RX + "decoder_queue", _TapQueue(_codec_name, sink, buffer))
@@ -604,9 +611,9 @@ class LeanStream:
 
     __slots__ = ("_abs_send_time", "_active", "_active_at", "_active_ms", "_buffer",
                  "_codec", "_depayload", "_dtls", "_estimator", "_extensions", "_fields",
-                 "_ids", "_mapper", "_nack", "_pending", "_pt", "_queue", "_read",
-                 "_sizes", "_ssrcs", "_statistics", "_texts", "_unpack", "ingest", "out",
-                 "receiver", "router", "ssrc")
+                 "_frame_at", "_ids", "_jb", "_mapper", "_nack", "_pending", "_pt",
+                 "_queue", "_read", "_sink", "_sizes", "_ssrcs", "_statistics", "_texts",
+                 "_unpack", "ingest", "out", "receiver", "router", "ssrc")
 
     def __init__(self, dtls: Any, receiver: RTCRtpReceiver, ssrc: int, pt: int,
                  pending: TaskSet) -> None:
@@ -663,6 +670,16 @@ class LeanStream:
         self._unpack = ffi.unpack
         self._ssrcs = (None if self._estimator is None
                        else sendpath.MODULE.lib.hs_estimator_ssrcs(self._estimator.c))
+        queue = self._queue
+        if (type(queue) is _TapQueue and queue._buffer is self._buffer
+                and isinstance(self._mapper, CTimestampMapper)
+                and g.depay != ingest.DEPAY_PYTHON):  # the tap's decision in C too
+            g.tsmap = self._mapper.tsmap
+            g.key = (ingest.KEY_VP8 if queue._codec_name(self._codec) == "vp8"
+                     else ingest.KEY_ALWAYS)
+            self._sink = queue._sink
+            self._jb = g.jb
+            self._frame_at = sendpath.MODULE.lib.hs_jb_frame(self._jb)
 
     @property
     def direct(self) -> bool:
@@ -751,6 +768,16 @@ class LeanStream:
             _, marker, seq, ts, _, start, end = self._unpack(out, 7)
             packet = LeanPacket(marker, self._pt, seq, ts, ssrc, source[start:end])
             self._frame(packet)
+            return None
+        if status & ingest.TAPPED:  # the frame passed the tap in C: straight to its sink
+            if status & (ingest.PLI | ingest.KEYFRAME):
+                pli, _ = self._buffer.answer(status >> 3 & 5)
+                if pli:
+                    _drive(receiver._send_rtcp_pli(ssrc), pending)
+            self._sink(EncodedFrame(self._unpack(self._frame_at, out[ingest.FRAME_LEN]),
+                                    out[ingest.FRAME_TS],
+                                    status & ingest.KEY != 0,
+                                    self._jb.arrived_at or time.perf_counter()))
             return None
         pli, frame = self._buffer.answer(status >> 3 & 7)
         if pli:

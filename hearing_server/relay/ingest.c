@@ -458,7 +458,28 @@ int hs_vp8_start(const uint8_t *p, int n)
 
 /* ---- one packet, all of it --------------------------------------------------------- */
 
+/* aiortc's TimestampMapper: a frame's RTP timestamp, unwrapped, from the first one */
+typedef struct {
+    int has_origin;
+    int64_t origin, last;
+} hs_tsmap;
+
+int64_t hs_tsmap_map(hs_tsmap *m, int64_t timestamp)
+{
+    if (!m->has_origin) {
+        m->has_origin = 1;
+        m->origin = timestamp;
+    } else if (timestamp < m->last) {  /* the RTP timestamp wrapped */
+        m->origin -= (int64_t)1 << 32;
+    }
+    m->last = timestamp;
+    return timestamp - m->origin;
+}
+
 enum { HS_DEPAY_NONE = 0, HS_DEPAY_VP8 = 1, HS_DEPAY_PYTHON = 2 };
+/* how the relay's tap tells a keyframe (recording/bitstream.py's is_keyframe): none
+ * (the frame goes to Python's tap), VP8's frame tag, every frame (audio) */
+enum { HS_KEY_NONE = 0, HS_KEY_VP8 = 1, HS_KEY_ALWAYS = 2 };
 
 typedef struct {
     hs_rx_stream read;
@@ -467,6 +488,8 @@ typedef struct {
     hs_nack *nack;              /* NULL: none (audio) */
     hs_jb *jb;
     int depay;
+    int key;                    /* HS_KEY_*: the tap's rule, or none */
+    hs_tsmap *tsmap;            /* the receiver's timestamp mapper (with key) */
     int64_t active_ms;          /* the last refresh (Python's, each 0.1 s) */
 } hs_ingest;
 
@@ -481,8 +504,12 @@ enum {
     HS_IN_DEPAY_ERROR = 64, /* the payload descriptor is malformed: dropped */
     HS_IN_OTHER = 128,      /* not handled: the Python read (out[0]: the plain length) */
     HS_IN_REFRESH = 256,    /* not handled yet: refresh (out[HS_IN_ARRIVAL]), then again */
-    HS_IN_DEPAY = 512       /* handled up to the payload (out[HS_RX_START..END]), which
+    HS_IN_DEPAY = 512,      /* handled up to the payload (out[HS_RX_START..END]), which
                              * Python depayloads and puts in the buffer */
+    HS_IN_TAPPED = 1024,    /* the buffer's frame passed the tap (g->key): hand it on as
+                             * HS_IN_FRAME says (its timestamp mapped), keyframe if
+                             * HS_IN_KEY */
+    HS_IN_KEY = 2048
 };
 enum { HS_IN_ARRIVAL = HS_RX_FIELDS, HS_IN_BITRATE, HS_IN_COUNT, HS_IN_FRAME_LEN,
        HS_IN_FRAME_TS };
@@ -549,10 +576,24 @@ int hs_ingest_packet(hs_rx *rx, hs_ingest *g, const uint8_t *data, int n, int64_
         flags |= HS_IN_PLI;
     if (jb & HS_JB_KEYFRAME)
         flags |= HS_IN_KEYFRAME;
-    if (jb & HS_JB_FRAME) {
-        flags |= HS_IN_FRAME;
-        out[HS_IN_FRAME_LEN] = g->jb->frame_len;
-        out[HS_IN_FRAME_TS] = g->jb->frame_ts;
+    if (!(jb & HS_JB_FRAME))
+        return flags;
+    hs_jb *b = g->jb;
+    int64_t frame_ts = b->frame_ts;
+    if (g->key != HS_KEY_NONE) {  /* the tap (_TapQueue.put): after a frame given up,
+                                   * nothing but a keyframe is decodable */
+        frame_ts = hs_tsmap_map(g->tsmap, frame_ts);  /* as aiortc maps each frame it releases */
+        int key = g->key == HS_KEY_ALWAYS || (b->frame_len > 0 && !(b->frame[0] & 1));
+        if (b->awaiting_keyframe) {
+            if (!key) {
+                b->discarded_frames++;
+                return flags;
+            }
+            b->awaiting_keyframe = 0;
+        }
+        flags |= HS_IN_TAPPED | (key ? HS_IN_KEY : 0);
     }
-    return flags;
+    out[HS_IN_FRAME_LEN] = b->frame_len;
+    out[HS_IN_FRAME_TS] = frame_ts;
+    return flags | HS_IN_FRAME;
 }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics, TimestampMapper
 from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
 
 from . import sendpath
@@ -26,11 +26,16 @@ AVAILABLE = sendpath.AVAILABLE and hasattr(sendpath.MODULE.lib, "hs_ingest_packe
 #: hs_ingest's answers (ingest.c)
 HANDLED, REMB, NACK, PLI, FRAME, KEYFRAME, DEPAY_ERROR, OTHER, REFRESH, DEPAY = (
     1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+#: ... the frame passed the relay's tap in C (``hs_ingest.key``), and is a keyframe
+TAPPED, KEY = 1024, 2048
 #: ... the fields it writes after hs_receive's (receive.c)
 ARRIVAL, BITRATE, COUNT, FRAME_LEN, FRAME_TS = 9, 10, 11, 12, 13
 FIELDS = 14
 #: how the C ingest strips a codec's payload descriptor (else: Python, ``DEPAY``)
 DEPAY_NONE, DEPAY_VP8, DEPAY_PYTHON = 0, 1, 2
+#: how the C ingest tells a keyframe for the relay's tap (``is_keyframe``; none: the
+#: frame goes to the tap in Python)
+KEY_NONE, KEY_VP8, KEY_ALWAYS = 0, 1, 2
 
 
 def _module() -> Any:
@@ -146,6 +151,39 @@ class CNackGenerator(NackGenerator):
         top: int = n.max_seq
         seqs = ((top - RTP_HISTORY_SIZE + k) & 0xFFFF for k in range(RTP_HISTORY_SIZE))
         return {seq for seq in seqs if self._has(n, seq)}
+
+
+class CTimestampMapper(TimestampMapper):
+    """aiortc's ``TimestampMapper`` with its state in C (``hs_tsmap``): the C ingest
+    maps the frames it releases, aiortc's way (retransmissions) calls :meth:`map`."""
+
+    def __init__(self) -> None:
+        # no super().__init__(): the state is the C struct's
+        module = _module()
+        self._map = module.lib.hs_tsmap_map
+        #: the ``hs_tsmap *``
+        self.tsmap = module.ffi.new("hs_tsmap *")
+
+    def map(self, timestamp: int) -> int:
+        mapped: int = self._map(self.tsmap, timestamp)
+        return mapped
+
+    @property
+    def _origin(self) -> int | None:  # type: ignore[override]
+        m = self.tsmap
+        origin: int = m.origin
+        return origin if m.has_origin else None
+
+    @property
+    def _last(self) -> int | None:  # type: ignore[override]
+        m = self.tsmap
+        last: int = m.last
+        return last if m.has_origin else None
+
+
+def timestamp_mapper() -> TimestampMapper:
+    """The C mapper when the module is built, else aiortc's."""
+    return CTimestampMapper() if AVAILABLE else TimestampMapper()
 
 
 def nack_generator() -> NackGenerator:

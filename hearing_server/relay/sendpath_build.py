@@ -98,6 +98,8 @@ const char *hs_jb_frame(const hs_jb *jb);
 int hs_jb_add(hs_jb *jb, int seq, uint32_t ts, int marker, uint32_t ssrc,
               const uint8_t *data, int len, double now);
 int hs_vp8_start(const uint8_t *p, int n);
+typedef struct { int has_origin; int64_t origin, last; } hs_tsmap;
+int64_t hs_tsmap_map(hs_tsmap *m, int64_t timestamp);
 typedef struct {
     hs_rx_stream read;
     hs_estimator *estimator;
@@ -105,6 +107,8 @@ typedef struct {
     hs_nack *nack;
     hs_jb *jb;
     int depay;
+    int key;
+    hs_tsmap *tsmap;
     int64_t active_ms;
 } hs_ingest;
 int hs_ingest_packet(hs_rx *rx, hs_ingest *g, const uint8_t *data, int n, int64_t arrival_ms,

@@ -13,12 +13,12 @@ from typing import Any
 import aiortc.rtcrtpreceiver
 import pytest
 from aiortc.codecs.vpx import vp8_depayload
-from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics, TimestampMapper
 from aiortc.rtp import RtpPacket
 
 from hearing_server.relay import ingest, jitter, sendpath
 from hearing_server.relay.aiortc_hook import _vp8_payload
-from hearing_server.relay.ingest import CNackGenerator, CStreamStatistics
+from hearing_server.relay.ingest import CNackGenerator, CStreamStatistics, CTimestampMapper
 from hearing_server.relay.jitter import CJitterBuffer, LowDelayJitterBuffer
 
 
@@ -124,6 +124,19 @@ def test_the_c_nack_generator_misses_what_aiortcs_misses(seed: int) -> None:
         assert ours.max_seq == theirs.max_seq
         assert ours.missing == theirs.missing, i
     assert missed > 100
+
+
+def test_the_c_timestamp_mapper_unwraps_as_aiortcs() -> None:
+    rng = random.Random(5)
+    ours, theirs = CTimestampMapper(), TimestampMapper()
+    assert ours._origin is None and ours._last is None
+    ts = (1 << 32) - 3000 * 40  # wraps 40 frames in
+    for _ in range(300):
+        step = rng.choice((3000, 3000, 3000, 6000, -3000))  # late frames too
+        ts = (ts + step) & 0xFFFFFFFF
+        assert ours.map(ts) == theirs.map(ts)
+        assert (ours._origin, ours._last) == (theirs._origin, theirs._last)
+    assert ours._origin is not None and ours._origin < 0  # it did wrap
 
 
 Buffer = LowDelayJitterBuffer
