@@ -581,6 +581,8 @@ _LEAN_STREAMS = 8
 _RTP_HEADER = struct.Struct("!BBHII")
 _RX_RTCP_SSRC = _RX + "rtcp_ssrc"
 _REFRESH_MS = 100
+#: how often a lean stream renews its source's last-seen time
+_SEEN_MS = 1000
 _EXTENSION_HEADER = struct.Struct("!HH")
 _ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 #: header extensions aiortc's parser decodes as text, and their encoding (a value that
@@ -651,8 +653,8 @@ class LeanStream:
     __slots__ = ("_abs_send_time", "_active", "_active_at", "_active_ms", "_buffer",
                  "_codec", "_depayload", "_dtls", "_estimator", "_extensions", "_fields",
                  "_frame_at", "_ids", "_jb", "_mapper", "_nack", "_pending", "_pt",
-                 "_queue", "_read", "_sink", "_sizes", "_ssrcs", "_statistics", "_texts",
-                 "_unpack", "ingest", "out", "receiver", "router", "ssrc")
+                 "_queue", "_read", "_seen_ms", "_sink", "_sizes", "_ssrcs", "_statistics",
+                 "_texts", "_unpack", "ingest", "out", "receiver", "router", "ssrc")
 
     def __init__(self, dtls: Any, receiver: RTCRtpReceiver, ssrc: int, pt: int,
                  pending: TaskSet) -> None:
@@ -676,7 +678,7 @@ class LeanStream:
         self._mapper = fields[_RX + "timestamp_mapper"]
         self._queue = fields[_RX + "decoder_queue"]
         self._active = fields[_RX + "active_ssrc"]
-        self._active_ms = 0
+        self._active_ms = self._seen_ms = 0
         self._active_at = clock.current_datetime()
         self._ids = _map_ids(dtls)
         #: the stream's ``hs_ingest`` (ingest.c) when the C module is built and the
@@ -726,11 +728,14 @@ class LeanStream:
         return self.ingest is not None
 
     def _refresh(self, arrival_time_ms: int) -> bool:
-        """Each 0.1 s: the source's last-seen time (``getSynchronizationSources``), and
-        the extension ids again if a renegotiation changed them (then True)."""
+        """Each 0.1 s: the extension ids again if a renegotiation changed them (then
+        True); each second the source's last-seen time (``getSynchronizationSources``,
+        which keeps a source for 10 s)."""
         self._active_ms = arrival_time_ms
-        self._active_at = clock.current_datetime()
-        self._active[self.ssrc] = self._active_at
+        if arrival_time_ms - self._seen_ms >= _SEEN_MS:
+            self._seen_ms = arrival_time_ms
+            self._active_at = clock.current_datetime()
+            self._active[self.ssrc] = self._active_at
         if self.ingest is not None:
             self.ingest.active_ms = arrival_time_ms
         if self._ids.__dict__ != self._extensions:

@@ -301,6 +301,8 @@ async def test_a_lossy_video_stream_leaves_the_same_state_either_way(
     assert len(sa["frames"]) > 40 and sa["lost"] > 0
     # frames given up: the tap dropped the undecodable ones until a keyframe came
     assert sa["discarded"] > 0
+    # the source the browser's page sees as active (getSynchronizationSources)
+    assert [x.source for x in b.receiver.getSynchronizationSources()] == [VIDEO_SSRC]
     # the lean side's tap ran in C (its frames never met _TapQueue), or all in Python
     released = len(sa["frames"]) + sa["discarded"]
     assert a.tapped_in_python == released
