@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import pylibsrtp
 
@@ -126,3 +127,38 @@ def srtp_pair() -> tuple[pylibsrtp.Session, pylibsrtp.Session, pylibsrtp.Session
     return (session(pylibsrtp.Policy.SSRC_ANY_OUTBOUND),
             session(pylibsrtp.Policy.SSRC_ANY_INBOUND),
             session(pylibsrtp.Policy.SSRC_ANY_INBOUND))
+
+
+T = TypeVar("T")
+
+
+def impaired(rng: random.Random, items: list[T], reorder: float = 0.04,
+             depth: int = 8) -> list[T]:
+    """``items`` as a field network delivers them: 5 % lost, ``reorder`` of them
+    moved up to ``depth`` places earlier, 2 % twice."""
+    out: list[T] = []
+    for item in items:
+        r = rng.random()
+        if r < 0.05:
+            continue
+        if r < 0.05 + reorder and out:
+            back = 1 if depth == 1 else rng.randrange(1, min(len(out), depth) + 1)
+            out.insert(len(out) - back, item)
+        elif r < 0.07 + reorder:
+            out += [item, item]
+        else:
+            out.append(item)
+    return out
+
+
+def vp8_descriptor_cases(rng: random.Random) -> list[bytes]:
+    """VP8 payload descriptors for a depayloader to strip as aiortc's does: every
+    first two octets' flags, picture ids of one and two octets, cut anywhere, and
+    random bytes."""
+    cases: list[bytes] = []
+    for first in (0x00, 0x10, 0x80, 0x90, 0x9F):
+        for x in range(256):
+            for third in (0x00, 0x7F, 0x80, 0xFF):
+                for length in range(1, 7):
+                    cases.append(bytes([first, x, third, 0x55, 0x66, 0x77])[:length])
+    return [b"", *cases, *(rng.randbytes(rng.randrange(1, 12)) for _ in range(2000))]

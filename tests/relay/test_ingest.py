@@ -20,6 +20,7 @@ from hearing_server.relay import ingest, jitter, sendpath
 from hearing_server.relay.aiortc_hook import _vp8_payload
 from hearing_server.relay.ingest import CNackGenerator, CStreamStatistics, CTimestampMapper
 from hearing_server.relay.jitter import CJitterBuffer, LowDelayJitterBuffer
+from tests.relay.harness import impaired, vp8_descriptor_cases
 
 
 @pytest.fixture(autouse=True)
@@ -160,21 +161,6 @@ def video_stream(rng: random.Random, frames: int) -> Iterator[tuple[int, int, in
             seq = (seq + rng.choice((150, 600, 40000))) & 0xFFFF  # a sender that jumped
 
 
-def impaired(rng: random.Random, items: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for item in items:
-        r = rng.random()
-        if r < 0.05:
-            continue
-        if r < 0.09 and out:
-            out.insert(len(out) - rng.randrange(1, min(len(out), 8) + 1), item)
-        elif r < 0.11:
-            out += [item, item]
-        else:
-            out.append(item)
-    return out
-
-
 def run_buffers(clock: SimpleNamespace, rng: random.Random, is_video: bool,
                 items: list[tuple[int, int, int, bytes]], capacity: int,
                 startup_wait: float) -> tuple[int, int]:
@@ -237,16 +223,8 @@ def test_the_c_jitter_buffer_refuses_a_capacity_that_is_not_a_power_of_two() -> 
 
 
 def test_the_c_vp8_descriptor_is_stripped_as_aiortc_strips_it() -> None:
-    rng = random.Random(9)
     lib = sendpath.MODULE.lib
-    cases: list[bytes] = []
-    for first in (0x00, 0x10, 0x80, 0x90, 0x9F):
-        for x in range(256):
-            for third in (0x00, 0x7F, 0x80, 0xFF):
-                for length in range(1, 7):
-                    cases.append(bytes([first, x, third, 0x55, 0x66, 0x77])[:length])
-    cases += [rng.randbytes(rng.randrange(1, 12)) for _ in range(2000)]
-    for payload in cases:
+    for payload in vp8_descriptor_cases(random.Random(9)):
         try:
             expected: bytes | None = vp8_depayload(payload)
         except ValueError:

@@ -41,7 +41,13 @@ from hearing_server.relay.aiortc_hook import (
 from hearing_server.relay.estimator import CEstimator
 from hearing_server.relay.frames import EncodedFrame
 from hearing_server.tasks import TaskSet
-from tests.relay.harness import Harness, srtp_pair, wait_for
+from tests.relay.harness import (
+    Harness,
+    impaired,
+    srtp_pair,
+    vp8_descriptor_cases,
+    wait_for,
+)
 
 MID, ABS, LEVEL = 1, 3, 2
 EXTENSIONS = [
@@ -202,22 +208,6 @@ def video_packets(frames: int, rng: random.Random) -> list[bytes]:
     return out
 
 
-def impair(packets: list[bytes], rng: random.Random) -> list[bytes]:
-    """Loss, reordering and duplicates, as a field network gives them."""
-    out: list[bytes] = []
-    for p in packets:
-        r = rng.random()
-        if r < 0.05:
-            continue
-        if r < 0.08 and out:
-            out.insert(len(out) - 1, p)
-        elif r < 0.10:
-            out += [p, p]
-        else:
-            out.append(p)
-    return out
-
-
 @pytest.fixture(autouse=True)
 def real_clocks_after() -> Iterator[None]:
     """``compare`` sets the C side's clocks to the fake one: the real ones after."""
@@ -291,7 +281,7 @@ async def compare(kind: str, codecs: list[RTCRtpCodecParameters], ssrc: int,
 async def test_a_lossy_video_stream_leaves_the_same_state_either_way(
         monkeypatch: pytest.MonkeyPatch, way: str) -> None:
     rng = random.Random(7)
-    packets = impair(video_packets(400, rng), rng)
+    packets = impaired(rng, video_packets(400, rng), reorder=0.03, depth=1)
     a, b, lean = await compare("video", [VP8, RTX], VIDEO_SSRC, packets, monkeypatch,
                                RTX_SSRC, way)
     assert lean > len(packets) * 0.9  # the lean path took (almost) all of them
@@ -340,7 +330,7 @@ async def test_audio_with_levels_and_reordering_leaves_the_same_state(
                       payload=rng.randbytes(rng.randrange(20, 160)))
         p.extensions = HeaderExtensions(audio_level=(i % 2 == 0, i % 127))
         packets.append(p.serialize(m))
-    a, b, lean = await compare("audio", [OPUS], AUDIO_SSRC, impair(packets, rng),
+    a, b, lean = await compare("audio", [OPUS], AUDIO_SSRC, impaired(rng, packets, reorder=0.03, depth=1),
                                monkeypatch, way=way)
     assert lean > 250
     assert a.state() == b.state()
@@ -401,15 +391,7 @@ async def test_a_receiver_that_left_the_router_is_no_longer_received_leanly(
 
 
 def test_the_vp8_descriptor_is_stripped_as_aiortc_strips_it() -> None:
-    rng = random.Random(9)
-    cases: list[bytes] = []
-    for first in (0x00, 0x10, 0x80, 0x90, 0x9F):
-        for x in range(256):
-            for third in (0x00, 0x7F, 0x80, 0xFF):
-                for length in range(1, 7):
-                    cases.append(bytes([first, x, third, 0x55, 0x66, 0x77])[:length])
-    cases += [b"", *(rng.randbytes(rng.randrange(1, 12)) for _ in range(2000))]
-    for payload in cases:
+    for payload in vp8_descriptor_cases(random.Random(9)):
         try:
             expected: bytes | type[ValueError] = vp8_depayload(payload)
         except ValueError:
