@@ -21,6 +21,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
 from hearing_server.relay.aiortc_hook import tap_receiver
 from hearing_server.relay.frames import EncodedFrame
@@ -65,6 +66,9 @@ class MediaClient:
             "microphone": ClipTrack(audio) if audio is not None else None,
         }
         self._tapped: set[int] = set()
+        #: the bitrates (bit/s) the server's REMBs asked of our senders, as they came
+        self.rembs: list[int] = []
+        self._watched: set[int] = set()
         self.pc.on("track", self._on_track)
 
     def add_source(self, source: str, clip: Clip) -> None:
@@ -80,6 +84,26 @@ class MediaClient:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers, self.relay_only))
         self.pc.on("track", self._on_track)
         await old.close()
+
+    def watch_rembs(self) -> None:
+        """Note in :attr:`rembs` each REMB the server sends to one of our sending
+        tracks (what it asks the publisher's encoder for; the clips do not react)."""
+        for t in self.pc.getTransceivers():
+            sender = t.sender
+            if sender.track is None or id(sender) in self._watched:
+                continue
+            self._watched.add(id(sender))
+            handle = sender._handle_rtcp_packet
+
+            async def handled(packet: Any, sender: Any = sender, handle: Any = handle) -> None:
+                if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                    with contextlib.suppress(ValueError):
+                        bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                        if sender._ssrc in ssrcs:
+                            self.rembs.append(bitrate)
+                await handle(packet)
+
+            sender._handle_rtcp_packet = handled  # type: ignore[method-assign]
 
     def _on_track(self, track: Any) -> None:
         for t in self.pc.getTransceivers():

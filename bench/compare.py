@@ -248,7 +248,11 @@ def measure(target: Target, procs: list[Proc], subs: list[Proc], k: int,
     kbps = [8 * b / r["elapsed"] / 1000 for p, r in zip(procs, results, strict=True)
             if p in subs for b in r["bytes"]]
     client = [r["cpu_cores"] for r in results]
+    rembs = [r["remb_min"] for p, r in zip(procs, results, strict=True)
+             if p not in subs and r.get("remb_min") is not None]
     return {"k": k, "server_cores": round(server, 4),
+            # the lowest bitrate the server's REMBs asked of the publisher in the window
+            "publisher_remb_kbit_min": round(min(rembs) / 1000) if rembs else None,
             # the kernel's share (on loopback it includes the receivers' side of each packet)
             "server_system_cores": round((sys1 - sys0) / (t1 - t0), 4),
             "video_delivery_min": round(min(delivery), 4) if delivery else None,
@@ -352,8 +356,9 @@ def ratios(results: list[dict[str, Any]]) -> list[str]:
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| server | marginal CPU per subscriber (video + audio) | CPU with no subscriber"
              " | cores at each K | video delivery min | kbit/s per subscriber"
-             " | first frame p50/p95 s | client cores (busiest process) |",
-             "|---|---|---|---|---|---|---|---|"]
+             " | first frame p50/p95 s | client cores (busiest process)"
+             " | publisher's REMB min kbit/s (K > 0) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         pts = r["points"]
         at_k = ", ".join(f"{p['k']}: {p['server_cores']}" for p in pts)
@@ -364,8 +369,21 @@ def table(results: list[dict[str, Any]]) -> str:
             f" {min((p['video_delivery_min'] or 1.0) for p in pts)} |"
             f" {pts[-1].get('kbit_s_mean', '—')} |"
             f" {r.get('first_frame_p50_s', '—')}/{r.get('first_frame_p95_s', '—')} |"
-            f" {pts[-1]['client_cores']} ({pts[-1].get('client_busiest_process', '—')}) |")
+            f" {pts[-1]['client_cores']} ({pts[-1].get('client_busiest_process', '—')}) |"
+            f" {remb_min(pts)} |")
     return "\n".join(lines)
+
+
+def remb_min(points: list[dict[str, Any]]) -> str:
+    """The lowest bitrate the server asked of its publisher while it had subscribers,
+    at which K (K = 0 holds the estimate's start: its first REMB is 0.85 of what
+    arrives, then it climbs); a dash when it sent none (Janus without a bitrate cap)."""
+    asked = [(p["publisher_remb_kbit_min"], p["k"]) for p in points
+             if p["k"] > 0 and p.get("publisher_remb_kbit_min") is not None]
+    if not asked:
+        return "—"
+    kbit, k = min(asked)
+    return f"{kbit} (K = {k})"
 
 
 def load_note() -> str:

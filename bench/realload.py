@@ -112,12 +112,19 @@ class Load:
         v0 = [m.frames("video") for m in medias]
         a0 = [m.frames("audio") for m in medias]
         b0 = [m.bytes_received() for m in medias]
+        for m in medias:
+            m.watch_rembs()
+        r0 = [len(m.rembs) for m in medias]
         t0 = time.monotonic()
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - t0
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+        # what the server asked of the publisher's video in the window (REMB, bit/s)
+        rembs = [b for m, n in zip(medias, r0, strict=True) for b in m.rembs[n:]]
         return {"elapsed": elapsed, "cpu_cores": cpu / elapsed,
+                "remb_min": min(rembs) if rembs else None,
+                "rembs": len(rembs),
                 "video_frames": [m.frames("video") - v for m, v in zip(medias, v0, strict=True)],
                 "audio_frames": [m.frames("audio") - v for m, v in zip(medias, a0, strict=True)],
                 "bytes": [m.bytes_received() - b for m, b in zip(medias, b0, strict=True)]}

@@ -26,6 +26,19 @@ def test_benchmark_smoke_run_measures_the_real_server_janus_and_the_baseline(
         assert result["points"][-1]["video_delivery_mean"] > 0.5
         assert result["marginal_cores_per_subscriber"] is not None
     assert len(report["ratios"]) == 3
+    # the real server's REMBs to its publisher were read (what it asks of the encoder)
+    assert report["results"][0]["points"][-1]["publisher_remb_kbit_min"] > 100
+
+
+def test_the_publishers_remb_column_leaves_out_the_estimates_start_at_k_0() -> None:
+    from bench.compare import remb_min
+
+    def point(k: int, kbit: int | None) -> dict[str, object]:
+        return {"k": k, "publisher_remb_kbit_min": kbit}
+
+    assert remb_min([point(0, 581), point(8, 1001), point(24, 991)]) == "991 (K = 24)"
+    assert remb_min([point(0, 581), point(8, None)]) == "—"
+    assert remb_min([point(1, None), point(3, None)]) == "—"
 
 
 def test_a_server_whose_short_window_measured_no_step_still_gets_its_ratio_line() -> None:
