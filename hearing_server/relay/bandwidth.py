@@ -5,7 +5,8 @@ Every second the router asks :meth:`Bandwidth.update` what to do:
 * a subscriber that reports (RTCP receiver reports) losing more than
   :data:`LOSS_NARROW` of its video cannot take what it is sent: its capacity is
   taken as what it does receive (sent x (1 - loss), or its REMB if lower); it keeps
-  its audio and the video in priority order (the judge first) that fits, and the
+  its audio and the video in priority order (the judge first, then a shared screen:
+  `router.held_last`) that fits, and the
   rest is *held back* (not forwarded to it). A held-back stream comes back when the
   subscriber's REMB clears what it needs by :data:`RELEASE_MARGIN`, no sooner than
   :data:`RELEASE_AFTER` seconds later. A subscriber that loses little is never held

@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 #: A new subscriber or a PLI triggers at most one PLI to the publisher in this time.
 KEYFRAME_REQUEST_INTERVAL = 0.3
+#: a slot still waiting for a keyframe this long after asking asks again (the PLI, or
+#: the keyframe it brought, may have been lost, or have come before the slot could send)
+SLOT_KEYFRAME_RETRY = 1.0
 SLOT_QUEUE_FRAMES = 30
 _SERIALS = itertools.count(1)
 
@@ -188,6 +191,8 @@ class Slot(MediaStreamTrack):
         self.counters = TrackCounters()
         self.delay = DelayHistogram()
         self._waiting_keyframe = kind == "video"
+        #: when the slot last asked for a keyframe (``time.monotonic``)
+        self._asked_at = 0.0
         self._queue: deque[EncodedFrame] = deque()
         self._wakeup: asyncio.Future[None] | None = None
         self._ended = False
@@ -204,6 +209,8 @@ class Slot(MediaStreamTrack):
         if self._waiting_keyframe:
             if not frame.keyframe:
                 self.counters.dropped += 1
+                if time.monotonic() - self._asked_at >= SLOT_KEYFRAME_RETRY:
+                    self.request_keyframe()
                 return False
             self._waiting_keyframe = False
         fast = self.fast
@@ -260,6 +267,7 @@ class Slot(MediaStreamTrack):
         self._queue.clear()
         self._waiting_keyframe = self.kind == "video"
         if self.ready:
+            self._asked_at = time.monotonic()
             producer.request_keyframe()
 
     def detach(self) -> None:
@@ -279,6 +287,7 @@ class Slot(MediaStreamTrack):
 
     def request_keyframe(self) -> None:
         if self.producer is not None:
+            self._asked_at = time.monotonic()
             self.counters.keyframe_requests += 1
             self.producer.request_keyframe()
 

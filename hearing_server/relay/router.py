@@ -37,6 +37,19 @@ HealthListener = Callable[[dict[str, dict[str, Any]]], None]
 BANDWIDTH_INTERVAL = 1.0
 
 
+def held_last(session: Session, producer: Producer) -> tuple[int, str]:
+    """The order in which a narrow link keeps video: the judge's, then a document or
+    screen on share (what the court is looking at), then everyone else's."""
+    member = session.members.get(producer.participant_id)
+    if member is not None and member.role is Role.JUDGE:
+        rank = 0
+    elif producer.source is Source.SCREEN:
+        rank = 1
+    else:
+        rank = 2
+    return rank, producer.participant_id
+
+
 class Router:
     def __init__(self, hearing_id: str, config: PeerConfig, signal: ParticipantSignal,
                  on_tracks_changed: Callable[[], None] = lambda: None,
@@ -221,9 +234,7 @@ class Router:
         live = [p for p in self.producers.values() if p.live and not p.closed]
 
         def priority(p: Producer) -> tuple[int, str]:
-            member = session.members.get(p.participant_id)
-            return (0 if member is not None and member.role is Role.JUDGE else 1,
-                    p.participant_id)
+            return held_last(session, p)
 
         changed: list[Peer] = []
         sent: dict[str, tuple[int | None, list[tuple[str, str]]]] = {}

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from types import SimpleNamespace
 
 import av
 import pytest
 from aiortc.rtp import RtcpSdesPacket, RtcpSenderInfo, RtcpSourceInfo, RtcpSrPacket
 
+from hearing_server.domain.policy import Source
 from hearing_server.domain.roles import Role
+from hearing_server.relay import forwarding
+from hearing_server.relay.aiortc_hook import Packer
+from hearing_server.relay.forwarding import Producer, Slot
+from hearing_server.relay.frames import EncodedFrame
 from tests.relay.harness import Harness, wait_for
 
 
@@ -166,3 +172,30 @@ async def test_the_relays_sender_report_is_byte_for_byte_what_aiortc_would_write
         assert f["_RTCRtpSender__lsr"] == (f["_RTCRtpSender__ntp_timestamp"] >> 16) & 0xFFFFFFFF
     finally:
         await h.close()
+
+
+def test_a_slot_waiting_for_a_keyframe_asks_again_until_one_comes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PLI (or the keyframe it brought) lost on the way, or a keyframe that came
+    before the slot could send: the subscriber's picture must not stay black."""
+    clock = SimpleNamespace(now=100.0)
+    monkeypatch.setattr(forwarding, "time", SimpleNamespace(
+        monotonic=lambda: clock.now, perf_counter=lambda: clock.now))
+    producer = Producer("judge", Source.CAMERA, "vp8", None, lambda p: None)  # type: ignore[arg-type]
+    asked: list[float] = []
+    monkeypatch.setattr(producer, "request_keyframe", lambda: asked.append(clock.now))
+    slot = Slot("video", Packer("vp8", 3000))
+    slot.ready = True
+    slot.attach(producer)
+    assert asked == [100.0]  # attaching asks at once
+    for i in range(1, 31):  # three seconds of inter frames at 10 fps
+        clock.now = 100.0 + i / 10
+        assert not slot.push(EncodedFrame(b"\x01inter", i * 9000, False, clock.now))
+    assert [round(t, 1) for t in asked] == [100.0, 101.0, 102.0, 103.0]
+    assert slot.counters.dropped == 30
+    clock.now += 0.1
+    slot.push(EncodedFrame(b"\x00key", 31 * 9000, True, clock.now))  # queued for the sender
+    for i in range(32, 60):  # forwarded now: no more asking
+        clock.now += 0.1
+        slot.push(EncodedFrame(b"\x01inter", i * 9000, False, clock.now))
+    assert len(asked) == 4

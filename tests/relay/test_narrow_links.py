@@ -5,6 +5,7 @@ others go on receiving everything; publishers are capped by REMB within a floor.
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 from bench.impair import Impairment
 from hearing_server.domain.policy import Source
@@ -18,6 +19,7 @@ from hearing_server.relay.bandwidth import (
     loss,
 )
 from hearing_server.relay.forwarding import Producer, Slot
+from hearing_server.relay.router import held_last
 from tests.relay.harness import Harness, wait_for
 
 
@@ -133,3 +135,16 @@ def test_publishers_are_capped_to_the_least_share_of_their_subscribers_within_a_
     assert bw.caps[("judge", "camera")] == (1_200_000 - 2 * 48_000) // 2
     assert bw.caps[("party", "camera")] == VIDEO_FLOOR  # c's share is below the floor
     assert ("counsel", "camera") not in bw.caps  # nothing reported: no cap
+
+
+def test_a_narrow_link_keeps_the_judge_then_the_document_on_screen_then_the_rest() -> None:
+    members = {"judge": SimpleNamespace(role=Role.JUDGE),
+               "party": SimpleNamespace(role=Role.PARTY),
+               "counsel": SimpleNamespace(role=Role.COUNSEL)}
+    session = SimpleNamespace(members=members)
+    streams = [producer("counsel"), producer("party", Source.SCREEN), producer("party"),
+               producer("judge"), producer("judge", Source.SCREEN)]
+    order = sorted(streams, key=lambda p: held_last(session, p))  # type: ignore[arg-type]
+    assert [(p.participant_id, p.source) for p in order] == [
+        ("judge", Source.CAMERA), ("judge", Source.SCREEN), ("party", Source.SCREEN),
+        ("counsel", Source.CAMERA), ("party", Source.CAMERA)]
